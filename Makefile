@@ -1,0 +1,37 @@
+# Two commands do all set-up on a fresh machine (python3 + make):
+#   make demo   start a child under every installed method and show what happened
+#   make test   run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DISTS := core $(sort $(dir $(wildcard plugins/*/pyproject.toml))) $(sort $(dir $(wildcard examples/*/pyproject.toml)))
+STAMP := $(VENV)/.procstart-installed
+
+.PHONY: demo test venv lint typecheck bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt $(foreach d,$(DISTS),$(d)/pyproject.toml)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(foreach d,$(DISTS),-e $(d))
+	@touch $@
+
+demo: $(STAMP)
+	$(PY) -m procstart demo
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check core plugins tests benchmarks examples
+	$(PY) -m ruff format --check core plugins tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(PY) -m mypy core/src $(foreach d,$(wildcard plugins/*/src),$(d))
+
+bench: $(STAMP)
+	$(PY) -m procstart bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

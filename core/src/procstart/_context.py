@@ -1,0 +1,287 @@
+"""Contexts: ``multiprocessing.context.BaseContext`` subclasses per start method.
+
+Queue, Lock, Pool, Manager, Value... are the stdlib's own objects built with
+a procstart context, so everything that takes a ``multiprocessing`` context
+takes these.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from multiprocessing.context import BaseContext
+
+from . import _config, _manager
+from ._process import ProcstartProcess, process_class
+from ._types import StartMethod, normalize_method_name
+from .errors import NoStartMethodError, PluginConflictError
+
+__all__ = [
+    "DefaultContext",
+    "ProcstartContext",
+    "get_all_start_methods",
+    "get_context",
+    "get_start_method",
+    "get_start_method_source",
+    "set_start_method",
+]
+
+_INSTALL_HINT = "pip install procstart-fork (or procstart-spawn, procstart-forkserver)"
+
+
+class ProcstartContext(BaseContext):
+    """A concrete context for one procstart start method."""
+
+    def __init__(self, method: str) -> None:
+        self._name = method
+        self.Process = process_class(method)
+
+    def get_start_method(self, allow_none: bool = False) -> str:
+        """This context's method name."""
+        return self._name
+
+    def get_context(self, method: str | None = None) -> BaseContext:
+        """Itself, or the procstart context of ``method``."""
+        if method is None:
+            return self
+        return get_context(method)
+
+    def get_all_start_methods(self) -> list[str]:
+        """Installed method names (as ``multiprocessing.get_all_start_methods``)."""
+        return get_all_start_methods()
+
+    def set_executable(self, executable: str) -> None:
+        """The interpreter exec-based methods start (default ``sys.executable``)."""
+        _config.settings.executable = os.fsdecode(executable)
+
+    def set_forkserver_preload(self, module_names: Sequence[str]) -> None:
+        """Modules the fork server imports before it forks children."""
+        names = list(module_names)
+        if not all(isinstance(name, str) for name in names):
+            raise TypeError("module_names must be a list of strings")
+        _config.settings.forkserver_preload = names
+
+    def _check_available(self) -> None:
+        start_method(self._name)
+
+    @property
+    def method(self) -> StartMethod:
+        """The :class:`StartMethod` behind this context."""
+        return start_method(self._name)
+
+    def __repr__(self) -> str:
+        return f"<procstart context {self._name!r}>"
+
+
+class DefaultContext(BaseContext):
+    """The module-level context: its method is resolved on first use."""
+
+    Process = ProcstartProcess
+
+    def get_context(self, method: str | None = None) -> BaseContext:
+        """The concrete context of ``method`` (default: the resolved one)."""
+        if method is None:
+            return get_context(get_start_method())
+        return get_context(method)
+
+    def get_start_method(self, allow_none: bool = False) -> str | None:  # type: ignore[override]
+        """See :func:`get_start_method`."""
+        return get_start_method(allow_none)
+
+    def set_start_method(self, method: str | None, force: bool = False) -> None:
+        """See :func:`set_start_method`."""
+        set_start_method(method, force)
+
+    def get_all_start_methods(self) -> list[str]:
+        """See :func:`get_all_start_methods`."""
+        return get_all_start_methods()
+
+    def set_executable(self, executable: str) -> None:
+        """See :meth:`ProcstartContext.set_executable`."""
+        _config.settings.executable = os.fsdecode(executable)
+
+    def set_forkserver_preload(self, module_names: Sequence[str]) -> None:
+        """See :meth:`ProcstartContext.set_forkserver_preload`."""
+        ProcstartContext.set_forkserver_preload(self, module_names)  # type: ignore[arg-type]
+
+
+_contexts: dict[str, ProcstartContext] = {}
+_lock = threading.RLock()
+_resolved: _config.Resolution | None = None
+
+
+def start_method(name: str) -> StartMethod:
+    """The installed, available :class:`StartMethod` called ``name`` or a clear error."""
+    canonical = normalize_method_name(name)
+    registry = _manager.plugins()
+    method = registry.methods.get(canonical)
+    if method is None:
+        conflict = registry.conflicts.get(canonical)
+        if conflict is not None:
+            raise PluginConflictError(conflict.message())
+        for broken in registry.broken:
+            if broken.name == canonical or broken.distribution == f"procstart-{canonical}":
+                raise ValueError(
+                    f"start method {canonical!r} is unavailable: its plugin failed to "
+                    f"load: {broken.describe()}"
+                )
+        installed = sorted(registry.methods)
+        if not installed:
+            raise NoStartMethodError(
+                f"no start method is installed (asked for {canonical!r}): "
+                f"procstart is only the core; {_INSTALL_HINT}"
+            )
+        raise ValueError(
+            f"unknown start method {canonical!r}; installed: {', '.join(installed)} "
+            f"(pip install procstart-{canonical}?)"
+        )
+    reason = method.unavailable_reason()
+    if reason is not None:
+        raise ValueError(f"start method {canonical!r} is not available here: {reason}")
+    return method
+
+
+def get_context(method: str | None = None) -> ProcstartContext:
+    """The context of ``method``, or of the default method when None.
+
+    >>> import procstart
+    >>> procstart.get_context("fork").get_start_method()  # doctest: +SKIP
+    'fork'
+    """
+    if method is None:
+        name = get_start_method()
+        assert name is not None
+    else:
+        name = normalize_method_name(method)
+    with _lock:
+        ctx = _contexts.get(name)
+        if ctx is None:
+            start_method(name)
+            ctx = _contexts[name] = ProcstartContext(name)
+        return ctx
+
+
+def _platform_default(registry: _manager.Plugins) -> _config.Resolution:
+    installed = registry.methods
+    for name in _config.PLATFORM_PREFERENCE:
+        method = installed.get(name)
+        if method is not None and method.is_available:
+            order = " > ".join(_config.PLATFORM_PREFERENCE)
+            return _config.Resolution(name, "platform", f"{sys.platform}: {order}")
+    for name in sorted(installed):
+        if installed[name].is_available:
+            return _config.Resolution(name, "platform", "the only kind installed")
+    raise NoStartMethodError(f"no start method is installed: procstart is only the core; {_INSTALL_HINT}")
+
+
+def _check_configured(name: object, where: str) -> str:
+    try:
+        canonical = normalize_method_name(name)
+        start_method(canonical)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+    return canonical
+
+
+def resolve_default() -> _config.Resolution:
+    """Decide the default method: code > parent > env > pyproject > platform."""
+    settings = _config.settings
+    if settings.explicit is not None:
+        return _config.Resolution(settings.explicit, "code")
+    if settings.inherited is not None:
+        return settings.inherited
+    env = os.environ.get(_config.START_METHOD_ENV)
+    if env is not None and env.strip():
+        name = _check_configured(env, f"environment variable {_config.START_METHOD_ENV}={env!r}")
+        return _config.Resolution(name, "environment")
+    registry = _manager.plugins()
+    project = _config.project_config()
+    if project.path is not None:
+        known = {key: kind for key, (kind, _doc) in _config.CORE_KEYS.items()}
+        known.update({key.name: key.type for key in registry.config_keys().values()})
+        _config.validate(project, known)
+        value = project.get("start-method")
+        if value is not None:
+            name = _check_configured(value, f"{project.path}: '{_config.TABLE}.start-method'")
+            return _config.Resolution(name, "pyproject", str(project.path))
+    return _platform_default(registry)
+
+
+def get_start_method(allow_none: bool = False) -> str | None:
+    """The default start method's name (resolving it now unless ``allow_none``)."""
+    global _resolved
+    with _lock:
+        if _resolved is None:
+            if allow_none:
+                return None
+            _resolved = resolve_default()
+        return _resolved.method
+
+
+def get_start_method_source() -> _config.Resolution:
+    """Which method is the default and who decided it (with the file path).
+
+    >>> procstart.get_start_method_source().describe()  # doctest: +SKIP
+    'spawn (from [tool.procstart] start-method in /src/app/pyproject.toml)'
+    """
+    global _resolved
+    with _lock:
+        if _resolved is None:
+            _resolved = resolve_default()
+        return _resolved
+
+
+def set_start_method(method: str | None, force: bool = False) -> None:
+    """Set the default start method for this process (once, unless ``force``).
+
+    Like ``multiprocessing.set_start_method``: a second call raises
+    ``RuntimeError('context has already been set')``; ``None`` with
+    ``force=True`` forgets the choice.
+    """
+    global _resolved
+    with _lock:
+        if _resolved is not None and not force:
+            raise RuntimeError("context has already been set")
+        if method is None:
+            if not force:
+                raise ValueError("set_start_method(None) needs force=True")
+            _config.settings.explicit = None
+            _resolved = None
+            return
+        name = normalize_method_name(method)
+        start_method(name)
+        _config.settings.explicit = name
+        _resolved = _config.Resolution(name, "code")
+
+
+def get_all_start_methods() -> list[str]:
+    """Names of the installed start methods, the default first."""
+    registry = _manager.plugins()
+    names = sorted(name for name, method in registry.methods.items() if method.is_available)
+    try:
+        default = get_start_method_source().method
+    except (NoStartMethodError, ValueError):
+        return names
+    if default in names:
+        names.remove(default)
+        names.insert(0, default)
+    return names
+
+
+def _forget_resolved() -> None:
+    """In a new child: resolve the default again (from what the parent handed down)."""
+    global _resolved
+    _resolved = None
+
+
+def _forget_resolution() -> None:
+    """Tests: drop the resolved default and cached contexts."""
+    global _resolved
+    with _lock:
+        _resolved = None
+        _contexts.clear()
+        _config.settings.explicit = None
+        _config.settings.project = None
+

@@ -1,0 +1,181 @@
+"""Hook specifications: the whole contract between the core and its plugins.
+
+Every hook is prefixed ``procstart_`` and is called with keyword arguments
+only (pluggy passes them by name; implementations may take any subset). A
+plugin is any module or object with functions of these names decorated with
+``procstart.hookimpl``; a distribution exposes it through the ``procstart``
+entry-point group::
+
+    [project.entry-points.procstart]
+    mymethod = "procstart_mymethod.plugin"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pluggy
+
+from ._types import (
+    ChildInfo,
+    ConfigKey,
+    InheritedHandle,
+    LaunchRequest,
+    PopenLike,
+    Resource,
+    ResourceType,
+    StartMethod,
+)
+
+PROJECT_NAME = "procstart"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+class ProcstartSpecs:
+    """The hook specifications; ``pm.add_hookspecs(ProcstartSpecs)``."""
+
+    @hookspec
+    def procstart_start_methods(self) -> Iterable[StartMethod]:
+        """Yield the start methods this plugin provides (registration).
+
+        Called once per parent, when the plugins load. Names must be unique
+        across installed distributions; a clash is reported naming both.
+
+        Example::
+
+            @procstart.hookimpl
+            def procstart_start_methods():
+                yield procstart.StartMethod(
+                    name="nice-spawn",
+                    launcher=launch_nice_spawn,
+                    description="spawn, with the child at nice 10",
+                )
+        """
+        raise NotImplementedError
+
+    @hookspec(firstresult=True)
+    def procstart_launch(self, request: LaunchRequest) -> PopenLike | None:
+        """Start the child described by ``request`` and return its Popen handle.
+
+        The core's own implementation (``trylast``) calls
+        ``request.method.launcher(request)``. Wrap it to observe or adjust
+        every launch, whatever the method:
+
+        Example::
+
+            @procstart.hookimpl(wrapper=True)
+            def procstart_launch(request):
+                request.env["OMP_NUM_THREADS"] = "1"
+                started = time.perf_counter()
+                popen = yield
+                log.info("%s child %d in %.1f ms", request.method.name,
+                         popen.pid, (time.perf_counter() - started) * 1e3)
+                return popen
+        """
+        raise NotImplementedError
+
+    @hookspec
+    def procstart_inherited_handles(
+        self, request: LaunchRequest
+    ) -> Iterable[InheritedHandle]:
+        """Yield fds that every child must receive, under any start method.
+
+        Exec- and server-based methods pass a child exactly these fds plus
+        those its pickled arguments ask for; the child finds each again with
+        ``procstart.child.inherited_fd(key)``.
+
+        Example::
+
+            @procstart.hookimpl
+            def procstart_inherited_handles(request):
+                yield procstart.InheritedHandle(key="my-tracker", fd=TRACKER_W)
+        """
+        raise NotImplementedError
+
+    @hookspec
+    def procstart_child_setup(self, info: ChildInfo) -> None:
+        """Run in the child after it is started and before its target runs.
+
+        The child calls it without loading the plugin manager: the parent
+        sends a reference to each plugin that implements it (a module by
+        name, other objects pickled), so keep it importable and cheap.
+
+        Example::
+
+            @procstart.hookimpl
+            def procstart_child_setup(info):
+                MyTracker.attach(info.handles["my-tracker"])
+        """
+        raise NotImplementedError
+
+    @hookspec(firstresult=True)
+    def procstart_register_resource(self, resource: Resource) -> bool | None:
+        """Track ``resource`` so that it is cleaned up if its owner dies.
+
+        Return ``True`` when handled. With no tracker installed nobody
+        answers and registration is a no-op, never an error.
+
+        Example::
+
+            @procstart.hookimpl
+            def procstart_register_resource(resource):
+                tracker().send("REGISTER", resource.kind, resource.name)
+                return True
+        """
+        raise NotImplementedError
+
+    @hookspec(firstresult=True)
+    def procstart_unregister_resource(self, resource: Resource) -> bool | None:
+        """Stop tracking ``resource`` (it was released normally).
+
+        Example::
+
+            @procstart.hookimpl
+            def procstart_unregister_resource(resource):
+                tracker().send("UNREGISTER", resource.kind, resource.name)
+                return True
+        """
+        raise NotImplementedError
+
+    @hookspec
+    def procstart_resource_types(self) -> Iterable[ResourceType]:
+        """Yield extra resource kinds and the function that cleans each up.
+
+        Example::
+
+            @procstart.hookimpl
+            def procstart_resource_types():
+                yield procstart.ResourceType(
+                    kind="lockfile", cleanup="myplugin.cleanup:remove_lockfile")
+        """
+        raise NotImplementedError
+
+    @hookspec
+    def procstart_config_keys(self) -> Iterable[ConfigKey]:
+        """Declare the ``[tool.procstart]`` keys this plugin reads.
+
+        Keys nobody declares draw a warning; values of the wrong type fail
+        with the file and the dotted key named.
+
+        Example::
+
+            @procstart.hookimpl
+            def procstart_config_keys():
+                yield procstart.ConfigKey(
+                    name="nice-level", type=int, description="niceness of children")
+        """
+        raise NotImplementedError
+
+    @hookspec
+    def procstart_status(self) -> Mapping[str, object] | None:
+        """Return live state to show in ``procstart methods`` (e.g. a server).
+
+        Example::
+
+            @procstart.hookimpl
+            def procstart_status():
+                return {"tracker": "running" if PID else "stopped", "pid": PID}
+        """
+        raise NotImplementedError

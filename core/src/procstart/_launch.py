@@ -1,0 +1,36 @@
+"""One launch: pick the method, gather handles, run the launch hook chain."""
+
+from __future__ import annotations
+
+from multiprocessing import process
+from multiprocessing.process import BaseProcess
+
+from . import _context, _manager, _stdlib_tracker
+from ._types import InheritedHandle, LaunchRequest, PopenLike
+
+_BOOTSTRAPPING = (
+    "An attempt has been made to start a new process before the current "
+    "process has finished its bootstrapping phase. The parent's main module "
+    "is being re-imported in this child: start processes only under\n\n"
+    '    if __name__ == "__main__":\n\n'
+    "(add freeze_support() there if the program will be frozen)."
+)
+
+
+def launch(process_obj: BaseProcess) -> PopenLike:
+    """Start ``process_obj`` with its class's method (or the default)."""
+    method_name = getattr(type(process_obj), "_procstart_method", None)
+    ctx = _context.get_context(method_name)
+    method = ctx.method
+    if not method.inherits_all_fds and getattr(process.current_process(), "_inheriting", False):
+        raise RuntimeError(_BOOTSTRAPPING)
+    registry = _manager.plugins()
+    request = LaunchRequest(process=process_obj, method=method, context=ctx)
+    request.handles = registry.inherited_handles(request)
+    if not method.inherits_all_fds and not registry.has_tracker():
+        # no procstart tracker: children report to the stdlib's, as with multiprocessing
+        request.handles.append(
+            InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
+        )
+    request.child_setup = registry.child_setup_refs()
+    return registry.launch(request)

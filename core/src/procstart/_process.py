@@ -1,0 +1,73 @@
+"""Process classes: one per start method, importable by name so they pickle.
+
+``procstart._process.Process_spawn`` is created on first access (module
+``__getattr__``), in the parent and in the child alike, so a process object
+pickles by reference whatever plugin provided its method.
+"""
+
+from __future__ import annotations
+
+from multiprocessing.process import BaseProcess
+from typing import Any, ClassVar
+
+from ._names import normalize_method_name
+
+#: methods the stdlib knows: a child started with one sets the stdlib default
+#: to it as well (as ``multiprocessing``'s own process classes do)
+_STDLIB_METHODS = frozenset({"fork", "spawn", "forkserver"})
+_PREFIX = "Process_"
+
+
+class ProcstartProcess(BaseProcess):
+    """A ``BaseProcess`` started through procstart's plugins.
+
+    This class itself uses the default start method as resolved at
+    ``start()`` time; ``get_context(name).Process`` pins one method.
+    """
+
+    _procstart_method: ClassVar[str | None] = None
+    _start_method: ClassVar[str | None] = None
+
+    @staticmethod
+    def _Popen(process_obj: BaseProcess) -> Any:  # noqa: N802 - the stdlib's name
+        from ._launch import launch
+
+        return launch(process_obj)
+
+
+_classes: dict[str, type[ProcstartProcess]] = {}
+
+
+def process_class(method: str) -> type[ProcstartProcess]:
+    """The ``Process`` class of start method ``method``."""
+    method = normalize_method_name(method)
+    cls = _classes.get(method)
+    if cls is None:
+        name = _PREFIX + method
+        # the stdlib names processes after the class: ForkProcess-1, SpawnProcess-2
+        pretty = "".join(part.capitalize() for part in method.replace("-", "_").split("_"))
+        cls = type(
+            pretty + "Process",
+            (ProcstartProcess,),
+            {
+                "_procstart_method": method,
+                "_start_method": method if method in _STDLIB_METHODS else None,
+                "__module__": __name__,
+                "__qualname__": name,
+                "__doc__": f"A process started with procstart's {method!r} method.",
+            },
+        )
+        _classes[method] = cls
+    return cls
+
+
+def __getattr__(name: str) -> type[ProcstartProcess]:
+    if name.startswith(_PREFIX):
+        try:
+            return process_class(name[len(_PREFIX) :])
+        except (TypeError, ValueError):
+            pass
+    for cls in _classes.values():  # pickled by __name__ (protocol < 4)
+        if cls.__name__ == name:
+            return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,28 @@
+"""Private CPython internals: attach a child to the parent's stdlib resource tracker.
+
+Why private: ``multiprocessing.resource_tracker`` has no public call that
+tells a child "use this fd"; the stdlib's own spawn does it by assigning
+``resource_tracker._resource_tracker._fd`` in ``spawn_main``. Without it a
+spawn child that attaches a ``SharedMemory`` starts a second tracker, which
+unlinks the segment when the child exits. Checked on CPython 3.10.13,
+3.11.7, 3.12.1 and 3.13.0: the singleton ``_resource_tracker`` and its
+``_fd`` attribute exist with this meaning in all four.
+"""
+
+from __future__ import annotations
+
+HANDLE_KEY = "procstart.stdlib-resource-tracker"
+
+
+def parent_fd() -> int:
+    """Start (if needed) the stdlib tracker and return the fd children inherit."""
+    from multiprocessing import resource_tracker
+
+    return resource_tracker.getfd()
+
+
+def attach(fd: int) -> None:
+    """In a child: report to the parent's stdlib tracker through ``fd``."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker._resource_tracker._fd = fd  # type: ignore[attr-defined]

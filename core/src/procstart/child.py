@@ -1,0 +1,270 @@
+"""The child side shared by exec- and server-based start methods.
+
+A launcher sends the child one payload (see :mod:`procstart.payload`):
+
+    MAGIC (8 bytes) | len(prep) (8 bytes, big-endian) | prep | len(proc) | proc
+
+``prep`` is a plain pickle of builtins (sys.path, cwd, argv, authkey, name,
+log level, the start method, the parent's resolved default, the plugins
+whose child setup must run, the project config); ``proc`` is the process
+object, pickled with the stdlib reducers (and cloudpickle where needed).
+
+This module imports only what the standard library's own child needs, and
+no plugin manager: the child never scans entry points nor reads
+``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+MAGIC = b"PRCSTRT1"
+_LEN_BYTES = 8
+#: refuse absurd lengths before allocating anything (a 1 TiB payload is a bug)
+MAX_SECTION = 1 << 40
+
+__all__ = [
+    "MAGIC",
+    "PayloadError",
+    "inherited_fd",
+    "inherited_fds",
+    "read_payload",
+    "run",
+]
+
+_inherited: list[int] = []
+_handles: dict[str, int] = {}
+
+
+class PayloadError(EOFError):
+    """The launch payload is truncated or not a procstart payload."""
+
+
+def inherited_fds() -> list[int]:
+    """Fds this child received in order (used by ``IndexedFd``)."""
+    return _inherited
+
+
+def inherited_fd(key: str) -> int:
+    """The fd number of the handle a plugin passed under ``key``.
+
+    >>> inherited_fd("my-tracker")  # doctest: +SKIP
+    5
+    """
+    try:
+        return _handles[key]
+    except KeyError:
+        raise LookupError(f"no inherited handle {key!r} in this process") from None
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            got = size - remaining
+            raise PayloadError(f"launch payload truncated: expected {size} bytes, got {got}")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_section(fd: int) -> bytes:
+    size = int.from_bytes(_read_exact(fd, _LEN_BYTES), "big")
+    if size > MAX_SECTION:
+        raise PayloadError(f"launch payload section of {size} bytes is out of range")
+    return _read_exact(fd, size)
+
+
+def read_payload(fd: int) -> tuple[bytes, bytes]:
+    """Read one payload from ``fd``: (prep pickle, process pickle)."""
+    magic = _read_exact(fd, len(MAGIC))
+    if magic != MAGIC:
+        raise PayloadError(f"not a procstart launch payload (header {magic!r})")
+    return _read_section(fd), _read_section(fd)
+
+
+def _import_main_from_path(path: str) -> None:
+    current = sys.modules["__main__"]
+    if os.path.splitext(os.path.basename(path))[0] == "ipython":
+        return
+    if getattr(current, "__file__", None) == path:
+        return  # already there (a fork server preloaded it)
+    import types
+
+    module = types.ModuleType("__mp_main__")
+    module.__file__ = path
+    module.__dict__["__builtins__"] = __builtins__
+    with open(path, "rb") as fh:
+        source = fh.read()
+    code = compile(source, path, "exec")
+    sys.modules["__main__"] = sys.modules["__mp_main__"] = module
+    exec(code, module.__dict__)  # noqa: S102 - the stdlib re-runs __main__ too
+
+
+def _import_main_from_name(name: str) -> None:
+    if name == "__main__" or name.endswith(".__main__"):
+        return  # a package's __main__ cannot be re-run safely
+    current = sys.modules["__main__"]
+    if getattr(current, "__spec__", None) is not None and current.__spec__.name == name:
+        return
+    import runpy
+    import types
+
+    namespace = runpy.run_module(name, run_name="__mp_main__", alter_sys=True)
+    module = types.ModuleType("__mp_main__")
+    module.__dict__.update(namespace)
+    sys.modules["__main__"] = sys.modules["__mp_main__"] = module
+
+
+def import_main(prep: dict[str, Any]) -> None:
+    """Re-import the parent's ``__main__`` as ``__mp_main__``, as spawn does."""
+    main_name = prep.get("main_name")
+    main_path = prep.get("main_path")
+    if main_name:
+        _import_main_from_name(main_name)
+    elif main_path:
+        _import_main_from_path(main_path)
+
+
+def _apply_environment(prep: dict[str, Any]) -> None:
+    from multiprocessing import process
+
+    if "sys_path" in prep:
+        sys.path[:] = prep["sys_path"]
+    if "prefix" in prep:  # a child started without site: restore the venv's prefix
+        sys.prefix, sys.exec_prefix = prep["prefix"], prep["exec_prefix"]
+    if "sys_argv" in prep:
+        sys.argv[:] = prep["sys_argv"]
+    if "dir" in prep:
+        os.chdir(prep["dir"])
+    if "orig_dir" in prep:
+        process.ORIGINAL_DIR = prep["orig_dir"]  # type: ignore[attr-defined]
+    for key, value in prep.get("env", {}).items():
+        os.environ[key] = value
+    me = process.current_process()
+    if "name" in prep:
+        me.name = prep["name"]
+    if "authkey" in prep:
+        me.authkey = prep["authkey"]
+    if prep.get("log_to_stderr") or prep.get("log_level") is not None:
+        from multiprocessing import util
+
+        if prep.get("log_to_stderr"):
+            util.log_to_stderr()
+        if prep.get("log_level") is not None:
+            util.get_logger().setLevel(prep["log_level"])
+
+
+def _apply_procstart_state(prep: dict[str, Any]) -> None:
+    from . import _config
+
+    method = prep["method"]
+    _config.settings.inherited = _config.Resolution(
+        method, "parent", f"started with {method!r} by pid {prep['parent_pid']}"
+    )
+    _config.settings.project = _config.ProjectConfig(
+        prep.get("config_path"), prep.get("config", {})
+    )
+    _config.settings.forkserver_preload = prep.get("forkserver_preload")
+    _config.settings.executable = prep.get("executable")
+    _config.settings.plugin_snapshot = prep.get("plugins")
+
+
+def _run_child_setup(prep: dict[str, Any]) -> None:
+    from ._types import ChildInfo
+
+    info = ChildInfo(method=prep["method"], parent_pid=prep["parent_pid"], handles=dict(_handles))
+    for ref in prep.get("child_setup", ()):
+        if isinstance(ref, str):
+            import importlib
+
+            plugin: Any = importlib.import_module(ref)
+        else:
+            import pickle
+
+            plugin = pickle.loads(ref)
+        plugin.procstart_child_setup(info=info)
+
+
+def prepare(prep: dict[str, Any], inherited: list[int]) -> None:
+    """Make this process look like the parent, then run plugins' child setup."""
+    _inherited[:] = inherited
+    _handles.clear()
+    for key, index in prep.get("handles", {}).items():
+        _handles[key] = inherited[index] if prep.get("handles_by_index") else index
+    _apply_environment(prep)
+    _apply_procstart_state(prep)
+    from ._stdlib_tracker import HANDLE_KEY, attach
+
+    if HANDLE_KEY in _handles:
+        attach(_handles[HANDLE_KEY])
+    _run_child_setup(prep)
+
+
+def run(fd: int, *, inherited: list[int] | None = None, parent_sentinel: int | None = None) -> int:
+    """Read the payload from ``fd``, become the child, run it; return the exit code.
+
+    ``inherited`` lists the fds received in order (for server-based methods);
+    ``parent_sentinel`` is readable when the parent has gone (for
+    ``parent_process().is_alive()``), by default ``fd`` itself.
+    """
+    import pickle
+    from multiprocessing import process
+
+    prep_bytes, proc_bytes = read_payload(fd)
+    prep: dict[str, Any] = pickle.loads(prep_bytes)
+    me: Any = process.current_process()
+    me._inheriting = True
+    try:
+        prepare(prep, inherited or [])
+        import_main(prep)
+        process_obj = pickle.loads(proc_bytes)
+    finally:
+        del me._inheriting
+    del prep_bytes, proc_bytes
+    code: int = process_obj._bootstrap(
+        parent_sentinel=fd if parent_sentinel is None else parent_sentinel
+    )
+    return code
+
+
+def spawn_main(fd: int) -> None:
+    """Entry point of an exec'd child: ``python -c 'from procstart.child import spawn_main; spawn_main(FD)'``."""
+    code = run(fd)
+    sys.exit(code)
+
+
+def enter_forked_child(*, method: str, parent_pid: int, handles: dict[str, int],
+                       env: dict[str, str], child_setup: list[Any]) -> None:
+    """In a child made by ``os.fork()`` of the parent: adopt the method and run setup.
+
+    Fork-based launchers call this in the child before ``_bootstrap``: the
+    child's default becomes ``method`` (as ``multiprocessing`` does), ``env``
+    is applied and every plugin's ``procstart_child_setup`` runs.
+    """
+    from . import _config
+
+    _config.settings.explicit = None
+    _config.settings.inherited = _config.Resolution(
+        method, "parent", f"started with {method!r} by pid {parent_pid}"
+    )
+    context_module = sys.modules.get("procstart._context")
+    if context_module is not None:
+        context_module._forget_resolved()
+    _inherited[:] = list(handles.values())
+    _handles.clear()
+    _handles.update(handles)
+    os.environ.update(env)
+    from ._types import ChildInfo
+
+    info = ChildInfo(method=method, parent_pid=parent_pid, handles=dict(handles))
+    for plugin in child_setup:
+        if isinstance(plugin, str):
+            import importlib
+
+            plugin = importlib.import_module(plugin)
+        plugin.procstart_child_setup(info=info)

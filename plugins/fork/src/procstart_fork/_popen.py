@@ -1,0 +1,57 @@
+"""The fork Popen: ``os.fork()`` then ``_bootstrap`` in the child."""
+
+from __future__ import annotations
+
+import os
+import sys
+from multiprocessing import util
+from multiprocessing.process import BaseProcess
+
+import procstart
+from procstart.child import enter_forked_child
+from procstart.popen import ChildPopen
+
+from . import _atexit_compat
+
+
+class ForkPopen(ChildPopen):
+    """A child made by ``os.fork()``; exit status by ``waitpid``."""
+
+    method = "fork"
+
+    def duplicate_for_child(self, fd: int) -> int:
+        """A forked child already holds every fd under its number."""
+        return fd
+
+    def _launch(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
+        code = 1
+        parent_pid = os.getpid()
+        handles = {handle.key: handle.fd for handle in request.handles}
+        parent_r, child_w = os.pipe()
+        child_r, parent_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                _atexit_compat.child_started()
+                os.close(parent_r)
+                os.close(parent_w)
+                enter_forked_child(
+                    method=request.method.name,
+                    parent_pid=parent_pid,
+                    handles=handles,
+                    env=request.env,
+                    child_setup=request.child_setup,
+                )
+                code = process_obj._bootstrap(parent_sentinel=child_r)  # type: ignore[attr-defined]
+            except BaseException:  # noqa: BLE001 - a failed setup must be visible
+                import traceback
+
+                traceback.print_exc()
+                sys.stderr.flush()
+            finally:
+                _atexit_compat.child_exiting()
+                os._exit(code)
+        os.close(child_w)
+        os.close(child_r)
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_r, parent_w))  # type: ignore[attr-defined]
+        self.sentinel = parent_r
