@@ -237,18 +237,18 @@ def set_start_method(method: str | None, force: bool = False) -> None:
     """Set the default start method for this process (once, unless ``force``).
 
     Like ``multiprocessing.set_start_method``: a second call raises
-    ``RuntimeError('context has already been set')``; ``None`` with
-    ``force=True`` forgets the choice.
+    ``RuntimeError('context has already been set')``; ``None`` fixes the
+    default now, and with ``force=True`` forgets any choice.
     """
     global _resolved
     with _lock:
         if _resolved is not None and not force:
             raise RuntimeError("context has already been set")
         if method is None:
-            if not force:
-                raise ValueError("set_start_method(None) needs force=True")
             _config.settings.explicit = None
             _resolved = None
+            if not force:  # as the stdlib: fix the default now
+                _resolved = resolve_default()
             return
         name = normalize_method_name(method)
         start_method(name)

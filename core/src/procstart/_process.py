@@ -18,7 +18,7 @@ _STDLIB_METHODS = frozenset({"fork", "spawn", "forkserver"})
 _PREFIX = "Process_"
 
 
-class ProcstartProcess(BaseProcess):
+class Process(BaseProcess):
     """A ``BaseProcess`` started through procstart's plugins.
 
     This class itself uses the default start method as resolved at
@@ -33,6 +33,10 @@ class ProcstartProcess(BaseProcess):
         from ._launch import launch
 
         return launch(process_obj)
+
+
+#: the name the rest of the core uses (``Process`` is what users see)
+ProcstartProcess = Process
 
 
 _classes: dict[str, type[ProcstartProcess]] = {}

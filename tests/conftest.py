@@ -1,0 +1,52 @@
+"""Shared helpers for the cross-distribution tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_python(
+    code: str,
+    *,
+    cwd: Path | str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    python: str = sys.executable,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (a real, separate parent process)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [python, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def fresh_procstart() -> Iterator[None]:
+    """Forget plugins and the resolved default before and after a test."""
+    from procstart import _config, _context, _manager
+
+    def reset() -> None:
+        _manager._reset_for_tests()
+        _context._forget_resolution()
+        _config.settings.forkserver_preload = None
+        _config.settings.executable = None
+
+    reset()
+    yield
+    reset()
