@@ -15,7 +15,7 @@ r = procstart.get_start_method_source()
 print(json.dumps(r.as_dict()))
 """
 
-SAYS_GOOD = '''
+SAYS_GOOD = """
 import procstart
 from procstart_fork import ForkPopen
 
@@ -23,7 +23,7 @@ from procstart_fork import ForkPopen
 def procstart_start_methods():
     for name in ("alpha", "beta"):
         yield procstart.StartMethod(name=name, launcher=lambda r: ForkPopen(r.process, r))
-'''
+"""
 
 
 @pytest.fixture
@@ -71,7 +71,10 @@ def test_env_beats_pyproject(project: Path, site: Path) -> None:
 
 def test_code_beats_env_and_pyproject(project: Path, site: Path) -> None:
     got = _resolve(
-        project, site, {"PROCSTART_START_METHOD": "beta"}, "import procstart\nprocstart.set_start_method('fork')\n"
+        project,
+        site,
+        {"PROCSTART_START_METHOD": "beta"},
+        "import procstart\nprocstart.set_start_method('fork')\n",
     )
     assert (got["method"], got["source"]) == ("fork", "code")
 
@@ -126,7 +129,9 @@ def test_cli_methods_says_where_the_default_came_from(project: Path, site: Path)
         env={"PYTHONPATH": str(site)},
     )
     assert result.returncode == 0, result.stderr
-    expected = f"default: alpha (from [tool.procstart] start-method in {project / 'pyproject.toml'})"
+    expected = (
+        f"default: alpha (from [tool.procstart] start-method in {project / 'pyproject.toml'})"
+    )
     assert expected in result.stdout
     assert "procstart-fork==0.1.0" in result.stdout
 
@@ -144,7 +149,9 @@ def test_invalid_toml_names_the_file(tmp_path: Path, site: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text("[tool.procstart\nstart-method = 'fork'\n")
     err = _error_of(tmp_path, site)
-    assert err.startswith(f"procstart.errors.ConfigError: {tmp_path / 'pyproject.toml'}: invalid TOML:")
+    assert err.startswith(
+        f"procstart.errors.ConfigError: {tmp_path / 'pyproject.toml'}: invalid TOML:"
+    )
 
 
 def test_wrong_type_names_file_and_dotted_key(tmp_path: Path, site: Path) -> None:
@@ -174,7 +181,9 @@ def test_unknown_key_warns_and_resolution_goes_on(tmp_path: Path, site: Path) ->
     result = run_python(SHOW, cwd=tmp_path, env={"PYTHONPATH": str(site)})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["method"] == "beta"
-    assert f"{tmp_path / 'pyproject.toml'}: unknown key 'tool.procstart.start-methd'" in result.stderr
+    assert (
+        f"{tmp_path / 'pyproject.toml'}: unknown key 'tool.procstart.start-methd'" in result.stderr
+    )
 
 
 def test_unknown_method_in_pyproject_names_file_and_key(tmp_path: Path, site: Path) -> None:
@@ -192,10 +201,15 @@ def test_unknown_method_in_pyproject_names_file_and_key(tmp_path: Path, site: Pa
     [
         ("garbage", "unknown start method 'garbage'; installed:"),
         ("späwn", "invalid start method name 'späwn'"),
-        ("x" * 10_000, "invalid start method name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (10000 chars)'"),
+        (
+            "x" * 10_000,
+            "invalid start method name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (10000 chars)'",
+        ),
     ],
 )
-def test_env_garbage_is_a_clear_error(tmp_path: Path, site: Path, value: str, expected: str) -> None:
+def test_env_garbage_is_a_clear_error(
+    tmp_path: Path, site: Path, value: str, expected: str
+) -> None:
     err = _error_of(tmp_path, site, {"PROCSTART_START_METHOD": value})
     assert "environment variable PROCSTART_START_METHOD=" in err
     assert expected in err

@@ -40,12 +40,15 @@ def _report(queue: procstart.Queue) -> None:  # type: ignore[valid-type]
     )
 
 
-@pytest.mark.parametrize(("target", "args", "expected"), [
-    (os.getpid, (), 0),
-    (_exit_with, (3,), 3),
-    (_exit_with, (0,), 0),
-    (_raise, (), 1),
-])
+@pytest.mark.parametrize(
+    ("target", "args", "expected"),
+    [
+        (os.getpid, (), 0),
+        (_exit_with, (3,), 3),
+        (_exit_with, (0,), 0),
+        (_raise, (), 1),
+    ],
+)
 def test_exit_codes(target: object, args: tuple[object, ...], expected: int) -> None:
     proc = ctx.Process(target=target, args=args)
     proc.start()
@@ -69,7 +72,9 @@ def test_exception_traceback_goes_to_stderr() -> None:
     assert "RuntimeError: boom in child" in result.stderr
 
 
-@pytest.mark.parametrize(("action", "sig"), [("terminate", signal.SIGTERM), ("kill", signal.SIGKILL)])
+@pytest.mark.parametrize(
+    ("action", "sig"), [("terminate", signal.SIGTERM), ("kill", signal.SIGKILL)]
+)
 def test_signals_give_negative_exit_codes(action: str, sig: int) -> None:
     proc = ctx.Process(target=_sleep)
     proc.start()

@@ -47,7 +47,11 @@ def _venv_with(tmp_path: Path, wheelhouse: Path, *dists: str) -> Path:
 def test_only_core_installed(tmp_path: Path, wheelhouse: Path) -> None:
     python = _venv_with(tmp_path, wheelhouse, "procstart")
     listing = subprocess.run(
-        [str(python.parent / "procstart"), "methods"], capture_output=True, text=True, timeout=60, check=False
+        [str(python.parent / "procstart"), "methods"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert listing.returncode == 0, listing.stderr
     assert "no start method is installed: procstart is only the core." in listing.stdout
@@ -68,7 +72,11 @@ def test_core_and_fork_installed(tmp_path: Path, wheelhouse: Path) -> None:
     python = _venv_with(tmp_path, wheelhouse, "procstart", "procstart-fork")
     listing = subprocess.run(
         [str(python), "-m", "procstart", "methods", "--json"],
-        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
     )
     assert listing.returncode == 0, listing.stderr
     data = json.loads(listing.stdout)

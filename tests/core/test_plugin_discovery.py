@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import run_python
 
-GOOD = '''
+GOOD = """
 import procstart
 from procstart_fork import ForkPopen
 
@@ -20,17 +20,17 @@ def _launch(request):
 
 @procstart.hookimpl
 def procstart_start_methods():
-    yield procstart.StartMethod(name="good", launcher=_launch, description="fork, via a test plugin")
-'''
+    yield procstart.StartMethod(name="good", launcher=_launch, description="fork, via a plugin")
+"""
 
-TWIN = '''
+TWIN = """
 import procstart
 from procstart_fork import ForkPopen
 
 @procstart.hookimpl
 def procstart_start_methods():
     yield procstart.StartMethod(name="twin", launcher=lambda r: ForkPopen(r.process, r))
-'''
+"""
 
 PLUGINS = {
     # dist name: (module name, source, entry point name)

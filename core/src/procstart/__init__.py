@@ -60,10 +60,29 @@ _LAZY: dict[str, str] = {
 #: bound to the default context, as ``multiprocessing`` binds its module API
 _DEFAULT_CONTEXT_API = frozenset(
     {
-        "Array", "Barrier", "BoundedSemaphore", "Condition", "Event", "JoinableQueue",
-        "Lock", "Manager", "Pipe", "Pool", "Queue", "RLock", "RawArray", "RawValue",
-        "Semaphore", "SimpleQueue", "Value", "allow_connection_pickling", "cpu_count",
-        "freeze_support", "get_logger", "log_to_stderr", "set_executable",
+        "Array",
+        "Barrier",
+        "BoundedSemaphore",
+        "Condition",
+        "Event",
+        "JoinableQueue",
+        "Lock",
+        "Manager",
+        "Pipe",
+        "Pool",
+        "Queue",
+        "RLock",
+        "RawArray",
+        "RawValue",
+        "Semaphore",
+        "SimpleQueue",
+        "Value",
+        "allow_connection_pickling",
+        "cpu_count",
+        "freeze_support",
+        "get_logger",
+        "log_to_stderr",
+        "set_executable",
         "set_forkserver_preload",
     }
 )

@@ -10,7 +10,6 @@ this: its parent hands it the decision.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Mapping
@@ -106,7 +105,8 @@ def _load_toml(path: Path) -> dict[str, Any]:
         import tomli as tomllib
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except tomllib.TOMLDecodeError as exc:
         raise _error(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
@@ -140,7 +140,12 @@ def find_project_config(start: Path | None = None) -> ProjectConfig:
     return ProjectConfig(None, {})
 
 
-_TYPE_NAMES = {str: "a string", list: "an array of strings", bool: "true or false", int: "an integer"}
+_TYPE_NAMES = {
+    str: "a string",
+    list: "an array of strings",
+    bool: "true or false",
+    int: "an integer",
+}
 
 
 def validate(config: ProjectConfig, known: Mapping[str, type]) -> None:

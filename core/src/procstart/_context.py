@@ -42,7 +42,7 @@ class ProcstartContext(BaseContext):
         """This context's method name."""
         return self._name
 
-    def get_context(self, method: str | None = None) -> BaseContext:
+    def get_context(self, method: str | None = None) -> BaseContext:  # type: ignore[override]
         """Itself, or the procstart context of ``method``."""
         if method is None:
             return self
@@ -80,7 +80,7 @@ class DefaultContext(BaseContext):
 
     Process = ProcstartProcess
 
-    def get_context(self, method: str | None = None) -> BaseContext:
+    def get_context(self, method: str | None = None) -> BaseContext:  # type: ignore[override]
         """The concrete context of ``method`` (default: the resolved one)."""
         if method is None:
             return get_context(get_start_method())
@@ -173,7 +173,9 @@ def _platform_default(registry: _manager.Plugins) -> _config.Resolution:
     for name in sorted(installed):
         if installed[name].is_available:
             return _config.Resolution(name, "platform", "the only kind installed")
-    raise NoStartMethodError(f"no start method is installed: procstart is only the core; {_INSTALL_HINT}")
+    raise NoStartMethodError(
+        f"no start method is installed: procstart is only the core; {_INSTALL_HINT}"
+    )
 
 
 def _check_configured(name: object, where: str) -> str:
@@ -284,4 +286,3 @@ def _forget_resolution() -> None:
         _contexts.clear()
         _config.settings.explicit = None
         _config.settings.project = None
-

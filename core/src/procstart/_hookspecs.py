@@ -77,9 +77,7 @@ class ProcstartSpecs:
         raise NotImplementedError
 
     @hookspec
-    def procstart_inherited_handles(
-        self, request: LaunchRequest
-    ) -> Iterable[InheritedHandle]:
+    def procstart_inherited_handles(self, request: LaunchRequest) -> Iterable[InheritedHandle]:
         """Yield fds that every child must receive, under any start method.
 
         Exec- and server-based methods pass a child exactly these fds plus

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -286,8 +286,9 @@ class Plugins:
         """Live state per plugin, for the CLI."""
         out: dict[str, Mapping[str, object]] = {}
         for impl in self.pm.hook.procstart_status.get_hookimpls():
+            state: Mapping[str, object] | None
             try:
-                state = impl.function()
+                state = cast("Mapping[str, object] | None", impl.function())
             except Exception as exc:  # noqa: BLE001 - a status must never break the CLI
                 state = {"error": _describe_error(exc)}
             if state:
@@ -305,7 +306,12 @@ _pending: list[tuple[object, str | None]] = []
 
 
 def _autoload_enabled() -> bool:
-    return os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower() not in {"1", "true", "yes", "on"}
+    return os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower() not in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
 
 
 def plugins() -> Plugins:

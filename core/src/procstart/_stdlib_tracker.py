@@ -18,7 +18,10 @@ def parent_fd() -> int:
     """Start (if needed) the stdlib tracker and return the fd children inherit."""
     from multiprocessing import resource_tracker
 
-    return resource_tracker.getfd()
+    fd = resource_tracker.getfd()
+    if fd is None:  # pragma: no cover - getfd() starts the tracker or raises
+        raise RuntimeError("the stdlib resource tracker did not start")
+    return fd
 
 
 def attach(fd: int) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "normalize_method_name",
 ]
 
+
 @runtime_checkable
 class PopenLike(Protocol):
     """What a launcher returns: the handle ``BaseProcess`` drives.

@@ -8,6 +8,7 @@ child holds, so it becomes readable when the child exits, whatever killed it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from multiprocessing import util
@@ -23,10 +24,8 @@ __all__ = ["ChildPopen", "IndexedFd", "PassedFd", "close_fds"]
 def close_fds(*fds: int) -> None:
     """Close each fd, ignoring ones already closed."""
     for fd in fds:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
 
 
 class ChildPopen:
@@ -111,4 +110,3 @@ class ChildPopen:
         """Release the parent's fds for this child."""
         if self.finalizer is not None:
             self.finalizer()
-

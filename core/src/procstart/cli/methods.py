@@ -53,7 +53,12 @@ def collect() -> dict[str, Any]:
         "default": default,
         "methods": methods,
         "broken": [
-            {"plugin": b.name, "distribution": b.distribution, "version": b.version, "error": b.error}
+            {
+                "plugin": b.name,
+                "distribution": b.distribution,
+                "version": b.version,
+                "error": b.error,
+            }
             for b in registry.broken
         ],
         "conflicts": [
@@ -82,7 +87,15 @@ def run(args: argparse.Namespace) -> int:
         for m in data["methods"]:
             here = "yes" if m["available"] else f"no: {m['unavailable_reason']}"
             mark = "*" if m["default"] else ""
-            rows.append([mark, m["name"], f"{m['distribution']}=={m['version']}", here, _info_text(m["info"])])
+            rows.append(
+                [
+                    mark,
+                    m["name"],
+                    f"{m['distribution']}=={m['version']}",
+                    here,
+                    _info_text(m["info"]),
+                ]
+            )
         print(render(["", "method", "distribution", "available", "state"], rows))
     default = data["default"]
     print()
