@@ -28,11 +28,14 @@ class Process(BaseProcess):
     _procstart_method: ClassVar[str | None] = None
     _start_method: ClassVar[str | None] = None
 
-    @staticmethod
-    def _Popen(process_obj: BaseProcess) -> Any:  # noqa: N802 - the stdlib's name
+    @classmethod
+    def _Popen(cls, process_obj: BaseProcess) -> Any:  # noqa: N802 - the stdlib's name
+        # a classmethod, so the method pinned on the class wins even when the
+        # object is another class's: multiprocessing.Process delegates with
+        # ``_default_context.get_context().Process._Popen(obj)`` (stdlib bridge)
         from ._launch import launch
 
-        return launch(process_obj)
+        return launch(process_obj, method=cls._procstart_method)
 
 
 #: the name the rest of the core uses (``Process`` is what users see)
