@@ -17,9 +17,9 @@ _BOOTSTRAPPING = (
 )
 
 
-def launch(process_obj: BaseProcess, method: str | None = None) -> PopenLike:
-    """Start ``process_obj`` with ``method``, its class's method, or the default."""
-    method_name = method or getattr(type(process_obj), "_procstart_method", None)
+def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLike:
+    """Start ``process_obj`` with ``method_name``, its class's method, or the default."""
+    method_name = method_name or getattr(type(process_obj), "_procstart_method", None)
     ctx = _context.get_context(method_name)
     method = ctx.method
     if not method.inherits_all_fds and getattr(process.current_process(), "_inheriting", False):

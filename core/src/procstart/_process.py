@@ -35,7 +35,7 @@ class Process(BaseProcess):
         # ``_default_context.get_context().Process._Popen(obj)`` (stdlib bridge)
         from ._launch import launch
 
-        return launch(process_obj, method=cls._procstart_method)
+        return launch(process_obj, cls._procstart_method)
 
 
 #: the name the rest of the core uses (``Process`` is what users see)

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Sequence
 
 #: subcommand modules, in the order ``--help`` lists them
-SUBCOMMANDS = ("methods", "demo")
+SUBCOMMANDS = ("methods", "demo", "run", "config")
 
 
 def build_parser() -> argparse.ArgumentParser:
