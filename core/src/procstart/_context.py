@@ -37,6 +37,7 @@ class ProcstartContext(BaseContext):
     def __init__(self, method: str) -> None:
         self._name = method
         self.Process = process_class(method)
+        self._method_cache: tuple[int, StartMethod] | None = None
 
     def get_start_method(self, allow_none: bool = False) -> str:
         """This context's method name."""
@@ -70,6 +71,13 @@ class ProcstartContext(BaseContext):
     def method(self) -> StartMethod:
         """The :class:`StartMethod` behind this context."""
         return start_method(self._name)
+
+    def current_method(self, registry: _manager.Plugins) -> StartMethod:
+        """:attr:`method`, cached until plugins change (launches call this)."""
+        cached = self._method_cache
+        if cached is None or cached[0] != registry.generation:
+            cached = self._method_cache = (registry.generation, start_method(self._name))
+        return cached[1]
 
     def __repr__(self) -> str:
         return f"<procstart context {self._name!r}>"
@@ -154,6 +162,9 @@ def get_context(method: str | None = None) -> ProcstartContext:
         name = get_start_method()
         assert name is not None
     else:
+        ctx = _contexts.get(method)  # fast path: already canonical and known
+        if ctx is not None:
+            return ctx
         name = normalize_method_name(method)
     with _lock:
         ctx = _contexts.get(name)

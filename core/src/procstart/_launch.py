@@ -21,16 +21,18 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
     """Start ``process_obj`` with ``method_name``, its class's method, or the default."""
     method_name = method_name or getattr(type(process_obj), "_procstart_method", None)
     ctx = _context.get_context(method_name)
-    method = ctx.method
+    registry = _manager.plugins()
+    method = ctx.current_method(registry)
     if not method.inherits_all_fds and getattr(process.current_process(), "_inheriting", False):
         raise RuntimeError(_BOOTSTRAPPING)
-    registry = _manager.plugins()
+    plan = registry.launch_plan()
     request = LaunchRequest(process=process_obj, method=method, context=ctx)
-    request.handles = registry.inherited_handles(request)
-    if not method.inherits_all_fds and not registry.has_tracker():
+    if plan.wants_handles:
+        request.handles = registry.inherited_handles(request)
+    if not method.inherits_all_fds and not plan.has_tracker:
         # no procstart tracker: children report to the stdlib's, as with multiprocessing
         request.handles.append(
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
         )
-    request.child_setup = registry.child_setup_refs()
+    request.child_setup = list(plan.child_setup)
     return registry.launch(request)

@@ -68,6 +68,16 @@ class Conflict:
         )
 
 
+@dataclass(frozen=True)
+class LaunchPlan:
+    """Per-generation facts about the plugins that every launch consults."""
+
+    wants_handles: bool
+    has_tracker: bool
+    child_setup: tuple[Any, ...]
+    direct_launch: bool
+
+
 class _CorePlugin:
     """The core's own hook implementations."""
 
@@ -103,6 +113,9 @@ class Plugins:
         #: plugin name -> what a child imports to get the same plugin
         self.refs: dict[str, str] = {}
         self._lock = threading.RLock()
+        #: bumped whenever plugins change; launch-time caches key on it
+        self.generation = 0
+        self._plan: tuple[int, LaunchPlan] | None = None
         if autoload:
             self._load_entry_points()
 
@@ -171,6 +184,7 @@ class Plugins:
                 )
                 return False
             self.origins[plugin_name] = (distribution, version)
+            self.generation += 1
             if type(plugin).__name__ == "module":
                 self.refs.setdefault(plugin_name, getattr(plugin, "__name__", plugin_name))
             try:
@@ -226,8 +240,26 @@ class Plugins:
         self.methods[name] = method
 
     # -- typed hook calls -----------------------------------------------
+    def launch_plan(self) -> LaunchPlan:
+        """What every launch needs to know about the plugins, computed once."""
+        plan = self._plan
+        if plan is None or plan[0] != self.generation:
+            hook = self.pm.hook
+            launch_impls = hook.procstart_launch.get_hookimpls()
+            computed = LaunchPlan(
+                wants_handles=bool(hook.procstart_inherited_handles.get_hookimpls()),
+                has_tracker=self.has_tracker(),
+                child_setup=tuple(self.child_setup_refs()),
+                direct_launch=len(launch_impls) == 1
+                and launch_impls[0].plugin_name == "procstart-core",
+            )
+            self._plan = plan = (self.generation, computed)
+        return plan[1]
+
     def launch(self, request: LaunchRequest) -> PopenLike:
         """Run the launch hook chain for ``request``."""
+        if self.launch_plan().direct_launch:  # nobody wraps launches: skip pluggy
+            return request.method.launcher(request)
         popen = self.pm.hook.procstart_launch(request=request)
         if popen is None:
             raise RuntimeError(f"no plugin launched the {request.method.name!r} child")
@@ -358,6 +390,7 @@ def unregister_plugin(plugin: object) -> None:
         if plugin_name is None:
             return
         registry.pm.unregister(plugin)
+        registry.generation += 1
         origin = registry.origins.pop(plugin_name, None)
         for method in registry._methods_of(plugin):
             current = registry.methods.get(method.name)

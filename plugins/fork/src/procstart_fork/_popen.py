@@ -8,7 +8,7 @@ from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
 import procstart
-from procstart.child import enter_forked_child
+from procstart.forked import ForkedChild
 from procstart.popen import ChildPopen
 
 from . import _atexit_compat
@@ -25,8 +25,7 @@ class ForkPopen(ChildPopen):
 
     def _launch(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
         code = 1
-        parent_pid = os.getpid()
-        handles = {handle.key: handle.fd for handle in request.handles}
+        plan = ForkedChild.for_request(request)
         parent_r, child_w = os.pipe()
         child_r, parent_w = os.pipe()
         self.pid = os.fork()
@@ -35,13 +34,7 @@ class ForkPopen(ChildPopen):
                 _atexit_compat.child_started()
                 os.close(parent_r)
                 os.close(parent_w)
-                enter_forked_child(
-                    method=request.method.name,
-                    parent_pid=parent_pid,
-                    handles=handles,
-                    env=request.env,
-                    child_setup=request.child_setup,
-                )
+                plan.enter()
                 code = process_obj._bootstrap(parent_sentinel=child_r)  # type: ignore[attr-defined]
             except BaseException:  # noqa: BLE001 - a failed setup must be visible
                 import traceback

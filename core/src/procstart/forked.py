@@ -1,0 +1,89 @@
+"""For fork-based launchers: prepare in the parent, adopt in the child.
+
+A forked child should touch as little as possible: every object it touches
+copies a page (copy-on-write). So the parent builds a :class:`ForkedChild`
+plan before ``fork()`` and the child only assigns what it already holds.
+
+    plan = ForkedChild.for_request(request)
+    pid = os.fork()
+    if pid == 0:
+        plan.enter()          # then process_obj._bootstrap(...)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from . import _config
+from ._types import ChildInfo, LaunchRequest
+
+__all__ = ["ForkedChild"]
+
+
+class ForkedChild:
+    """What a forked child adopts: its start method, handles, env, setup hooks."""
+
+    __slots__ = ("child_setup", "env", "handles", "parent_pid", "resolution")
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        parent_pid: int,
+        handles: dict[str, int],
+        env: dict[str, str],
+        child_setup: list[Any],
+    ) -> None:
+        self.resolution = _config.Resolution(
+            method, "parent", f"started with {method!r} by pid {parent_pid}"
+        )
+        self.handles = handles
+        self.env = env
+        self.child_setup = child_setup
+        self.parent_pid = parent_pid
+
+    @classmethod
+    def for_request(cls, request: LaunchRequest) -> ForkedChild:
+        """The plan for the child of ``request``, built in the parent."""
+        return cls(
+            method=request.method.name,
+            parent_pid=os.getpid(),
+            handles={handle.key: handle.fd for handle in request.handles},
+            env=dict(request.env),
+            child_setup=list(request.child_setup),
+        )
+
+    def enter(self) -> None:
+        """In the child, right after ``fork()``: adopt the plan.
+
+        The child's default start method becomes the one it was started with
+        (as ``multiprocessing`` does), ``env`` is applied and every plugin's
+        ``procstart_child_setup`` runs.
+        """
+        settings = _config.settings
+        settings.explicit = None
+        settings.inherited = self.resolution
+        context_module = sys.modules.get("procstart._context")
+        if context_module is not None:
+            context_module.__dict__["_resolved"] = None
+        if self.handles:
+            from . import child
+
+            child._inherited[:] = list(self.handles.values())
+            child._handles.clear()
+            child._handles.update(self.handles)
+        if self.env:
+            os.environ.update(self.env)
+        if not self.child_setup:
+            return
+        info = ChildInfo(
+            method=self.resolution.method, parent_pid=self.parent_pid, handles=dict(self.handles)
+        )
+        for plugin in self.child_setup:
+            if isinstance(plugin, str):
+                import importlib
+
+                plugin = importlib.import_module(plugin)  # noqa: PLW2901
+            plugin.procstart_child_setup(info=info)
