@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Sequence
 
 #: subcommand modules, in the order ``--help`` lists them
-SUBCOMMANDS = ("methods", "demo", "run", "config")
+SUBCOMMANDS = ("methods", "demo", "run", "config", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,218 @@
+"""Result types: samples per contender, summarised per row and figure.
+
+A *figure* (warm start, N children, ...) has *rows* (one per start method and
+parameter, e.g. ``spawn, N=8``); a row holds, per *column* (``procstart``,
+``stdlib``, ``multiprocess``, ``loky``), the samples of each *metric* (``time``,
+``peak_rss``, ...). Everything converts to plain JSON-able dicts.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+#: the column every ratio is computed against, and the one it divides
+BASELINE = "stdlib"
+SUBJECT = "procstart"
+#: display order of the columns
+COLUMNS = ("procstart", "stdlib", "multiprocess", "loky")
+
+
+@dataclass
+class Stats:
+    """Median, min and max of one contender's samples of one metric."""
+
+    samples: list[float]
+
+    @property
+    def median(self) -> float:
+        """The median sample (what every ratio uses)."""
+        return statistics.median(self.samples)
+
+    @property
+    def min(self) -> float:
+        """The smallest sample."""
+        return min(self.samples)
+
+    @property
+    def max(self) -> float:
+        """The largest sample."""
+        return max(self.samples)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"median", "min", "max", "n", "samples"}``."""
+        return {
+            "median": self.median,
+            "min": self.min,
+            "max": self.max,
+            "n": len(self.samples),
+            "samples": list(self.samples),
+        }
+
+
+@dataclass
+class Metric:
+    """What a figure measures: a name, a unit and how to show it."""
+
+    name: str
+    unit: str
+    #: multiply a raw sample by this to get ``display_unit``
+    scale: float = 1.0
+    display_unit: str = ""
+
+    def show(self, value: float) -> str:
+        """``value`` in the display unit, with three significant figures."""
+        shown = value * self.scale
+        if shown >= 100:
+            return f"{shown:.0f}"
+        if shown >= 10:
+            return f"{shown:.1f}"
+        return f"{shown:.2f}"
+
+
+SECONDS = Metric("time", "s", 1e3, "ms")
+PER_CHILD = Metric("time_per_child", "s", 1e3, "ms")
+PEAK_RSS = Metric("peak_rss", "bytes", 1 / 2**20, "MiB")
+USS = Metric("uss", "bytes", 1 / 2**20, "MiB")
+IMPORT_TIME = Metric("import_time", "s", 1e3, "ms")
+IMPORT_COUNT = Metric("modules", "count", 1.0, "modules")
+
+
+@dataclass
+class Row:
+    """One start method (and parameter) of one figure, all its columns."""
+
+    method: str
+    param: str = ""
+    #: column -> metric name -> stats
+    results: dict[str, dict[str, Stats]] = field(default_factory=dict)
+    #: column -> why it has no samples (unsupported, failed: message)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """``method`` or ``method, param``."""
+        return f"{self.method}, {self.param}" if self.param else self.method
+
+    def add(self, column: str, sample: dict[str, float]) -> None:
+        """Record one sample (metric -> value) of ``column``."""
+        per_metric = self.results.setdefault(column, {})
+        for metric, value in sample.items():
+            per_metric.setdefault(metric, Stats([])).samples.append(float(value))
+
+    def median(self, column: str, metric: str) -> float | None:
+        """The median of ``column``'s ``metric``, or None without samples."""
+        stats = self.results.get(column, {}).get(metric)
+        return stats.median if stats and stats.samples else None
+
+    def ratio(self, metric: str, over: str = BASELINE, of: str = SUBJECT) -> float | None:
+        """median(``of``) / median(``over``), None when either is missing."""
+        top, bottom = self.median(of, metric), self.median(over, metric)
+        if top is None or bottom is None or bottom <= 0:
+            return None
+        return top / bottom
+
+    def as_dict(self, metrics: list[Metric]) -> dict[str, Any]:
+        """Plain data, with the procstart/stdlib ratio per metric."""
+        return {
+            "method": self.method,
+            "param": self.param,
+            "results": {
+                column: {name: stats.as_dict() for name, stats in per_metric.items()}
+                for column, per_metric in self.results.items()
+            },
+            "errors": dict(self.errors),
+            "ratio": {m.name: self.ratio(m.name) for m in metrics},
+        }
+
+
+@dataclass
+class Figure:
+    """One figure: its rows, metrics and a sentence on how it is measured."""
+
+    id: str
+    title: str
+    metrics: list[Metric]
+    how: str = ""
+    rows: list[Row] = field(default_factory=list)
+
+    def row(self, method: str, param: str = "") -> Row:
+        """The row of ``method`` / ``param``, created on first use."""
+        for row in self.rows:
+            if row.method == method and row.param == param:
+                return row
+        row = Row(method, param)
+        self.rows.append(row)
+        return row
+
+    def find(self, method: str, param: str = "") -> Row | None:
+        """The row of ``method`` / ``param`` if it was measured."""
+        for row in self.rows:
+            if row.method == method and row.param == param:
+                return row
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "how": self.how,
+            "metrics": {m.name: m.unit for m in self.metrics},
+            "rows": [row.as_dict(self.metrics) for row in self.rows],
+        }
+
+
+@dataclass
+class Target:
+    """One goal from issue 7: a ratio and the limit it must stay under."""
+
+    name: str
+    limit: float
+    ratio: float | None
+    how: str
+
+    @property
+    def met(self) -> bool | None:
+        """True/False, or None when it could not be measured."""
+        return None if self.ratio is None else self.ratio <= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "name": self.name,
+            "limit": self.limit,
+            "ratio": self.ratio,
+            "met": self.met,
+            "how": self.how,
+        }
+
+
+@dataclass
+class Results:
+    """A whole run: environment, options, figures and targets."""
+
+    environment: dict[str, Any]
+    options: dict[str, Any]
+    figures: list[Figure] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def figure(self, figure_id: str) -> Figure | None:
+        """The figure called ``figure_id`` if it ran."""
+        for figure in self.figures:
+            if figure.id == figure_id:
+                return figure
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json`` (schema 1)."""
+        return {
+            "schema": 1,
+            "environment": self.environment,
+            "options": self.options,
+            "elapsed": self.elapsed,
+            "figures": [figure.as_dict() for figure in self.figures],
+            "targets": [target.as_dict() for target in self.targets],
+        }
