@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ._childinfo import ChildInfo
 from ._names import normalize_method_name
 
 if TYPE_CHECKING:
@@ -179,18 +180,3 @@ class LaunchRequest:
     child_setup: list[Any] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class ChildInfo:
-    """What a child's setup hooks learn about how it was started.
-
-    ``handles`` maps each :class:`InheritedHandle` key to its fd number in
-    this child.
-
-    >>> ChildInfo(method="spawn", parent_pid=1, handles={}).method
-    'spawn'
-    """
-
-    method: str
-    parent_pid: int
-    handles: Mapping[str, int] = field(default_factory=dict)

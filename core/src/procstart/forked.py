@@ -17,7 +17,8 @@ import sys
 from typing import Any
 
 from . import _config
-from ._types import ChildInfo, LaunchRequest
+from ._childinfo import ChildInfo
+from ._types import LaunchRequest
 
 __all__ = ["ForkedChild"]
 

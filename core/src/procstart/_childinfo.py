@@ -1,0 +1,46 @@
+"""``ChildInfo``: what child-setup hooks receive (tiny: every child imports it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class ChildInfo:
+    """What a child's setup hooks learn about how it was started.
+
+    ``handles`` maps each :class:`procstart.InheritedHandle` key to its fd
+    number in this child. A plain slotted class, not a dataclass, so that a
+    spawned child does not import ``dataclasses`` and ``inspect`` for it.
+
+    >>> ChildInfo(method="spawn", parent_pid=1, handles={}).method
+    'spawn'
+    """
+
+    __slots__ = ("handles", "method", "parent_pid")
+
+    def __init__(self, method: str, parent_pid: int, handles: Mapping[str, int] | None = None):
+        self.method = method
+        self.parent_pid = parent_pid
+        self.handles: Mapping[str, int] = dict(handles or {})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):
+            raise AttributeError(f"ChildInfo is read-only: cannot set {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        return (
+            f"ChildInfo(method={self.method!r}, parent_pid={self.parent_pid!r}, "
+            f"handles={dict(self.handles)!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChildInfo):
+            return NotImplemented
+        return (self.method, self.parent_pid, dict(self.handles)) == (
+            other.method,
+            other.parent_pid,
+            dict(other.handles),
+        )
+
+    __hash__ = None  # type: ignore[assignment]
