@@ -1,5 +1,77 @@
-"""procstart-forkserver (work in progress): registers nothing yet."""
+"""procstart-forkserver: the ``forkserver`` start method, faster and safer.
+
+A server process per parent, started on first use as a fresh interpreter,
+imports the preload modules (by default the parent's ``__main__``) once and
+forks every child from there: children start fast, share the preloaded
+memory copy-on-write, and receive only the fds they asked for. Connections
+to the server are authenticated with a per-server secret; a server that dies
+is replaced on the next ``start()``.
+
+Public names: :class:`ForkServerPopen`, :data:`SERVER_DIED_EXITCODE`,
+:class:`PreloadWarning`, :class:`ServerDiedWarning`, :func:`server_info`,
+:func:`stop_server`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._plugin import procstart_start_methods
+
+if TYPE_CHECKING:
+    from ._client import PreloadWarning, ServerDiedWarning
+    from ._popen import SERVER_DIED_EXITCODE, ForkServerPopen
+
 __version__ = "0.1.0"
+__all__ = [
+    "SERVER_DIED_EXITCODE",
+    "ForkServerPopen",
+    "PreloadWarning",
+    "ServerDiedWarning",
+    "procstart_start_methods",
+    "server_info",
+    "stop_server",
+]
+
+# resolved on first use: the server process imports this package and must
+# not pay for the client side
+_LAZY = {
+    "SERVER_DIED_EXITCODE": "._popen",
+    "ForkServerPopen": "._popen",
+    "PreloadWarning": "._client",
+    "ServerDiedWarning": "._client",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def server_info() -> Mapping[str, object]:
+    """This process's fork server: ``server`` (running / not started), ``pid``, preloads.
+
+    >>> server_info()["server"]  # doctest: +SKIP
+    'not started'
+    """
+    from ._client import info
+
+    return info()
+
+
+def stop_server(timeout: float = 5.0) -> None:
+    """Stop this process's fork server; children it started keep running.
+
+    The next ``start()`` starts a new server (with the preload list then in
+    effect).
+    """
+    from ._client import stop
+
+    stop(timeout)

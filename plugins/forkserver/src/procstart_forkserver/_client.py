@@ -1,0 +1,388 @@
+"""The parent's side: start the fork server on first use, ask it for children.
+
+One server per parent process. Its state lives in :data:`_state` (guarded
+by :data:`_lock`); a child made by ``os.fork()`` of the parent forgets it
+(it would otherwise keep the server alive after the parent died) and starts
+its own server if it needs one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+import threading
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from . import _protocol as proto
+
+__all__ = [
+    "PreloadWarning",
+    "ServerDiedWarning",
+    "ServerState",
+    "connect_and_fork",
+    "ensure_running",
+    "info",
+    "resolved_preload",
+    "stop",
+]
+
+#: the default preload: the parent's main module, as Python 3.14 intends
+DEFAULT_PRELOAD = ("__main__",)
+#: longest path an AF_UNIX address may have (Linux 108 with the NUL; macOS 104)
+_MAX_ADDRESS = 100
+
+
+class PreloadWarning(RuntimeWarning):
+    """A module in the preload list failed to import in the fork server."""
+
+
+class ServerDiedWarning(RuntimeWarning):
+    """The fork server was gone; a new one was started."""
+
+
+class ServerState:
+    """A running server as its parent sees it."""
+
+    def __init__(
+        self,
+        process: Any,
+        *,
+        address: str,
+        key: bytes,
+        alive_w: int,
+        report_r: int,
+        preload: list[str],
+    ) -> None:
+        self.process = process  # subprocess.Popen
+        self.address = address
+        self.key = key
+        self.alive_w: int | None = alive_w
+        self.report_r: int | None = report_r
+        self.preload = preload
+        self.preloaded: list[str] | None = None
+        self.failed: list[tuple[str, str]] = []
+        self.owner = os.getpid()
+
+    @property
+    def pid(self) -> int:
+        """The server's pid."""
+        return int(self.process.pid)
+
+    def close_ends(self) -> None:
+        """Close our ends of the alive and report pipes (once)."""
+        for fd in (self.alive_w, self.report_r):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.alive_w = self.report_r = None
+
+    def alive(self) -> bool:
+        """False once the server has exited (it is then reaped)."""
+        return self.process.poll() is None
+
+
+_lock = threading.RLock()
+_state: ServerState | None = None
+_fork_hook_installed = False
+
+
+def resolved_preload() -> list[str]:
+    """Modules the next server will preload: code, then pyproject, then the default.
+
+    ``set_forkserver_preload()`` wins; else ``[tool.procstart]
+    forkserver-preload``; else ``["__main__"]``.
+    """
+    from procstart import _config
+
+    chosen = _config.settings.forkserver_preload
+    if chosen is not None:
+        return list(chosen)
+    project = _config.project_config()
+    value = project.get("forkserver-preload")
+    if value is None:
+        return list(DEFAULT_PRELOAD)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        from procstart.errors import ConfigError
+
+        raise ConfigError(
+            f"{project.path}: '{_config.TABLE}.forkserver-preload' must be an array of "
+            f"strings, got {value!r}"
+        )
+    return list(value)
+
+
+def _private_folder() -> str:
+    """A fresh folder only this user can enter (0700), short enough for AF_UNIX."""
+    import tempfile
+
+    for base in (tempfile.gettempdir(), "/tmp"):
+        for _ in range(100):
+            folder = os.path.join(base, f"procstart-fs-{os.urandom(6).hex()}")
+            if len(folder) + 3 > _MAX_ADDRESS:
+                break
+            try:
+                os.mkdir(folder, 0o700)
+            except FileExistsError:
+                continue
+            os.chmod(folder, 0o700)  # whatever the umask
+            return folder
+    raise OSError("cannot create a private folder for the fork server socket")
+
+
+def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str, Any]:
+    from multiprocessing import process
+
+    from procstart import _manager
+    from procstart.payload import _main_reference
+
+    extra = [ref for ref in _manager.plugins().child_setup_refs() if isinstance(ref, str)]
+    if "cloudpickle" in sys.modules:  # this program sends things by value
+        extra.append("cloudpickle")
+    return {
+        "key": key,
+        "address": address,
+        "preload": preload,
+        "main": _main_reference() if "__main__" in preload else {},
+        "sys_path": list(sys.path),
+        "argv": list(sys.argv),
+        "dir": process.ORIGINAL_DIR or os.getcwd(),  # type: ignore[attr-defined]
+        "extra": extra,
+    }
+
+
+def _interpreter() -> list[str]:
+    from multiprocessing import util
+
+    from procstart import _config
+
+    executable = _config.settings.executable or sys.executable
+    return [executable, *util._args_from_interpreter_flags()]  # type: ignore[attr-defined]
+
+
+def _import_path() -> list[str]:
+    """Folders that make procstart and this plugin importable in the server."""
+    import procstart
+
+    folders = []
+    for module in (sys.modules[__package__ or "procstart_forkserver"], procstart):
+        init = module.__file__
+        if init:
+            folders.append(os.path.dirname(os.path.dirname(os.path.abspath(init))))
+    return list(dict.fromkeys(folders))
+
+
+def _start_server() -> ServerState:
+    import pickle
+    import subprocess
+
+    from procstart.popen import close_fds
+
+    preload = resolved_preload()
+    key = os.urandom(proto.KEY_LEN)
+    folder = _private_folder()
+    address = os.path.join(folder, "s")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    fds: list[int] = []
+    try:
+        listener.bind(address)
+        os.chmod(address, 0o600)
+        listener.listen(128)
+        config_r, config_w = os.pipe()
+        alive_r, alive_w = os.pipe()
+        report_r, report_w = os.pipe()
+        fds = [config_r, config_w, alive_r, alive_w, report_r, report_w]
+        passed = (listener.fileno(), config_r, alive_r, report_w)
+        code = (
+            f"import sys; sys.path[:0] = {_import_path()!r}; "
+            "from procstart_forkserver._server import main; "
+            f"main{passed!r}"
+        )
+        process = subprocess.Popen([*_interpreter(), "-c", code], pass_fds=passed, close_fds=True)
+    except BaseException:
+        listener.close()
+        close_fds(*fds)
+        _remove(address)
+        raise
+    # the server holds the listener now: when it dies, connecting fails at once
+    listener.close()
+    close_fds(config_r, alive_r, report_w)
+    try:
+        data = pickle.dumps(_config_for_server(key, address, preload), pickle.HIGHEST_PROTOCOL)
+        from procstart.payload import write_all
+
+        write_all(config_w, [data])
+    finally:
+        os.close(config_w)
+    return ServerState(
+        process, address=address, key=key, alive_w=alive_w, report_r=report_r, preload=preload
+    )
+
+
+def _remove(address: str) -> None:
+    for path, remove in ((address, os.unlink), (os.path.dirname(address), os.rmdir)):
+        with contextlib.suppress(OSError):
+            remove(path)
+
+
+def _after_fork_in_child() -> None:
+    """A forked copy of the parent must not keep the parent's server alive."""
+    global _state
+    state = _state
+    _state = None
+    if state is not None:
+        state.close_ends()
+
+
+def _forget(state: ServerState) -> None:
+    """Drop a dead server: reap it, close our ends, remove its socket."""
+    state.process.poll()
+    state.close_ends()
+    _remove(state.address)
+
+
+def ensure_running() -> ServerState:
+    """The running server, starting one (again) if there is none."""
+    global _state, _fork_hook_installed
+    with _lock:
+        state = _state
+        if state is not None and state.owner == os.getpid() and state.alive():
+            return state
+        if state is not None:
+            _state = None
+            if state.owner == os.getpid():
+                code = state.process.returncode
+                _forget(state)
+                warnings.warn(
+                    f"procstart forkserver (pid {state.pid}) had exited with code {code}; "
+                    "starting a new one",
+                    ServerDiedWarning,
+                    stacklevel=2,
+                )
+        if not _fork_hook_installed:
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            from multiprocessing import util
+
+            util.Finalize(None, stop, exitpriority=-100)
+            _fork_hook_installed = True
+        _state = _start_server()
+        return _state
+
+
+def _read_report(state: ServerState) -> None:
+    """After the first reply the start-up report is complete: read it, warn."""
+    if state.report_r is None:
+        return
+    with _lock:
+        if state.report_r is None:
+            return
+        chunks = []
+        while True:
+            chunk = os.read(state.report_r, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(state.report_r)
+        state.report_r = None
+        state.preloaded, state.failed = proto.parse_report(b"".join(chunks))
+    for module, error in state.failed:
+        warnings.warn(
+            f"procstart forkserver could not preload {module!r}: {error}",
+            PreloadWarning,
+            stacklevel=6,
+        )
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionResetError("the fork server closed the connection")
+        data += chunk
+    return data
+
+
+def _request_fork(state: ServerState, fds: list[int]) -> tuple[int, int]:
+    """One connection: authenticate, send fds, get the pid; (pid, status fd)."""
+    request = proto.encode_request(len(fds))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(state.address)
+        nonce = proto.parse_challenge(_recv_exact(sock, proto.CHALLENGE_LEN))
+        socket.send_fds(sock, [proto.answer_challenge(state.key, nonce, request)], fds)
+        pid = proto.parse_reply(_recv_exact(sock, proto.REPLY_LEN))
+    except BaseException:
+        sock.close()
+        raise
+    return pid, sock.detach()
+
+
+def connect_and_fork(fds: list[int]) -> tuple[int, int]:
+    """Ask the server to fork a child that receives ``fds``; (pid, status fd).
+
+    Starts the server if needed; if it turns out to be dead, starts a new one
+    and tries once more.
+    """
+    state = ensure_running()
+    try:
+        pid, status_fd = _request_fork(state, fds)
+    except (ConnectionError, FileNotFoundError, proto.ProtocolError) as exc:
+        try:
+            state.process.wait(timeout=5)
+        except Exception:  # noqa: BLE001 - still running: it refused us for real
+            raise OSError(
+                f"procstart forkserver (pid {state.pid}) refused the request: {exc}"
+            ) from exc
+        state = ensure_running()
+        pid, status_fd = _request_fork(state, fds)
+    _read_report(state)
+    return pid, status_fd
+
+
+def stop(timeout: float = 5.0) -> None:
+    """Stop this process's server (children it started keep running)."""
+    global _state
+    with _lock:
+        state = _state
+        if state is None or state.owner != os.getpid():
+            return
+        _state = None
+        state.close_ends()  # EOF on the alive pipe: the server exits
+    try:
+        state.process.wait(timeout=timeout)
+    except Exception:  # noqa: BLE001 - a stuck server is killed
+        state.process.kill()
+        state.process.wait()
+    _forget(state)
+
+
+def current() -> ServerState | None:
+    """The server of this process, if one was started (tests, ``info``)."""
+    state = _state
+    if state is not None and state.owner == os.getpid():
+        return state
+    return None
+
+
+def info() -> Mapping[str, object]:
+    """State for ``procstart methods``: running pid and preloads, or the config."""
+    state = current()
+    if state is not None and state.alive():
+        preloaded = state.preloaded if state.preloaded is not None else state.preload
+        out: dict[str, object] = {
+            "server": "running",
+            "pid": state.pid,
+            "preloaded": ", ".join(preloaded) or "-",
+        }
+        if state.failed:
+            out["preload failed"] = ", ".join(name for name, _ in state.failed)
+        return out
+    try:
+        preload = ", ".join(resolved_preload()) or "-"
+    except ValueError as exc:
+        preload = f"error: {exc}"
+    return {"server": "not started", "preload": preload}

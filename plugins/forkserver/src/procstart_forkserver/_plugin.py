@@ -1,0 +1,47 @@
+"""Registers the ``forkserver`` method with procstart."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator, Mapping
+
+import procstart
+
+
+def _unavailable() -> str | None:
+    if not hasattr(os, "fork"):
+        return f"os.fork() does not exist on {sys.platform}"
+    if not hasattr(socket, "AF_UNIX") or not hasattr(socket, "send_fds"):
+        return f"passing fds over AF_UNIX sockets is not supported on {sys.platform}"
+    return None
+
+
+def _launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
+    from ._popen import ForkServerPopen
+
+    return ForkServerPopen(request.process, request)
+
+
+def _info() -> Mapping[str, object]:
+    from ._client import info
+
+    return info()
+
+
+@procstart.hookimpl
+def procstart_start_methods() -> Iterator[procstart.StartMethod]:
+    """Provide ``forkserver``.
+
+    >>> [m.name for m in procstart_start_methods()]
+    ['forkserver']
+    """
+    yield procstart.StartMethod(
+        name="forkserver",
+        launcher=_launch,
+        description="forked by a per-parent server that preloads modules; "
+        "only requested fds reach the child",
+        unavailable_reason=_unavailable,
+        info=_info,
+    )

@@ -1,0 +1,351 @@
+"""The fork server: a fresh interpreter that preloads modules and forks children.
+
+The parent (see :mod:`procstart_forkserver._client`) starts it as::
+
+    python -c 'from procstart_forkserver._server import main; main(L, C, A, R)'
+
+with four fds: ``L`` the listening socket (bound by the parent in a private
+folder), ``C`` a pipe carrying the configuration and the secret key, ``A`` a
+pipe whose other end only the parent holds (EOF: the parent is gone, the
+server exits), ``R`` a pipe for the start-up report (preloads done/failed).
+
+The server never runs user targets: for each authenticated request it forks,
+and the child closes everything of the server's and becomes the process
+through :func:`procstart.child.run`. It reaps children on ``SIGCHLD`` and
+reports each exit code on the connection that asked for the child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import sys
+from typing import Any
+
+from . import _protocol as proto
+
+__all__ = ["HANDSHAKE_TIMEOUT", "Server", "main", "preload"]
+
+#: seconds a client may take to answer the challenge before it is dropped
+HANDSHAKE_TIMEOUT = 10.0
+
+#: imported here once instead of in every child (each child needs them)
+MACHINERY = (
+    "pickle",
+    "traceback",
+    "multiprocessing.process",
+    "multiprocessing.util",
+    "multiprocessing.context",
+    "multiprocessing.reduction",
+    "multiprocessing.connection",
+    "multiprocessing.resource_tracker",
+    "multiprocessing.queues",
+    "multiprocessing.synchronize",
+    "multiprocessing.heap",
+    "multiprocessing.sharedctypes",
+    "multiprocessing.shared_memory",
+    "procstart.child",
+    "procstart._config",
+    "procstart._types",
+    "procstart._fds",
+    "procstart._process",
+    "procstart._stdlib_tracker",
+)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def preload(config: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Become like the parent (sys.path, cwd, argv), then import the preloads.
+
+    Returns (preloaded modules, [(module, error)]). ``"__main__"`` imports
+    the parent's main module as ``__mp_main__`` (its ``if __name__ ==
+    "__main__"`` block does not run), so children need not re-run it.
+    """
+    import importlib
+
+    sys.path[:] = config.get("sys_path", sys.path)
+    sys.argv[:] = config.get("argv", sys.argv)
+    with contextlib.suppress(OSError):
+        os.chdir(config.get("dir", os.getcwd()))
+    for name in (*MACHINERY, *config.get("extra", ())):
+        # optional speed-up only: a child that needs a missing one reports it
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    done: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for name in config.get("preload", ()):
+        try:
+            if name == "__main__":
+                if not _preload_main(config.get("main", {})):
+                    continue
+            else:
+                importlib.import_module(name)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported to the parent
+            failed.append((name, _describe(exc)))
+        else:
+            done.append(name)
+    return done, failed
+
+
+def _preload_main(main_ref: dict[str, str]) -> bool:
+    """Import the parent's ``__main__`` as ``__mp_main__``; False if it has none."""
+    if not main_ref:
+        return False
+    from multiprocessing import process
+
+    from procstart.child import import_main
+
+    me: Any = process.current_process()
+    me._inheriting = True  # starting processes here is an error, as in any child
+    try:
+        import_main(main_ref)
+    finally:
+        del me._inheriting
+    return True
+
+
+def _ignore_signal(signum: int, frame: object) -> None:
+    """SIGCHLD handler: the wakeup fd does the work."""
+
+
+class Server:
+    """The accept/fork/reap loop; one instance per server process."""
+
+    def __init__(self, listener_fd: int, alive_fd: int, key: bytes, address: str = "") -> None:
+        self.listener = socket.socket(fileno=listener_fd)
+        self.listener.setblocking(False)
+        self.alive_fd = alive_fd
+        self.key = key
+        self.address = address
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        #: pid -> fd of the connection that asked for it (its exit code goes there)
+        self.children: dict[int, int] = {}
+
+    # -- the loop -----------------------------------------------------------
+    def serve_forever(self) -> None:
+        """Serve until the parent's end of the alive pipe closes."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
+        signal.signal(signal.SIGCHLD, _ignore_signal)
+        signal.set_wakeup_fd(self.wake_w)
+        watched = [self.listener.fileno(), self.alive_fd, self.wake_r]
+        try:
+            while True:
+                readable = select.select(watched, [], [])[0]
+                if self.alive_fd in readable:
+                    return
+                if self.wake_r in readable:
+                    self._drain_wakeup()
+                    self.reap()
+                if self.listener.fileno() in readable:
+                    self.accept_one()
+        finally:
+            self.shutdown()
+
+    def _drain_wakeup(self) -> None:
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def shutdown(self) -> None:
+        """Reap what has exited, drop the socket and its folder."""
+        signal.set_wakeup_fd(-1)
+        self.reap()
+        for fd in self.children.values():
+            _close(fd)
+        self.children.clear()
+        self.listener.close()
+        if self.address:
+            for remove in (os.unlink, os.rmdir):
+                target = self.address if remove is os.unlink else os.path.dirname(self.address)
+                with contextlib.suppress(OSError):
+                    remove(target)
+
+    # -- one connection -----------------------------------------------------
+    def accept_one(self) -> None:
+        """Authenticate one connection and fork for it, or close it without forking."""
+        try:
+            conn, _ = self.listener.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        fds: list[int] = []
+        try:
+            conn.settimeout(HANDSHAKE_TIMEOUT)
+            nonce = os.urandom(proto.NONCE_LEN)
+            conn.sendall(proto.encode_challenge(nonce))
+            message, fds = _receive(conn)
+            if not proto.verify_request(self.key, nonce, message):
+                raise proto.ProtocolError("authentication failed")
+            proto.parse_request(message, len(fds))
+        except (OSError, proto.ProtocolError):
+            for fd in fds:
+                _close(fd)
+            conn.close()
+            return
+        self._fork(conn, fds)
+
+    def _fork(self, conn: socket.socket, fds: list[int]) -> None:
+        for fd in fds:
+            os.set_inheritable(fd, False)
+        conn.setblocking(True)
+        status_fd = conn.detach()
+        try:
+            pid = _fork_quietly()
+        except OSError as exc:
+            _send(status_fd, proto.encode_reply(errno=exc.errno or 1))
+            for fd in (*fds, status_fd):
+                _close(fd)
+            return
+        if pid == 0:
+            self._become_child(status_fd, fds)  # never returns
+        for fd in fds:
+            _close(fd)
+        self.children[pid] = status_fd
+        _send(status_fd, proto.encode_reply(pid=pid))
+
+    def reap(self) -> None:
+        """Collect every exited child and send its exit code to its parent."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            fd = self.children.pop(pid, None)
+            if fd is not None:
+                _send(fd, proto.encode_status(os.waitstatus_to_exitcode(status)))
+                _close(fd)
+
+    # -- in the forked child ------------------------------------------------
+    def _become_child(self, status_fd: int, fds: list[int]) -> None:
+        payload_fd, sentinel_w, *inherited = fds
+        for fd in (
+            self.listener.fileno(),
+            self.alive_fd,
+            self.wake_r,
+            self.wake_w,
+            status_fd,
+            *self.children.values(),
+        ):
+            _close(fd)
+        self.children.clear()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os._exit(run_child(payload_fd, sentinel_w, inherited))
+
+
+def run_child(payload_fd: int, sentinel_w: int, inherited: list[int]) -> int:
+    """In a forked child: read the payload, run the process; return the exit code.
+
+    The exit code is also written to ``sentinel_w`` just before exiting, so
+    the parent learns it even if the server is gone by then.
+    """
+    code = 1
+    try:
+        from procstart.child import PayloadError, run
+
+        try:
+            code = run(payload_fd, inherited=inherited, parent_sentinel=payload_fd)
+        except PayloadError as exc:  # the parent went away before sending it
+            sys.stderr.write(f"procstart forkserver child {os.getpid()}: {exc}\n")
+    except SystemExit as exc:  # e.g. sys.exit() in __main__ while re-importing it
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - a failed start must be visible
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        with contextlib.suppress(OSError):
+            os.write(sentinel_w, proto.CHILD_CODE.pack(code & 0xFF))
+    return code
+
+
+def _fork_quietly() -> int:
+    # preloaded libraries may have started native threads (OpenBLAS, ...);
+    # Python 3.12+ warns about forking then, which is this server's whole job
+    if sys.version_info >= (3, 12):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return os.fork()
+    return os.fork()
+
+
+def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
+    """Read exactly one message (MAC and request) and every fd sent with it."""
+    data = b""
+    fds: list[int] = []
+    try:
+        while len(data) < proto.MESSAGE_LEN:
+            chunk, got, flags, _ = socket.recv_fds(
+                conn, proto.MESSAGE_LEN - len(data), proto.MAX_FDS + 1
+            )
+            fds.extend(got)
+            if flags & socket.MSG_CTRUNC:
+                raise proto.ProtocolError("too many fds")
+            if not chunk:
+                raise proto.ProtocolError("connection closed during the request")
+            data += chunk
+    except BaseException:
+        for fd in fds:
+            _close(fd)
+        raise
+    if len(fds) > proto.MAX_FDS:
+        for fd in fds:
+            _close(fd)
+        raise proto.ProtocolError("too many fds")
+    return data, fds
+
+
+def _send(fd: int, data: bytes) -> None:
+    # OSError: the parent is gone; the child still gets reaped
+    with contextlib.suppress(OSError):
+        os.write(fd, data)
+
+
+def _close(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> None:
+    """Entry point of the server process (see the module docstring)."""
+    import pickle
+
+    config: dict[str, Any] = pickle.loads(_read_all(config_fd))
+    os.close(config_fd)
+    key: bytes = config["key"]
+    server = Server(listener_fd, alive_fd, key, config.get("address", ""))
+    done, failed = preload(config)
+    with contextlib.suppress(OSError):
+        os.write(report_fd, proto.encode_report(done, failed))
+    os.close(report_fd)
+    server.serve_forever()
