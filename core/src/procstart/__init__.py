@@ -14,7 +14,10 @@ Pool, Manager, ProcessPoolExecutor(mp_context=...) and friends accept it.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a spawned child would import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

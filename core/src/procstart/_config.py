@@ -13,10 +13,11 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a spawned child would import typing
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 START_METHOD_ENV = "PROCSTART_START_METHOD"
 TABLE = "tool.procstart"

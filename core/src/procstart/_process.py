@@ -8,9 +8,12 @@ pickles by reference whatever plugin provided its method.
 from __future__ import annotations
 
 from multiprocessing.process import BaseProcess
-from typing import Any, ClassVar
 
 from ._names import normalize_method_name
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a spawned child would import typing
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 #: methods the stdlib knows: a child started with one sets the stdlib default
 #: to it as well (as ``multiprocessing``'s own process classes do)
