@@ -118,6 +118,34 @@ class DefaultContext(BaseContext):
 _contexts: dict[str, ProcstartContext] = {}
 _lock = threading.RLock()
 _resolved: _config.Resolution | None = None
+#: the pid ``_resolved`` belongs to: a forked child notices it is new by this
+_resolved_pid = os.getpid()
+
+#: set on a process object by ``launch()``: the method that started it
+STARTED_WITH = "_procstart_started_with"
+
+
+def _adopt_if_forked() -> None:
+    """In a child forked from a procstart parent, adopt the method that started it.
+
+    Fork-based launchers touch nothing in the child (every touched page is a
+    copy-on-write fault); the child notices it is new when it first asks.
+    """
+    global _resolved, _resolved_pid
+    pid = os.getpid()
+    if pid == _resolved_pid:
+        return
+    from multiprocessing import process
+
+    method = getattr(process.current_process(), STARTED_WITH, None)
+    if method is None:  # not yet (or not) a procstart child: ask again later
+        return
+    _resolved_pid = pid
+    _resolved = None
+    _config.settings.explicit = None
+    _config.settings.inherited = _config.Resolution(
+        method, "parent", f"started with {method!r} by pid {os.getppid()}"
+    )
 
 
 def start_method(name: str) -> StartMethod:
@@ -225,6 +253,7 @@ def resolve_default() -> _config.Resolution:
 def get_start_method(allow_none: bool = False) -> str | None:
     """The default start method's name (resolving it now unless ``allow_none``)."""
     global _resolved
+    _adopt_if_forked()
     with _lock:
         if _resolved is None:
             if allow_none:
@@ -240,6 +269,7 @@ def get_start_method_source() -> _config.Resolution:
     'spawn (from [tool.procstart] start-method in /src/app/pyproject.toml)'
     """
     global _resolved
+    _adopt_if_forked()
     with _lock:
         if _resolved is None:
             _resolved = resolve_default()
@@ -254,6 +284,7 @@ def set_start_method(method: str | None, force: bool = False) -> None:
     default now, and with ``force=True`` forgets any choice.
     """
     global _resolved
+    _adopt_if_forked()
     with _lock:
         if _resolved is not None and not force:
             raise RuntimeError("context has already been set")

@@ -26,6 +26,7 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
     if not method.inherits_all_fds and getattr(process.current_process(), "_inheriting", False):
         raise RuntimeError(_BOOTSTRAPPING)
     plan = registry.launch_plan()
+    setattr(process_obj, _context.STARTED_WITH, method.name)
     request = LaunchRequest(process=process_obj, method=method, context=ctx)
     if plan.wants_handles:
         request.handles = registry.inherited_handles(request)

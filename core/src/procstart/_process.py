@@ -21,6 +21,11 @@ _STDLIB_METHODS = frozenset({"fork", "spawn", "forkserver"})
 _PREFIX = "Process_"
 
 
+#: ``procstart._launch.launch``, imported on the first start (children that never
+#: start a process never import the launch machinery)
+_launcher: list[Any] = [None]
+
+
 class Process(BaseProcess):
     """A ``BaseProcess`` started through procstart's plugins.
 
@@ -36,8 +41,11 @@ class Process(BaseProcess):
         # a classmethod, so the method pinned on the class wins even when the
         # object is another class's: multiprocessing.Process delegates with
         # ``_default_context.get_context().Process._Popen(obj)`` (stdlib bridge)
-        from ._launch import launch
+        launch = _launcher[0]
+        if launch is None:
+            from ._launch import launch
 
+            _launcher[0] = launch
         return launch(process_obj, cls._procstart_method)
 
 

@@ -156,7 +156,7 @@ class ConfigKey:
     description: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class LaunchRequest:
     """Everything a launcher needs to start one child; hook wrappers may edit it.
 
@@ -179,4 +179,3 @@ class LaunchRequest:
     env: dict[str, str] = field(default_factory=dict)
     child_setup: list[Any] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
-

@@ -2,12 +2,16 @@
 
 A forked child should touch as little as possible: every object it touches
 copies a page (copy-on-write). So the parent builds a :class:`ForkedChild`
-plan before ``fork()`` and the child only assigns what it already holds.
+plan before ``fork()`` only when there is something to do (handles, env,
+setup hooks) and the child only assigns what it already holds. Which start
+method the child has is noticed lazily (``procstart._context`` compares
+pids), so a plain fork child runs no procstart code at all.
 
-    plan = ForkedChild.for_request(request)
+    plan = ForkedChild.for_request(request)    # None: nothing to do
     pid = os.fork()
     if pid == 0:
-        plan.enter()          # then process_obj._bootstrap(...)
+        if plan is not None:
+            plan.enter()      # then process_obj._bootstrap(...)
 """
 
 from __future__ import annotations
@@ -46,14 +50,17 @@ class ForkedChild:
         self.parent_pid = parent_pid
 
     @classmethod
-    def for_request(cls, request: LaunchRequest) -> ForkedChild:
-        """The plan for the child of ``request``, built in the parent."""
+    def for_request(cls, request: LaunchRequest) -> ForkedChild | None:
+        """The plan for the child of ``request``, built in the parent (None: no work)."""
+        handles, env, setup = request.handles, request.env, request.child_setup
+        if not (handles or env or setup):
+            return None
         return cls(
             method=request.method.name,
             parent_pid=os.getpid(),
-            handles={handle.key: handle.fd for handle in request.handles},
-            env=dict(request.env),
-            child_setup=list(request.child_setup),
+            handles={handle.key: handle.fd for handle in handles},
+            env=dict(env),
+            child_setup=list(setup),
         )
 
     def enter(self) -> None:

@@ -12,19 +12,18 @@ from __future__ import annotations
 import atexit
 import sys
 
-_RUNS_CHILD_ATEXIT = sys.version_info >= (3, 13)
+#: whether the running Python clears and runs atexit handlers in a fork child
+RUNS_CHILD_ATEXIT = sys.version_info >= (3, 13)
 
 
 def child_started() -> None:
-    """Right after ``fork()`` in the child."""
-    if _RUNS_CHILD_ATEXIT:
-        from multiprocessing import util
+    """Right after ``fork()`` in the child (only when :data:`RUNS_CHILD_ATEXIT`)."""
+    from multiprocessing import util
 
-        atexit._clear()  # type: ignore[attr-defined]
-        atexit.register(util._exit_function)  # type: ignore[attr-defined]
+    atexit._clear()  # type: ignore[attr-defined]
+    atexit.register(util._exit_function)  # type: ignore[attr-defined]
 
 
 def child_exiting() -> None:
-    """Just before ``os._exit`` in the child."""
-    if _RUNS_CHILD_ATEXIT:
-        atexit._run_exitfuncs()  # type: ignore[attr-defined]
+    """Just before ``os._exit`` in the child (only when :data:`RUNS_CHILD_ATEXIT`)."""
+    atexit._run_exitfuncs()  # type: ignore[attr-defined]

@@ -25,16 +25,21 @@ class ForkPopen(ChildPopen):
 
     def _launch(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
         code = 1
+        # decided here, in the parent: in the child every object touched costs
+        # a copy-on-write page fault, so the child reads only these locals
         plan = ForkedChild.for_request(request)
+        child_atexit = _atexit_compat.RUNS_CHILD_ATEXIT
         parent_r, child_w = os.pipe()
         child_r, parent_w = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
             try:
-                _atexit_compat.child_started()
+                if child_atexit:
+                    _atexit_compat.child_started()
                 os.close(parent_r)
                 os.close(parent_w)
-                plan.enter()
+                if plan is not None:
+                    plan.enter()
                 code = process_obj._bootstrap(parent_sentinel=child_r)  # type: ignore[attr-defined]
             except BaseException:  # noqa: BLE001 - a failed setup must be visible
                 import traceback
@@ -42,7 +47,8 @@ class ForkPopen(ChildPopen):
                 traceback.print_exc()
                 sys.stderr.flush()
             finally:
-                _atexit_compat.child_exiting()
+                if child_atexit:
+                    _atexit_compat.child_exiting()
                 os._exit(code)
         os.close(child_w)
         os.close(child_r)
