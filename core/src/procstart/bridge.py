@@ -19,8 +19,9 @@ take a start method *name* (joblib's ``JOBLIB_START_METHOD``, PyTorch's
 procstart's methods where procstart provides them.
 
 Children of procstart methods install the bridge again before their target
-runs (a ``procstart_child_setup`` hook), and keep the parent's
-``multiprocessing`` default, so nested pools resolve names the same way.
+runs (a ``procstart_child_setup`` hook) and, as the stdlib's children do,
+take the method that started them as ``multiprocessing``'s default, so nested
+pools resolve names the same way.
 :func:`uninstall` restores the stdlib's behaviour in this process.
 
 The private ``multiprocessing`` internals this needs live in
@@ -35,8 +36,8 @@ from multiprocessing.context import BaseContext
 from typing import Any
 
 from . import _stdlib_contexts
+from ._childinfo import ChildInfo
 from ._hookspecs import hookimpl
-from ._types import ChildInfo
 
 __all__ = ["install", "installed", "uninstall"]
 
@@ -50,37 +51,26 @@ _state: dict[str, Any] = {"hook": None}
 class _ChildHook:
     """Registered as a plugin: re-installs the bridge in every procstart child.
 
-    Pickled into exec/server children's launch data (by reference to this
-    class, with the options and the parent's ``multiprocessing`` default at
-    that moment); a fork child gets the object itself.
+    Pickled (by reference to this class, with its options) into the launch
+    data of exec- and server-based children; a fork child gets the object.
     """
 
     def __init__(self, replace_builtins: bool, methods: tuple[str, ...] | None) -> None:
         self.replace_builtins = replace_builtins
         self.methods = methods
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {
-            "replace_builtins": self.replace_builtins,
-            "methods": self.methods,
-            "mp_default": _stdlib_contexts.default_context_name(),
-        }
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.replace_builtins = state["replace_builtins"]
-        self.methods = state["methods"]
-        self.mp_default = state.get("mp_default")
-
     @hookimpl
     def procstart_child_setup(self, info: ChildInfo) -> None:
-        """In the child: install the bridge as the parent had it."""
+        """In the child: install the bridge as the parent had it.
+
+        ``multiprocessing``'s default becomes the child's own method, as the
+        stdlib's children do (and as ``procstart.get_start_method()`` says).
+        """
         bridged = install(replace_builtins=self.replace_builtins, methods=self.methods)
-        mp_default = getattr(self, "mp_default", None)
-        unset = _stdlib_contexts.default_context_name() is None
-        if unset and mp_default is not None and mp_default in bridged:
+        if info.method in bridged:
             from ._context import get_context
 
-            _stdlib_contexts.set_default(get_context(mp_default))
+            _stdlib_contexts.set_default(get_context(info.method))
 
 
 def _all_start_methods() -> list[str]:

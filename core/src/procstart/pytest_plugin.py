@@ -62,11 +62,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``procstart_skip`` marker."""
+    """Register the ``procstart_skip`` marker; check explicitly chosen methods now."""
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(*methods, reason=None): skip the test under these procstart start methods",
     )
+    if _raw_choice(config).strip():
+        selected_methods(config)  # a typo is a usage error before collection
+
+
+def _raw_choice(config: pytest.Config) -> str:
+    return str(config.getoption("procstart_methods") or config.getini(_INI) or "")
 
 
 def _split(text: str) -> list[str]:
@@ -86,7 +92,7 @@ def selected_methods(config: pytest.Config) -> list[str]:
 
     registry = plugins()
     installed = sorted(registry.methods)
-    raw = config.getoption("procstart_methods") or str(config.getini(_INI) or "")
+    raw = _raw_choice(config)
     if raw.strip():
         chosen = []
         for name in _split(raw):
