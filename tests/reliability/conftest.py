@@ -128,6 +128,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.timeout(1800))
 
 
+# -- figures for the report ----------------------------------------------------
+
+#: (test id, text) lines shown at the end of the run (fds before/after, examples)
+FIGURES: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def figure(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """``figure("fds 12 -> 12")`` records a line for the terminal summary."""
+
+    def record(text: str) -> None:
+        FIGURES.append((request.node.nodeid.split("::")[-1], text))
+        request.node.user_properties.append(("figure", text))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("procstart reliability figures")
+        for test, text in FIGURES:
+            terminalreporter.write_line(f"{test}: {text}")
+
+
 # -- subprocess parents -------------------------------------------------------
 
 

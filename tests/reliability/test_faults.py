@@ -206,3 +206,115 @@ def test_running_out_of_fds_is_a_clear_oserror_and_leaks_nothing(
             assert attempt["exitcode"] == 5, attempt
     assert report["later"] == 6
     assert report["children"] == 0
+
+
+# -- children that die before their target runs -------------------------------------
+
+BAD_EXECUTABLE = """
+import json, procstart
+from tests.reliability import _targets
+procstart.set_executable({executable!r})
+proc = procstart.get_context({method!r}).Process(target=_targets.noop)
+try:
+    proc.start()
+except OSError as exc:
+    print(json.dumps({{"raised": type(exc).__name__, "text": str(exc)}}))
+else:
+    proc.join(60)
+    print(json.dumps({{"exitcode": proc.exitcode}}))
+"""
+
+
+def _bad_executable_outcome(method: str, executable: str) -> tuple[dict, str]:
+    result = run_parent(BAD_EXECUTABLE.format(method=method, executable=executable))
+    outcome = last_json(result)
+    assert isinstance(outcome, dict)
+    return outcome, result.stderr
+
+
+def test_missing_executable_gives_nonzero_exit_and_stderr(exec_method: str) -> None:
+    missing = "/nonexistent/reliability/python3"
+    outcome, stderr = _bad_executable_outcome(exec_method, missing)
+    if "raised" in outcome:  # an exec failure may also surface at start(), naming the program
+        assert missing in outcome["text"], outcome
+    else:
+        assert outcome["exitcode"] not in (0, None), outcome
+        assert missing in stderr, stderr
+
+
+def test_executable_that_fails_before_the_target(exec_method: str, tmp_path: Path) -> None:
+    fake = tmp_path / "broken-python"
+    fake.write_text('#!/bin/sh\necho "broken interpreter refuses to start" >&2\nexit 3\n')
+    fake.chmod(0o755)
+    outcome, stderr = _bad_executable_outcome(exec_method, str(fake))
+    if "raised" in outcome:  # a server-based method may fail to start its server
+        assert "broken interpreter refuses to start" in outcome["text"] + stderr, outcome
+    else:
+        assert outcome["exitcode"] == 3, outcome
+    assert "broken interpreter refuses to start" in stderr
+
+
+MAIN_IMPORT_ERROR = """
+import json, os, sys
+if os.environ.get("RELIABILITY_PARENT", str(os.getpid())) != str(os.getpid()):
+    raise ImportError("this __main__ refuses to be imported again (on purpose)")
+os.environ["RELIABILITY_PARENT"] = str(os.getpid())
+import multiprocessing
+import procstart
+from tests.reliability import _targets
+
+if __name__ == "__main__":
+    codes = {{}}
+    for label, ctx in (("procstart", procstart.get_context({method!r})),
+                       ("stdlib", multiprocessing.get_context({method!r}))):
+        sys.stderr.write(f"=== {{label}}\\n"); sys.stderr.flush()
+        proc = ctx.Process(target=_targets.noop)
+        proc.start()
+        proc.join(60)
+        codes[label] = proc.exitcode
+    print(json.dumps(codes))
+"""
+
+
+def test_main_import_error_in_child(exec_method: str, tmp_path: Path) -> None:
+    result = run_parent(MAIN_IMPORT_ERROR.format(method=exec_method), script=tmp_path / "app.py")
+    codes = last_json(result)
+    assert codes["procstart"] not in (0, None)
+    assert codes["procstart"] == codes["stdlib"], codes
+    ours = result.stderr.split("=== stdlib")[0]
+    assert "this __main__ refuses to be imported again (on purpose)" in ours, result.stderr
+
+
+MISSING_PLUGIN = """
+import json, os, shutil, sys
+sys.path.insert(0, {folder!r})
+import vanishing_plugin
+import procstart
+from tests.reliability import _targets
+
+procstart.register_plugin(vanishing_plugin.Setup(), name="vanishing")
+shutil.rmtree({folder!r})  # the child can no longer import the plugin
+proc = procstart.get_context({method!r}).Process(target=_targets.noop)
+proc.start()
+proc.join(60)
+print(json.dumps({{"exitcode": proc.exitcode}}))
+"""
+
+VANISHING_PLUGIN = """
+import procstart
+
+class Setup:
+    @procstart.hookimpl
+    def procstart_child_setup(self, info):
+        pass
+"""
+
+
+def test_plugin_missing_in_the_child(exec_method: str, tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "vanishing_plugin.py").write_text(VANISHING_PLUGIN)
+    result = run_parent(MISSING_PLUGIN.format(method=exec_method, folder=str(folder)))
+    outcome = last_json(result)
+    assert outcome["exitcode"] not in (0, None), outcome
+    assert "vanishing_plugin" in result.stderr, result.stderr
