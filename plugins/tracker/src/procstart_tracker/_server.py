@@ -1,0 +1,412 @@
+"""The tracker process: one per top-level parent, reading the pipe all descendants share.
+
+It watches the top-level parent (the *root*) with a pidfd where the kernel
+has one (Linux 5.3+), else by polling. While the root lives it records the
+pids of its descendants (messages from launches and child setup, plus a
+psutil snapshot of the tree every half second), because they are reparented
+the moment the root dies. When the root dies:
+
+1. every message still in the pipe is read;
+2. with ``children-die-with-parent`` on (the default) the recorded
+   descendants still alive, and their children, get SIGTERM, then SIGKILL
+   after :data:`TERM_GRACE` seconds (after a normal exit they first get
+   :data:`EXIT_GRACE` seconds to finish on their own);
+3. every resource whose holders are all dead is cleaned, and *one* warning
+   lists what was cleaned and which processes were terminated;
+4. resources still held by a living process (option off) are cleaned when
+   their last holder dies or when the pipe reaches end of file.
+
+Run as ``python -c ...; main(argv)`` by :mod:`procstart_tracker._client`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TextIO
+
+from ._protocol import MAX_LINE, Message, ProtocolError, parse_message
+
+__all__ = ["EXIT_GRACE", "TERM_GRACE", "Tracker", "TrackerState", "main"]
+
+#: seconds between SIGTERM and SIGKILL for orphaned descendants
+TERM_GRACE = 0.3
+#: seconds to wait for processes to vanish after SIGKILL
+KILL_WAIT = 0.3
+#: after a normal exit of the root: seconds its remaining descendants get to exit
+EXIT_GRACE = 0.3
+#: seconds between snapshots of the root's process tree
+SNAPSHOT_EVERY = 0.5
+#: at most this many names are listed in one warning
+LIST_AT_MOST = 20
+
+WARNING_PREFIX = "procstart-tracker: warning:"
+
+Key = tuple[str, str]
+
+
+class TrackerState:
+    """What the tracker knows, updated by messages only (no I/O; fuzzable).
+
+    ``resources`` maps ``(kind, name)`` to the pids holding a reference and
+    how many each holds; an ``UNREG`` forgets the resource whoever holds it
+    (it was released for good: unlinked, deleted).
+    """
+
+    def __init__(self, root_pid: int) -> None:
+        self.root_pid = root_pid
+        self.resources: dict[Key, dict[int, int]] = {}
+        self.types: dict[str, str] = {}
+        self.pids: dict[int, None] = {}
+        self.root_exiting = False
+        self.rejected = 0
+        self.rejections: list[str] = []
+        self._partial = b""
+        self._skipping = False
+
+    def feed(self, data: bytes) -> list[int]:
+        """Apply every complete line in ``data``; return pids seen for the first time."""
+        new: list[int] = []
+        buf = self._partial + data
+        lines = buf.split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            if self._skipping:  # the tail of an overlong line
+                self._skipping = False
+                continue
+            try:
+                message = parse_message(line)
+            except ProtocolError as exc:
+                self._reject(str(exc))
+                continue
+            new.extend(self.apply(message))
+        if len(self._partial) > MAX_LINE:
+            self._reject(f"message longer than {MAX_LINE} bytes")
+            self._partial = b""
+            self._skipping = True
+        return new
+
+    def _reject(self, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejections) < 3:
+            self.rejections.append(reason)
+
+    def _see(self, pid: int) -> list[int]:
+        if pid in self.pids:
+            return []
+        self.pids[pid] = None
+        return [pid]
+
+    def apply(self, message: Message) -> list[int]:
+        """Apply one message; return pids seen for the first time."""
+        op = message.op
+        if op == "REG":
+            holders = self.resources.setdefault((message.kind, message.name), {})
+            holders[message.pid] = holders.get(message.pid, 0) + 1
+            return self._see(message.pid)
+        if op == "UNREG":
+            self.resources.pop((message.kind, message.name), None)
+            return []
+        if op == "TYPE":
+            self.types[message.kind] = message.name
+            return []
+        if op == "CHILD":
+            return self._see(message.pid) + self._see(message.child)
+        if op == "BYE" and message.pid == self.root_pid:
+            self.root_exiting = True
+            return []
+        if op in ("HELLO", "PING", "BYE"):
+            return self._see(message.pid)
+        return []
+
+    def held_only_by(self, dead: Callable[[int], bool]) -> list[Key]:
+        """Resources none of whose holders is alive."""
+        return [key for key, holders in self.resources.items() if all(map(dead, holders))]
+
+
+def _describe(keys: Iterable[Key]) -> str:
+    items = [f"{kind} {name!r}" for kind, name in keys]
+    if len(items) > LIST_AT_MOST:
+        items = [*items[:LIST_AT_MOST], f"... and {len(items) - LIST_AT_MOST} more"]
+    return ", ".join(items)
+
+
+class Tracker:
+    """The tracker's event loop (pipe + root watch + psutil)."""
+
+    def __init__(
+        self,
+        fd: int,
+        root_pid: int,
+        root_ctime: float | None,
+        *,
+        die_with_parent: bool = True,
+        out: TextIO | None = None,
+    ) -> None:
+        import psutil
+
+        self.psutil: Any = psutil
+        self.fd = fd
+        self.state = TrackerState(root_pid)
+        self.root_pid = root_pid
+        self.die_with_parent = die_with_parent
+        self.out = out if out is not None else sys.stderr
+        self.me = os.getpid()
+        self.eof = False
+        self.procs: dict[int, Any] = {}
+        self.root: Any = self._process(root_pid, root_ctime)
+        try:
+            self.root_sid: int | None = os.getsid(root_pid)
+        except OSError:
+            self.root_sid = None
+        os.set_blocking(fd, False)
+
+    # -- processes --------------------------------------------------------
+    def _process(self, pid: int, ctime: float | None = None) -> Any:
+        """A psutil.Process for ``pid`` (None if gone or not the one expected)."""
+        try:
+            proc = self.psutil.Process(pid)
+            if ctime is not None and abs(proc.create_time() - ctime) > 0.1:
+                return None
+            return proc
+        except (self.psutil.Error, OSError):
+            return None
+
+    def _alive(self, proc: Any) -> bool:
+        if proc is None:
+            return False
+        try:
+            return bool(proc.is_running() and proc.status() != self.psutil.STATUS_ZOMBIE)
+        except (self.psutil.Error, OSError):
+            return False
+
+    def _dead_pid(self, pid: int) -> bool:
+        if pid == self.root_pid:
+            return not self._alive(self.root)
+        if pid not in self.procs:
+            self._note([pid])
+        return not self._alive(self.procs.get(pid))
+
+    def _note(self, pids: Iterable[int]) -> None:
+        for pid in pids:
+            if pid not in self.procs and pid not in (self.me, self.root_pid):
+                self.procs[pid] = self._process(pid)
+
+    def _snapshot(self) -> None:
+        """Record the root's current descendants (same session only)."""
+        if self.root is None:
+            return
+        try:
+            children = self.root.children(recursive=True)
+        except (self.psutil.Error, OSError):
+            return
+        for child in children:
+            if child.pid in self.procs or child.pid == self.me:
+                continue
+            try:
+                if self.root_sid is not None and os.getsid(child.pid) != self.root_sid:
+                    continue  # it left the session on purpose (a daemon): not ours
+            except OSError:
+                continue
+            self.procs[child.pid] = child
+        # forget dead processes that hold nothing
+        holders = {pid for holders in self.state.resources.values() for pid in holders}
+        for pid in [pid for pid, proc in self.procs.items() if not self._alive(proc)]:
+            if pid not in holders:
+                del self.procs[pid]
+
+    def _victims(self) -> list[Any]:
+        victims: dict[int, Any] = {}
+        for proc in self.procs.values():
+            if self._alive(proc):
+                victims[proc.pid] = proc
+        for proc in list(victims.values()):
+            try:
+                for child in proc.children(recursive=True):
+                    victims.setdefault(child.pid, child)
+            except (self.psutil.Error, OSError):
+                pass
+        victims.pop(self.me, None)
+        victims.pop(self.root_pid, None)
+        return list(victims.values())
+
+    def _wait_gone(self, procs: list[Any], timeout: float) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        alive = [p for p in procs if self._alive(p)]
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.01)
+            alive = [p for p in alive if self._alive(p)]
+        return alive
+
+    def _signal(self, procs: list[Any], sig: int) -> None:
+        for proc in procs:
+            with contextlib.suppress(self.psutil.Error, OSError):
+                proc.send_signal(sig)
+
+    def terminate_descendants(self, *, grace: float = 0.0) -> list[int]:
+        """SIGTERM, then SIGKILL, every recorded descendant still alive."""
+        victims = self._victims()
+        if victims and grace:
+            self.drain()
+            victims = self._wait_gone(victims, grace)
+        if not victims:
+            return []
+        pids = sorted(proc.pid for proc in victims)
+        self._signal(victims, signal.SIGTERM)
+        alive = self._wait_gone(victims, TERM_GRACE)
+        if alive:
+            self._signal(alive, signal.SIGKILL)
+            self._wait_gone(alive, KILL_WAIT)
+        return pids
+
+    # -- pipe -------------------------------------------------------------
+    def drain(self) -> None:
+        """Read and apply everything in the pipe now."""
+        while not self.eof:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno == errno.EINTR:
+                    continue
+                self.eof = True
+                return
+            if not data:
+                self.eof = True
+                return
+            self._note(self.state.feed(data))
+
+    # -- cleanup ----------------------------------------------------------
+    def clean(self, keys: list[Key], *, why: str, terminated: list[int] | None = None) -> None:
+        """Clean ``keys``, forget them, print one warning (if anything happened)."""
+        from ._cleanup import cleanup
+
+        cleaned: list[Key] = []
+        failed: list[str] = []
+        for key in keys:
+            self.state.resources.pop(key, None)
+            try:
+                cleanup(key[0], key[1], self.state.types)
+                cleaned.append(key)
+            except Exception as exc:  # noqa: BLE001 - reported, the others still run
+                failed.append(f"{key[0]} {key[1]!r} ({type(exc).__name__}: {exc})")
+        if not (keys or terminated):
+            return
+        parts = [f"{WARNING_PREFIX} {why}"]
+        if cleaned:
+            parts.append(f"cleaned up {len(cleaned)} leaked resource(s): {_describe(cleaned)}")
+        if failed:
+            parts.append(f"could not clean {len(failed)}: {', '.join(failed[:LIST_AT_MOST])}")
+        if terminated:
+            listed = ", ".join(map(str, terminated[:LIST_AT_MOST]))
+            parts.append(f"terminated {len(terminated)} orphaned process(es): {listed}")
+        self._say("; ".join(parts))
+
+    def _say(self, text: str) -> None:
+        try:
+            self.out.write(text + "\n")
+            self.out.flush()
+        except (OSError, ValueError):
+            pass
+
+    # -- main loop ----------------------------------------------------------
+    def _watch_root(self) -> int | None:
+        if self.root is None:
+            return None
+        try:
+            return os.pidfd_open(self.root_pid)  # type: ignore[attr-defined,no-any-return]
+        except (AttributeError, OSError):
+            return None
+
+    def run(self) -> int:
+        """Serve until the root dies (or the pipe ends); return the exit code."""
+        pidfd = self._watch_root()
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+        tick = SNAPSHOT_EVERY if pidfd is not None else 0.1
+        next_snapshot = 0.0
+        root_dead = self.root is None or not self._alive(self.root)
+        while not root_dead and not self.eof:
+            for fd, _events in poller.poll(tick * 1000):
+                if fd == self.fd:
+                    self.drain()
+                elif fd == pidfd:
+                    root_dead = True
+            if pidfd is None:
+                root_dead = not self._alive(self.root)
+            now = time.monotonic()
+            if not root_dead and now >= next_snapshot:
+                self._snapshot()
+                next_snapshot = now + SNAPSHOT_EVERY
+        if pidfd is not None:
+            os.close(pidfd)
+        self.drain()
+        return self._after_root(root_dead)
+
+    def _after_root(self, root_dead: bool) -> int:
+        how = "exited" if self.state.root_exiting else "died"
+        why = (
+            f"parent process {self.root_pid} {how}"
+            if root_dead
+            else "all processes closed the pipe"
+        )
+        terminated: list[int] = []
+        if root_dead and self.die_with_parent:
+            grace = EXIT_GRACE if self.state.root_exiting else 0.0
+            terminated = self.terminate_descendants(grace=grace)
+            self.drain()
+        keys = (
+            self.state.held_only_by(self._dead_pid) if not self.eof else list(self.state.resources)
+        )
+        self.clean(keys, why=why, terminated=terminated)
+        if self.die_with_parent and root_dead and not self.state.resources:
+            return 0
+        # survivors (option off) may still use and register resources
+        while not self.eof:
+            ready = select.select([self.fd], [], [], SNAPSHOT_EVERY)[0]
+            if ready:
+                self.drain()
+            if not self.eof:
+                orphaned = self.state.held_only_by(self._dead_pid)
+                if orphaned:
+                    self.clean(orphaned, why="their last holder died")
+        self.clean(list(self.state.resources), why="the last process using the tracker exited")
+        return 0
+
+
+def _quiet_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(sig, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def main(argv: list[str], env: Mapping[str, str] | None = None) -> None:
+    """``main([fd, root_pid, root_ctime, die_with_parent])`` — never returns."""
+    _quiet_signals()
+    fd, root_pid = int(argv[0]), int(argv[1])
+    root_ctime = float(argv[2]) if argv[2] != "-" else None
+    die_with_parent = argv[3] == "1"
+    os.set_inheritable(fd, False)
+    code = 1
+    try:
+        code = Tracker(fd, root_pid, root_ctime, die_with_parent=die_with_parent).run()
+    except BaseException:  # noqa: BLE001 - a crash must be visible, then exit
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stderr.flush()
+        finally:
+            os._exit(code)

@@ -1,0 +1,141 @@
+"""Private CPython internals: route the stdlib's resource registrations to this tracker.
+
+Why private: ``multiprocessing.shared_memory.SharedMemory`` and
+``multiprocessing.synchronize.SemLock`` (behind ``Lock``, ``Semaphore``,
+``Queue``...) report their names to ``multiprocessing.resource_tracker``
+by calling the module-level functions ``register(name, rtype)`` and
+``unregister(name, rtype)``; ``managers`` calls ``ensure_running()``. There
+is no public hook to send those calls elsewhere, so while this plugin is
+loaded the three module attributes are replaced: ``shared_memory`` and
+``semaphore`` registrations go to the procstart tracker, and the stdlib's
+tracker process is not started for them (no second process, no double
+unlink, no duplicate "leaked" warnings). Other resource types are passed
+through unchanged.
+
+The tracker process unlinks with ``_posixshmem.shm_unlink`` and
+``_multiprocessing.sem_unlink`` (private C modules; the stdlib's tracker
+uses the same two functions), also kept here.
+
+Checked against ``resource_tracker.py``, ``shared_memory.py`` and
+``synchronize.py`` of CPython 3.10.13, 3.11.7, 3.12.1 and 3.13.0:
+
+- ``shared_memory`` looks up ``resource_tracker.register`` /
+  ``resource_tracker.unregister`` at call time (module attribute), and
+  registers on create *and* on attach; 3.13 adds ``SharedMemory(track=False)``
+  which skips both calls (respected: nothing reaches us);
+- ``synchronize.SemLock`` does ``from .resource_tracker import register``
+  inside ``__init__`` (at call time) and ``unregister`` in ``_cleanup``; a
+  SemLock made with a ``fork`` context is unlinked at once and never
+  registered;
+- ``managers.SharedMemoryServer`` calls ``resource_tracker.ensure_running()``;
+- ``_resource_tracker._fd`` is not None once the stdlib tracker runs.
+
+``getfd()`` is left alone: the stdlib's own spawn/forkserver contexts still
+start and use the stdlib tracker, as without procstart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["install", "installed", "sem_unlink", "shm_unlink", "uninstall"]
+
+#: the resource types this tracker takes over from the stdlib's
+TAKEN_OVER = frozenset({"shared_memory", "semaphore"})
+
+_Sink = Callable[[str, str], None]
+
+_originals: dict[str, Any] | None = None
+_register_sink: _Sink | None = None
+_unregister_sink: _Sink | None = None
+#: the stdlib tracker was running when we took over: names registered with it
+#: before must still be unregistered there
+_stdlib_was_running = False
+_seen: set[tuple[str, str]] = set()
+
+
+def _register(name: str, rtype: str) -> None:
+    if rtype in TAKEN_OVER and _register_sink is not None:
+        _seen.add((rtype, name))
+        _register_sink(rtype, name)
+        return
+    assert _originals is not None
+    _originals["register"](name, rtype)
+
+
+def _unregister(name: str, rtype: str) -> None:
+    if rtype in TAKEN_OVER and _unregister_sink is not None:
+        _unregister_sink(rtype, name)
+        if _stdlib_was_running and (rtype, name) not in _seen:
+            assert _originals is not None
+            _originals["unregister"](name, rtype)
+        _seen.discard((rtype, name))
+        return
+    assert _originals is not None
+    _originals["unregister"](name, rtype)
+
+
+def _ensure_running() -> None:
+    """The procstart tracker starts on first need; nothing to do here."""
+
+
+def install(register: _Sink, unregister: _Sink) -> None:
+    """Send the stdlib's shared_memory/semaphore registrations to these sinks.
+
+    ``register(kind, name)`` / ``unregister(kind, name)``. Idempotent.
+    """
+    global _originals, _register_sink, _unregister_sink, _stdlib_was_running
+    from multiprocessing import resource_tracker
+
+    _register_sink, _unregister_sink = register, unregister
+    if _originals is not None:
+        return
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    _stdlib_was_running = getattr(tracker, "_fd", None) is not None
+    _originals = {
+        "register": resource_tracker.register,
+        "unregister": resource_tracker.unregister,
+        "ensure_running": resource_tracker.ensure_running,
+    }
+    module: Any = resource_tracker
+    module.register = _register
+    module.unregister = _unregister
+    module.ensure_running = _ensure_running
+
+
+def uninstall() -> None:
+    """Give the stdlib its own functions back (tests)."""
+    global _originals, _register_sink, _unregister_sink
+    from multiprocessing import resource_tracker
+
+    if _originals is None:
+        return
+    for attr, value in _originals.items():
+        setattr(resource_tracker, attr, value)
+    _originals = _register_sink = _unregister_sink = None
+    _seen.clear()
+
+
+def installed() -> bool:
+    """True while the stdlib's registrations come here."""
+    return _originals is not None
+
+
+def forget_after_fork() -> None:
+    """In a fork child: names the parent registered are not this process's."""
+    _seen.clear()
+
+
+def shm_unlink(name: str) -> None:
+    """Remove a POSIX shared memory segment by name (``/psm_...``)."""
+    import _posixshmem  # type: ignore[import-not-found]
+
+    _posixshmem.shm_unlink(name)
+
+
+def sem_unlink(name: str) -> None:
+    """Remove a POSIX named semaphore by name (``/mp-...``)."""
+    import _multiprocessing  # type: ignore[import-not-found]
+
+    _multiprocessing.sem_unlink(name)
