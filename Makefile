@@ -30,8 +30,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy core/src $(foreach d,$(wildcard plugins/*/src),$(d))
 
+# peers (loky, multiprocess), numpy and matplotlib go into the dev venv only
+# for this: they are never runtime dependencies. BENCH_ARGS=--quick for < 1 min.
 bench: $(STAMP)
-	$(PY) -m procstart bench
+	$(PY) -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
+	@mkdir -p benchmarks/results
+	$(PY) -m procstart bench --json benchmarks/results/latest.json \
+		--chart docs/benchmarks.png --markdown docs/benchmarks.md $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

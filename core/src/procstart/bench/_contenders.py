@@ -37,6 +37,10 @@ class Contender:
         if self.column == "procstart":
             import procstart
 
+            from . import _plugins
+
+            _plugins.focus(self.method)
+
             return procstart.get_context(self.lib_method)
         if self.column == "stdlib":
             import multiprocessing

@@ -8,6 +8,7 @@ import platform
 import sys
 from typing import Any
 
+from . import _plugins
 from ._contenders import version_of
 
 
@@ -60,5 +61,8 @@ def describe(methods: list[str], peers: bool) -> dict[str, Any]:
         "memory": _memory_total(),
         "load_average": load,
         "methods": plugins,
+        #: plugins from outside the project: active only in their own method's rows
+        "other_plugins": _plugins.others(),
+        "all_plugins": _plugins.keep_all(),
         "packages": packages,
     }

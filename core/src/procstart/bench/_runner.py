@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _contenders, _environment
+from . import _contenders, _environment, _plugins
 from ._contenders import Contender
 from ._model import Figure, Results, Row
 
@@ -43,6 +43,8 @@ class Options:
     warmup: int = 1
     figures: Sequence[str] | None = None
     peers: bool = True
+    #: keep plugins that provide none of the methods (launch wrappers...)
+    all_plugins: bool = False
     #: called with one line of progress text (the CLI draws it on stderr)
     progress: Callable[[str], None] | None = None
 
@@ -55,6 +57,7 @@ class Options:
             "warmup": self.warmup,
             "figures": list(self.figures) if self.figures else None,
             "peers": self.peers,
+            "all_plugins": self.all_plugins,
         }
 
 
@@ -77,7 +80,8 @@ class Plan:
     figure_index: str = ""
 
     def contenders(self, method: str) -> list[Contender]:
-        """procstart and its namesakes for ``method``."""
+        """procstart and its namesakes for ``method`` (whose plugins it registers)."""
+        _plugins.focus(method)
         return _contenders.contenders(method, peers=self.peers)
 
     def interleave(
@@ -88,7 +92,10 @@ class Plan:
         sample: Callable[[Contender], Sample],
         repeat: int | None = None,
     ) -> None:
-        """Warm up each contender, then take ``repeat`` samples round-robin.
+        """Warm up each contender, then take ``repeat`` samples in turn.
+
+        Rounds alternate direction (A B C, C B A, A B C, ...) so that no
+        column always follows the same one.
 
         A contender whose sample raises is dropped from the row with the
         error recorded (shown as ``-`` in the table, kept in the JSON).
@@ -112,7 +119,10 @@ class Plan:
                 if contender in live:
                     take(contender, "warm-up")
         for index in range(repeat):
-            for contender in list(live):
+            order = list(live) if index % 2 == 0 else list(reversed(live))
+            for contender in order:  # A B C, C B A, ...: nobody always goes first
+                if contender not in live:
+                    continue
                 result = take(contender, f"{index + 1}/{repeat}")
                 if result is not None:
                     row.add(contender.column, result)
@@ -144,7 +154,12 @@ def isolated(
 
     The worker runs ``procstart.bench.<module>.isolated_sample``.
     """
-    spec = {"module": module, "contender": contender.as_list(), "params": params}
+    spec = {
+        "module": module,
+        "contender": contender.as_list(),
+        "params": params,
+        "all_plugins": _plugins.keep_all(),
+    }
     full_env = dict(os.environ)
     full_env.pop("PYTHONPROFILEIMPORTTIME", None)
     full_env.update(env or {})
@@ -205,6 +220,7 @@ def run(options: Options) -> Results:
     """
     from . import _targets
 
+    _plugins.configure(options.all_plugins)
     methods = select_methods(options.methods)
     figures = select_figures(options.figures)
     repeat = options.repeat or (QUICK_REPEAT if options.quick else DEFAULT_REPEAT)

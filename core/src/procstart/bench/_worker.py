@@ -18,6 +18,9 @@ def main() -> None:
     """Take the sample SPEC describes and print it as JSON."""
     spec = json.loads(sys.argv[-1])
     try:
+        from . import _plugins
+
+        _plugins.configure(bool(spec.get("all_plugins")))
         module = importlib.import_module(f"procstart.bench.{spec['module']}")
         contender = Contender.from_list(spec["contender"])
         result = module.isolated_sample(contender, spec["params"])

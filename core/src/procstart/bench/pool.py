@@ -65,7 +65,7 @@ def measure(plan: Plan) -> Figure:
         ID,
         TITLE,
         [COLD, WARM],
-        how=f"{WORKERS} workers, square() over range({items}) with the default "
+        how=f"{WORKERS} workers, abs() over range({items}) with the default "
         "chunksize: create + map + shutdown, and a second map on the warm pool "
         "(throughput is the inverse of these times).",
     )

@@ -79,6 +79,13 @@ def _environment_lines(results: Results) -> list[str]:
         f"python: {env.get('implementation')} {env.get('python')}; load average at start: "
         f"{env.get('load_average')}",
         f"packages: {packages}",
+        f"start methods: {', '.join(f'{k} ({v})' for k, v in env.get('methods', {}).items())}",
+        f"other plugins: {', '.join(env.get('other_plugins') or []) or 'none'} ("
+        + (
+            "active in every row: --all-plugins)"
+            if env.get("all_plugins")
+            else "each active only in the rows of the method it provides)"
+        ),
     ]
 
 

@@ -29,7 +29,7 @@ def measure(plan: Plan) -> Figure:
         ID,
         TITLE,
         [SECONDS],
-        how="Process(target=noop).start(); join() in this process, after one "
+        how="Process(target=int).start(); join() in this process, after one "
         "warm-up start per column (so a fork server or tracker is already up).",
     )
     for method in plan.methods:

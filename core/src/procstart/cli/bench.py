@@ -36,6 +36,11 @@ def add_parser(sub: Any) -> None:
         help="comma-separated subset of: start,cold,many,args,pool,uss,imports",
     )
     parser.add_argument("--no-peers", action="store_true", help="leave multiprocess and loky out")
+    parser.add_argument(
+        "--all-plugins",
+        action="store_true",
+        help="keep plugins that provide none of the measured methods (launch wrappers...)",
+    )
     parser.add_argument("--json", metavar="FILE", help="write all samples and ratios as JSON")
     parser.add_argument("--chart", metavar="FILE", help="write a PNG of the latency figures")
     parser.add_argument(
@@ -92,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         figures=args.figures,
         peers=not args.no_peers,
+        all_plugins=args.all_plugins,
         progress=progress,
     )
     try:
