@@ -11,11 +11,29 @@ runs, read from ``[tool.procstart] limits-*`` or set in code::
         ...
 
 The child itself is started by another installed method (``limits-base``).
+Names resolve lazily: a child that only applies limits imports little.
 """
 
 from __future__ import annotations
 
-from ._limits import Limits, current_limits, parse_cpus, parse_size, set_limits
+import importlib
+
+# not ``from typing import TYPE_CHECKING``: a spawned child imports this
+# package to apply limits and should not pay for ``typing``
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 __all__ = ["Limits", "current_limits", "parse_cpus", "parse_size", "set_limits"]
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._limits import Limits, current_limits, parse_cpus, parse_size, set_limits
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        value = getattr(importlib.import_module("procstart_limits._limits"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'procstart_limits' has no attribute {name!r}")

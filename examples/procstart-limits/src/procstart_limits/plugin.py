@@ -1,18 +1,23 @@
-"""The procstart plugin: the ``limited`` start method and its child-side hook.
+"""The procstart plugin: the ``limited`` start method and its configuration keys.
 
-This module is what the ``procstart`` entry point names. Children import it
-to run :func:`procstart_child_setup`, so it imports nothing heavy at the top.
+This module is what the ``procstart`` entry point names. The child-side hook
+lives in :mod:`procstart_limits._child` and is registered only when this
+process first launches a ``limited`` child: every child of every method runs
+each registered ``procstart_child_setup``, and children that are not
+limited should not pay for it.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 
 import procstart
 
-from ._limits import CONFIG_KEYS, ENV
+from . import _child
+from ._keys import CONFIG_KEYS, ENV
 
 METHOD = "limited"
 #: which installed method really starts the child when ``limits-base`` is unset
@@ -35,6 +40,18 @@ def default_base() -> str:
     )
 
 
+# the marker only: pluggy sees the hook when the module is registered
+procstart.hookimpl(_child.procstart_child_setup)
+_registered = threading.Event()
+
+
+def _register_child_setup() -> None:
+    """From the first ``limited`` launch on, children run the limits hook."""
+    if not _registered.is_set():
+        procstart.register_plugin(_child, name="procstart-limits-child")
+        _registered.set()
+
+
 def launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
     """Check the limits here, hand them to the child, start it with the base method."""
     from ._limits import current_limits
@@ -48,6 +65,9 @@ def launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
         base_method = procstart.get_context(base).method
     except (TypeError, ValueError, RuntimeError) as exc:
         raise type(exc)(f"start method {METHOD!r} ({where}): {exc}") from None
+    _register_child_setup()
+    if _child.__name__ not in request.child_setup:  # gathered before our first launch
+        request.child_setup.append(_child.__name__)
     # overrides are applied by the core in the child, before the target
     request.env.update(limits.env)
     request.env[ENV] = limits.to_json()
@@ -88,14 +108,3 @@ def procstart_config_keys() -> Iterator[procstart.ConfigKey]:
     """Declare the ``limits-*`` keys (type-checked by procstart)."""
     for key, (_name, kind, doc) in CONFIG_KEYS.items():
         yield procstart.ConfigKey(name=key, type=kind, description=doc)
-
-
-@procstart.hookimpl
-def procstart_child_setup(info: procstart.ChildInfo) -> None:
-    """In every child: apply limits the parent sent, then forget the variable."""
-    spec = os.environ.pop(ENV, None)
-    if spec is None:
-        return
-    from ._limits import Limits
-
-    Limits.from_json(spec).apply()
