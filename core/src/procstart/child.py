@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
+    from typing import Any
 
 MAGIC = b"PRCSTRT1"
 _LEN_BYTES = 8
@@ -36,6 +39,8 @@ __all__ = [
 
 _inherited: list[int] = []
 _handles: dict[str, int] = {}
+#: what a child started without ``site`` restored (spawn's fast startup)
+_site: dict[str, Any] | None = None
 
 
 class PayloadError(EOFError):
@@ -57,6 +62,79 @@ def inherited_fd(key: str) -> int:
         return _handles[key]
     except KeyError:
         raise LookupError(f"no inherited handle {key!r} in this process") from None
+
+
+def site_state() -> dict[str, Any] | None:
+    """The ``site`` state this child restored when started with ``-S``, else None.
+
+    A launcher passes it on so that grandchildren start the same way.
+    """
+    return _site
+
+
+def _restore_site(state: dict[str, Any]) -> None:
+    """Do what ``site`` would have done, for a child started with ``-S``.
+
+    ``sys.path`` is already the parent's; restore the prefixes, the
+    ``exit``/``help``/... builtins and run the ``.pth`` import lines the
+    parent found harmless (in the order ``site`` would).
+    """
+    global _site
+    _site = state
+    sys.prefix = state["prefix"]
+    sys.exec_prefix = state["exec_prefix"]
+    import site  # frozen and cheap; under -S its main() does not run
+
+    site.PREFIXES[:] = [sys.prefix, sys.exec_prefix]
+    site.ENABLE_USER_SITE = state.get("enable_user_site")
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+    if not sys.flags.isolated:
+        site.enablerlcompleter()
+    for line in state.get("pth_imports", ()):
+        exec(line, vars(site), {})  # noqa: S102 - what site runs for this .pth line
+
+
+def _attach_stdlib_tracker(fd: int) -> None:
+    """Report to the parent's stdlib resource tracker, importing it only when used.
+
+    Importing ``multiprocessing.resource_tracker`` pulls in
+    ``multiprocessing.spawn`` and ``runpy``; most children never touch the
+    tracker, so attach when something imports it (or now, if already done).
+    """
+    from ._stdlib_tracker import attach
+
+    name = "multiprocessing.resource_tracker"
+    if name in sys.modules:
+        attach(fd)
+        return
+
+    class _AttachOnImport:
+        @staticmethod
+        def find_spec(fullname: str, path: Any = None, target: Any = None) -> Any:
+            if fullname != name:
+                return None
+            try:
+                sys.meta_path.remove(_AttachOnImport)  # type: ignore[arg-type]
+            except ValueError:
+                return None  # another thread got here first
+            from importlib.util import find_spec
+
+            spec = find_spec(fullname)
+            loader = getattr(spec, "loader", None)
+            exec_module = getattr(loader, "exec_module", None)
+            if spec is None or loader is None or exec_module is None:
+                return spec
+
+            def exec_then_attach(module: Any) -> None:
+                exec_module(module)
+                attach(fd)
+
+            loader.exec_module = exec_then_attach  # type: ignore[union-attr]
+            return spec
+
+    sys.meta_path.insert(0, _AttachOnImport)  # type: ignore[arg-type]
 
 
 def _read_exact(fd: int, size: int) -> bytes:
@@ -109,15 +187,25 @@ def _import_main_from_name(name: str) -> None:
     if name == "__main__" or name.endswith(".__main__"):
         return  # a package's __main__ cannot be re-run safely
     current = sys.modules["__main__"]
-    if getattr(current, "__spec__", None) is not None and current.__spec__.name == name:
+    if getattr(getattr(current, "__spec__", None), "name", None) == name:
         return
-    import runpy
-    import types
+    # what runpy.run_module(name, run_name="__mp_main__") does, without
+    # importing runpy: run the module's code in a module named __mp_main__
+    import importlib.util
 
-    namespace = runpy.run_module(name, run_name="__mp_main__", alter_sys=True)
-    module = types.ModuleType("__mp_main__")
-    module.__dict__.update(namespace)
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot re-import the main module {name!r}: not found", name=name)
+    module = importlib.util.module_from_spec(spec)
+    module.__name__ = "__mp_main__"
+    previous = sys.modules["__main__"]
     sys.modules["__main__"] = sys.modules["__mp_main__"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules["__main__"] = previous
+        del sys.modules["__mp_main__"]
+        raise
 
 
 def import_main(prep: dict[str, Any]) -> None:
@@ -175,7 +263,9 @@ def _apply_procstart_state(prep: dict[str, Any]) -> None:
 
 
 def _run_child_setup(prep: dict[str, Any]) -> None:
-    from ._types import ChildInfo
+    if not prep.get("child_setup"):
+        return  # most children: no plugin needs a setup
+    from ._childinfo import ChildInfo
 
     info = ChildInfo(method=prep["method"], parent_pid=prep["parent_pid"], handles=dict(_handles))
     for ref in prep.get("child_setup", ()):
@@ -196,12 +286,16 @@ def prepare(prep: dict[str, Any], inherited: list[int]) -> None:
     _handles.clear()
     for key, index in prep.get("handles", {}).items():
         _handles[key] = inherited[index] if prep.get("handles_by_index") else index
+    global _fast_exit
+    _fast_exit = bool(prep.get("fast_exit"))
     _apply_environment(prep)
+    if prep.get("site") is not None:
+        _restore_site(prep["site"])
     _apply_procstart_state(prep)
-    from ._stdlib_tracker import HANDLE_KEY, attach
+    from ._stdlib_tracker import HANDLE_KEY
 
     if HANDLE_KEY in _handles:
-        attach(_handles[HANDLE_KEY])
+        _attach_stdlib_tracker(_handles[HANDLE_KEY])
     _run_child_setup(prep)
 
 
@@ -226,20 +320,81 @@ def run(fd: int, *, inherited: list[int] | None = None, parent_sentinel: int | N
     finally:
         del me._inheriting
     del prep_bytes, proc_bytes
+    # a launcher's bootstrap finder (spawn's bytecode handoff) has done its job
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "_procstart_bootstrap", False)]
     code: int = process_obj._bootstrap(
         parent_sentinel=fd if parent_sentinel is None else parent_sentinel
     )
     return code
 
 
+#: set from the payload: leave with os._exit after the exit work that matters
+_fast_exit = False
+
+
+def _flush_module_files() -> None:
+    """Flush buffered files that modules still hold (teardown would, on close)."""
+    import io
+
+    buffered = (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom, io.BufferedRWPair)
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not namespace:
+            continue
+        for value in list(namespace.values()):
+            if type(value) in buffered:
+                try:
+                    if not value.closed:
+                        value.flush()
+                except (OSError, ValueError):
+                    pass
+
+
+def fast_exit(code: int) -> None:
+    """Exit now, doing what a normal exit does that a program can rely on.
+
+    Runs the ``atexit`` handlers (``logging.shutdown``, ``weakref.finalize``,
+    ...) and flushes the standard streams and the buffered files module
+    globals hold, then ``os._exit``: the interpreter's teardown (freeing every
+    object, calling ``__del__`` of objects still alive, which Python does not
+    promise) is skipped, as in ``multiprocessing``'s fork and forkserver
+    children. ``BaseProcess._bootstrap`` has already joined non-daemon threads
+    and run the ``multiprocessing`` finalizers.
+    """
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()  # type: ignore[attr-defined]
+        _flush_module_files()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:  # noqa: SIM105 - contextlib is one import more for every child
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        os._exit(code)
+
+
 def spawn_main(fd: int) -> None:
-    """Entry point of an exec'd child: ``python -c 'from procstart.child import spawn_main; spawn_main(FD)'``."""
+    """Entry point of an exec'd child: ``from procstart.child import spawn_main; spawn_main(FD)``.
+
+    Exits with the process's exit code; the launcher decides (``fast_exit``
+    in the payload) whether through :func:`fast_exit` or a normal exit.
+    """
     code = run(fd)
+    if _fast_exit:
+        fast_exit(code)
     sys.exit(code)
 
 
-def enter_forked_child(*, method: str, parent_pid: int, handles: dict[str, int],
-                       env: dict[str, str], child_setup: list[Any]) -> None:
+def enter_forked_child(
+    *,
+    method: str,
+    parent_pid: int,
+    handles: dict[str, int],
+    env: dict[str, str],
+    child_setup: list[Any],
+) -> None:
     """In a child made by ``os.fork()`` of the parent: adopt the method and run setup.
 
     Fork-based launchers call this in the child before ``_bootstrap``: the
@@ -259,12 +414,13 @@ def enter_forked_child(*, method: str, parent_pid: int, handles: dict[str, int],
     _handles.clear()
     _handles.update(handles)
     os.environ.update(env)
-    from ._types import ChildInfo
+    from ._childinfo import ChildInfo
 
     info = ChildInfo(method=method, parent_pid=parent_pid, handles=dict(handles))
-    for plugin in child_setup:
-        if isinstance(plugin, str):
+    for ref in child_setup:
+        plugin = ref
+        if isinstance(ref, str):
             import importlib
 
-            plugin = importlib.import_module(plugin)
+            plugin = importlib.import_module(ref)
         plugin.procstart_child_setup(info=info)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+from collections.abc import Mapping
 from multiprocessing import process, util
 from typing import Any
 
@@ -34,7 +35,9 @@ def _main_reference() -> dict[str, str]:
     return {}
 
 
-def preparation_data(request: LaunchRequest, *, handles: dict[str, int], by_index: bool) -> dict[str, Any]:
+def preparation_data(
+    request: LaunchRequest, *, handles: dict[str, int], by_index: bool
+) -> dict[str, Any]:
     """Everything the child must know before it unpickles the process object.
 
     ``handles`` maps each inherited handle's key to its fd number (exec with
@@ -56,7 +59,8 @@ def preparation_data(request: LaunchRequest, *, handles: dict[str, int], by_inde
         "handles": handles,
         "handles_by_index": by_index,
         "child_setup": [
-            ref if isinstance(ref, str) else pickle.dumps(ref) for ref in registry.child_setup_refs()
+            ref if isinstance(ref, str) else pickle.dumps(ref)
+            for ref in registry.child_setup_refs()
         ],
         "plugins": registry.snapshot(),
         "config_path": project.path,
@@ -87,10 +91,21 @@ def pickle_process(popen: object, request: LaunchRequest) -> bytes:
 
 
 def build(
-    request: LaunchRequest, process_bytes: bytes, *, handles: dict[str, int], by_index: bool
+    request: LaunchRequest,
+    process_bytes: bytes,
+    *,
+    handles: dict[str, int],
+    by_index: bool,
+    extra: Mapping[str, Any] | None = None,
 ) -> list[bytes]:
-    """The payload for one child as chunks to write in order (no big copy)."""
+    """The payload for one child as chunks to write in order (no big copy).
+
+    ``extra`` adds launcher-specific entries to the preparation data (spawn
+    sends its ``site`` state this way); they must be plain builtins.
+    """
     prep = preparation_data(request, handles=handles, by_index=by_index)
+    if extra:
+        prep.update(extra)
     prep_bytes = pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)
     return [MAGIC + _section(prep_bytes) + len(process_bytes).to_bytes(8, "big"), process_bytes]
 

@@ -49,7 +49,7 @@ def main_is_importable() -> bool:
     return isinstance(path, str) and os.path.isfile(path)
 
 
-class _NeedsValue(Exception):
+class _NeedsValue(Exception):  # noqa: N818 - a signal, not an error
     """Raised inside the fast pickler when an object must travel by value."""
 
 
@@ -107,7 +107,7 @@ def _by_value_dumps(obj: Any) -> bytes:
     import cloudpickle  # only here: most payloads never need it
 
     class _ByValuePickler(cloudpickle.Pickler):  # type: ignore[misc]
-        dispatch_table = ChainMap(_forking_reducers(), cloudpickle.Pickler.dispatch_table)
+        dispatch_table = ChainMap(_forking_reducers(), cloudpickle.Pickler.dispatch_table)  # noqa: RUF012
 
         def reducer_override(self, obj: Any) -> Any:
             # plain module-level objects still go by reference, like pickle;
@@ -132,7 +132,7 @@ def spawning(popen: object) -> Iterator[None]:
     Queues and Locks only agree to be pickled inside this block, and handles
     are duplicated into ``popen``.
     """
-    _mp_context.set_spawning_popen(popen)
+    _mp_context.set_spawning_popen(popen)  # type: ignore[arg-type]
     try:
         yield
     finally:
@@ -153,11 +153,11 @@ def dumps(obj: Any, *, what: str = "object", method: str = "spawn") -> bytes:
         return buf.getvalue()
     except _NeedsValue:
         pass
-    except Exception as exc:  # noqa: BLE001 - turned into a clear error below
+    except Exception as exc:
         raise _explain(obj, what, method, exc) from exc
     try:
         return _by_value_dumps(obj)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _explain(obj, what, method, exc) from exc
 
 

@@ -1,0 +1,167 @@
+"""Spawn start-up benchmark: procstart's ``spawn`` against ``multiprocessing``'s.
+
+Measures the median wall time of ``Process(target=noop).start(); join()``
+for both, interleaved (A, B, A, B, ...) after a warm-up so that both see the
+same machine state, and the import cost of each child's bootstrap
+(``-X importtime``: the sum of the self times of every module the child
+imports before and while running a trivial target).
+
+    .venv/bin/python benchmarks/bench_spawn.py [--runs 40] [--warmup 5] [--json]
+
+Self-contained on purpose: ``procstart bench`` folds these rows in.
+"""
+
+from __future__ import annotations
+
+# the child re-imports this module as __mp_main__: keep its imports light,
+# as a well-behaved script would
+import multiprocessing
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def noop() -> None:
+    """The trivial target."""
+
+
+def procstart_context(all_plugins: bool) -> Any:
+    """procstart's spawn context; with only procstart-spawn loaded unless ``all_plugins``.
+
+    Other installed plugins (examples with child-side setup, launch wrappers)
+    would add their own cost to every child; they are measured with
+    ``--all-plugins``.
+    """
+    if not all_plugins:
+        os.environ["PROCSTART_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    import procstart
+
+    if not all_plugins:
+        import procstart_spawn
+
+        procstart.register_plugin(procstart_spawn, name="spawn")
+    return procstart.get_context("spawn")
+
+
+def _one(ctx: Any) -> float:
+    started = time.perf_counter()
+    proc = ctx.Process(target=noop)
+    proc.start()
+    proc.join(60)
+    elapsed = time.perf_counter() - started
+    if proc.exitcode != 0:
+        raise RuntimeError(f"{ctx.get_start_method()} child exited with {proc.exitcode}")
+    return elapsed
+
+
+def measure(runs: int, warmup: int, all_plugins: bool = False) -> dict[str, Any]:
+    """Interleaved start+join timings; medians in milliseconds and their ratio."""
+    import statistics
+
+    contexts = {
+        "multiprocessing spawn": multiprocessing.get_context("spawn"),
+        "procstart spawn": procstart_context(all_plugins),
+    }
+    for _ in range(warmup):
+        for ctx in contexts.values():
+            _one(ctx)
+    samples: dict[str, list[float]] = {name: [] for name in contexts}
+    for index in range(runs):
+        order = list(contexts.items())
+        if index % 2:
+            order.reverse()  # neither side always goes first
+        for name, ctx in order:
+            samples[name].append(_one(ctx))
+    medians = {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+    return {
+        "runs": runs,
+        "median_ms": medians,
+        "ratio": medians["procstart spawn"] / medians["multiprocessing spawn"],
+        "p90_ms": {
+            name: statistics.quantiles(values, n=10)[-1] * 1e3 for name, values in samples.items()
+        },
+    }
+
+
+def _probe(which: str, all_plugins: bool) -> None:
+    """In a subprocess: start one child of ``which`` with import profiling on."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # started before profiling: not counted
+    os.environ["PYTHONPROFILEIMPORTTIME"] = "1"  # read by the child's interpreter only
+    if which == "procstart":
+        ctx: Any = procstart_context(all_plugins)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    _one(ctx)
+
+
+def import_profile(which: str, all_plugins: bool = False) -> dict[str, Any]:
+    """Modules a trivial child of ``which`` imports and their summed self time."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--probe", which]
+        + (["--all-plugins"] if all_plugins else []),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    total_us = 0
+    modules: list[str] = []
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cumulative, name = line[len("import time:") :].split("|")
+        total_us += int(self_us)
+        modules.append(name.strip())
+    heavy = [name for name in ("pluggy", "cloudpickle", "psutil", "runpy", "subprocess",
+                               "multiprocessing.spawn") if name in modules]  # fmt: skip
+    return {"modules": len(modules), "self_ms": total_us / 1e3, "heavy": heavy}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a small table (or JSON)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--all-plugins", action="store_true", help="load every installed procstart plugin"
+    )
+    parser.add_argument("--probe", choices=["procstart", "stdlib"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:
+        _probe(args.probe, args.all_plugins)
+        return 0
+    result = measure(args.runs, args.warmup, args.all_plugins)
+    result["child_imports"] = {
+        "procstart spawn": import_profile("procstart", args.all_plugins),
+        "multiprocessing spawn": import_profile("stdlib"),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"start+join of a trivial child, median of {args.runs} interleaved runs")
+    for name, median in result["median_ms"].items():
+        imports = result["child_imports"][name]
+        print(
+            f"  {name:<22} {median:7.2f} ms   (p90 {result['p90_ms'][name]:6.2f} ms; child imports "
+            f"{imports['modules']} modules, {imports['self_ms']:.1f} ms"
+            + (f"; incl. {', '.join(imports['heavy'])}" if imports["heavy"] else "")
+            + ")"
+        )
+    print(f"  ratio procstart / multiprocessing: {result['ratio']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

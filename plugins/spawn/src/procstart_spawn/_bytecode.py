@@ -1,0 +1,101 @@
+"""Hand the child procstart's own bootstrap modules as bytecode, through the pipe.
+
+Every spawn child imports the same few procstart modules before it can read
+its process object. Where no ``.pyc`` can be used (``PYTHONDONTWRITEBYTECODE``,
+a read-only install) each child compiles them again, several milliseconds
+each time. The parent instead gets their code objects once, exactly as the
+import system would (``SourceFileLoader.get_code``: the ``.pyc`` if valid,
+else a compile of the source), and sends them marshalled ahead of the
+payload; the child's bootstrap installs a finder that serves these modules
+with a ``SourceFileLoader`` whose ``get_code`` returns the shipped code, so
+``__file__``, ``__spec__``, ``__path__`` and resource readers are as usual.
+The finder is removed before the target runs.
+
+Only for a child running the parent's own interpreter (marshal and bytecode
+are version-specific). Nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import marshal
+import sys
+import threading
+
+__all__ = ["BOOTSTRAP_MODULES", "bootstrap_code", "bundle"]
+
+#: what a spawn child imports from procstart before its target runs
+BOOTSTRAP_MODULES = (
+    "procstart",
+    "procstart.child",
+    "procstart._config",
+    "procstart._names",
+    "procstart._process",
+    "procstart._stdlib_tracker",
+)
+
+_bundle: list[bytes | None] = []
+_lock = threading.Lock()
+
+
+def _collect() -> bytes | None:
+    import importlib
+    from importlib.machinery import SourceFileLoader
+
+    modules = {}
+    for name in BOOTSTRAP_MODULES:
+        module = sys.modules.get(name) or importlib.import_module(name)
+        spec = getattr(module, "__spec__", None)
+        loader = getattr(spec, "loader", None)
+        if spec is None or type(loader) is not SourceFileLoader or not spec.origin:
+            return None  # zipimport, a frozen app, ...: let the child import normally
+        code = loader.get_code(name)
+        if code is None:
+            return None
+        locations = spec.submodule_search_locations
+        modules[name] = (spec.origin, None if locations is None else list(locations), code)
+    return marshal.dumps(modules)
+
+
+def bundle() -> bytes | None:
+    """The marshalled bootstrap modules (computed once), or None if unavailable."""
+    with _lock:
+        if not _bundle:
+            try:
+                _bundle.append(_collect())
+            except (ImportError, OSError, SyntaxError, ValueError):
+                _bundle.append(None)
+        return _bundle[0]
+
+
+#: the child's ``-c`` program when a bundle is sent: read it, serve it, go on.
+#: Kept short: the child compiles this text every time.
+_BOOTSTRAP = """\
+def _procstart_boot(fd):
+ import os,sys,marshal
+ e=sys.modules['_frozen_importlib_external']
+ def r(n):
+  b=b''
+  while len(b)<n:
+   c=os.read(fd,n-len(b))
+   if not c:raise EOFError('procstart spawn: the launch pipe closed early')
+   b+=c
+  return b
+ m=marshal.loads(r(int.from_bytes(r(8),'big')))
+ class L(e.SourceFileLoader):
+  def get_code(s,n):return m[n][2]
+ class F:
+  _procstart_bootstrap=True
+  @staticmethod
+  def find_spec(n,p=None,t=None):
+   x=m.get(n)
+   if x:return e.spec_from_file_location(n,x[0],loader=L(n,x[0]),submodule_search_locations=x[1])
+ sys.meta_path.insert(0,F)
+ from procstart.child import spawn_main
+ spawn_main(fd)
+_procstart_boot({fd})
+"""
+
+
+def bootstrap_code(fd: int) -> str:
+    """The ``-c`` program of a child that receives a bundle on ``fd``."""
+    return _BOOTSTRAP.format(fd=fd)

@@ -1,0 +1,63 @@
+"""Registers the ``spawn`` method with procstart."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+
+import procstart
+
+from . import _startup
+from ._popen import SpawnPopen, executable
+
+
+def _unavailable() -> str | None:
+    if os.name != "posix":
+        return f"procstart-spawn supports POSIX systems only, not {sys.platform}"
+    return None
+
+
+def _launch(request: procstart.LaunchRequest) -> SpawnPopen:
+    return SpawnPopen(request.process, request)
+
+
+def _info() -> Mapping[str, object]:
+    plan = _startup.plan(executable())
+    return {
+        "executable": executable(),
+        "site": "skipped (-S)" if plan.skip_site else "runs",
+        "why": plan.reason,
+        "fast exit": _startup.fast_exit_enabled(),
+    }
+
+
+@procstart.hookimpl
+def procstart_start_methods() -> Iterator[procstart.StartMethod]:
+    """Provide ``spawn``.
+
+    >>> [m.name for m in procstart_start_methods()]
+    ['spawn']
+    """
+    yield procstart.StartMethod(
+        name="spawn",
+        launcher=_launch,
+        description="a fresh interpreter; only the fds asked for; lambdas via cloudpickle",
+        unavailable_reason=_unavailable,
+        info=_info,
+    )
+
+
+@procstart.hookimpl
+def procstart_config_keys() -> Iterator[procstart.ConfigKey]:
+    """Declare ``[tool.procstart] spawn-fast-startup`` and ``spawn-fast-exit``."""
+    yield procstart.ConfigKey(
+        name=_startup.CONFIG_KEY,
+        type=bool,
+        description="start spawn children without site when that is equivalent (default true)",
+    )
+    yield procstart.ConfigKey(
+        name=_startup.FAST_EXIT_KEY,
+        type=bool,
+        description="spawn children skip the interpreter teardown at exit (default true)",
+    )

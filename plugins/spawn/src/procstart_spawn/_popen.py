@@ -1,0 +1,120 @@
+"""The spawn Popen: a fresh interpreter that reads its process object from a pipe."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from multiprocessing import util
+from multiprocessing.process import BaseProcess
+
+from procstart import _config, payload
+from procstart._types import LaunchRequest
+from procstart.popen import ChildPopen, close_fds
+
+from . import _bytecode, _exec, _startup
+
+__all__ = ["SpawnPopen", "command_line"]
+
+_ENTRY = "from procstart.child import spawn_main;spawn_main({fd})"
+_flags: list[str] | None = None
+_core_dir: str | None = None
+
+
+def _interpreter_flags() -> list[str]:
+    """The parent's -O/-W/-X/-E/... flags, as the stdlib passes them on."""
+    global _flags
+    if _flags is None:
+        _flags = list(util._args_from_interpreter_flags())  # type: ignore[attr-defined]
+    return _flags
+
+
+def _procstart_dir() -> str:
+    """The folder holding the ``procstart`` package, for a child without site."""
+    global _core_dir
+    if _core_dir is None:
+        import procstart
+
+        _core_dir = os.path.dirname(os.path.dirname(os.path.abspath(procstart.__file__ or "")))
+    return _core_dir
+
+
+def executable() -> str:
+    """The interpreter spawn children run: ``set_executable()`` or ``sys.executable``."""
+    return _config.settings.executable or sys.executable
+
+
+def command_line(fd: int, plan: _startup.StartupPlan, bundle: bytes | None) -> list[str]:
+    """The child's argv: interpreter flags, maybe ``-S``, and the bootstrap code.
+
+    With a ``bundle`` (see :mod:`procstart_spawn._bytecode`) the child first
+    reads procstart's bootstrap modules from ``fd``.
+    """
+    argv = [executable(), *_interpreter_flags()]
+    if plan.skip_site and "-S" not in argv:
+        argv.append("-S")
+    if bundle is not None:
+        code = _bytecode.bootstrap_code(fd)
+    elif plan.skip_site:
+        # procstart itself must be importable before the parent's sys.path arrives
+        code = f"import sys;sys.path.append({_procstart_dir()!r});" + _ENTRY.format(fd=fd)
+    else:
+        code = _ENTRY.format(fd=fd)
+    argv += ["-c", code]
+    return argv
+
+
+def _child_env(request: LaunchRequest) -> dict[str, str] | None:
+    if not request.env:
+        return None
+    env = dict(os.environ)
+    env.update(request.env)
+    return env
+
+
+class SpawnPopen(ChildPopen):
+    """A child running a fresh interpreter; exit status by ``waitpid``."""
+
+    method = "spawn"
+
+    def _launch(self, process_obj: BaseProcess, request: LaunchRequest) -> None:
+        # first, before anything is started: an unpicklable target fails here
+        process_bytes = payload.pickle_process(self, request)
+        handles = {handle.key: handle.fd for handle in request.handles}
+        program = executable()
+        plan = _startup.plan(program)
+        bundle = _bytecode.bundle() if program == sys.executable else None
+        parent_r, child_w = os.pipe()
+        child_r = parent_w = -1
+        try:
+            child_r, parent_w = os.pipe()
+            passed = [*self.requested_fds(), *handles.values(), child_r, child_w]
+            try:
+                self.pid = _exec.spawn(
+                    program, command_line(child_r, plan, bundle), passed, _child_env(request)
+                )
+            except _exec.ExecError as exc:
+                if exc.pid is None:
+                    raise
+                # as a child that died before running its target: exit code 255
+                # and the reason on stderr (Pool and friends see a dead worker)
+                sys.stderr.write(f"procstart spawn: {exc.strerror}\n")
+                sys.stderr.flush()
+                self.pid = exc.pid
+            self.sentinel = parent_r
+            extra: dict[str, object] = {"fast_exit": _startup.fast_exit_enabled()}
+            if plan.site is not None:
+                extra["site"] = plan.site
+            chunks = payload.build(request, process_bytes, handles=handles, by_index=False,
+                                   extra=extra)  # fmt: skip
+            if bundle is not None:
+                chunks.insert(0, len(bundle).to_bytes(8, "big") + bundle)
+            with contextlib.suppress(BrokenPipeError):
+                # a child that died before reading: its exit code says how
+                payload.write_all(parent_w, chunks)
+        except BaseException:
+            close_fds(parent_r, parent_w)
+            raise
+        finally:
+            close_fds(child_r, child_w)
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_r, parent_w))  # type: ignore[attr-defined]
