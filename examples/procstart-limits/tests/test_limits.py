@@ -36,7 +36,7 @@ def run_python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[
 
 
 @pytest.fixture
-def limits() -> Iterator[None]:
+def reset_limits() -> Iterator[None]:
     yield
     procstart_limits.set_limits(None)
 
@@ -79,7 +79,7 @@ def test_registered_through_its_entry_point() -> None:
 
 
 @pytest.mark.procstart_skip("limited", reason="limited is the method under test, not a base")
-@pytest.mark.usefixtures("limits")
+@pytest.mark.usefixtures("reset_limits")
 def test_limits_applied_before_the_target(start_method: str) -> None:
     parent_nice = os.nice(0)
     procstart_limits.set_limits(
@@ -121,7 +121,7 @@ def _vm_size() -> int:
 
 
 @pytest.mark.procstart_skip("limited", reason="limited is the method under test, not a base")
-@pytest.mark.usefixtures("limits")
+@pytest.mark.usefixtures("reset_limits")
 def test_memory_cap(start_method: str) -> None:
     cap = _vm_size() + (512 << 20)
     procstart_limits.set_limits(Limits(base=start_method, memory=cap))
@@ -133,7 +133,7 @@ def test_memory_cap(start_method: str) -> None:
     assert (proc.exitcode, queue.get()) == (0, "MemoryError")
 
 
-@pytest.mark.usefixtures("limits")
+@pytest.mark.usefixtures("reset_limits")
 def test_limited_pool_workers() -> None:
     procstart_limits.set_limits(Limits(open_files=128))
     with procstart.get_context("limited").Pool(2) as pool:
@@ -150,7 +150,7 @@ def test_limited_pool_workers() -> None:
         (Limits(open_files=1 << 40), "open_files=1099511627776 is above this process's hard limit"),
     ],
 )
-@pytest.mark.usefixtures("limits")
+@pytest.mark.usefixtures("reset_limits")
 def test_bad_limits_fail_in_the_parent(limits: Limits, message: str) -> None:
     procstart_limits.set_limits(limits)
     proc = procstart.get_context("limited").Process(target=print)
