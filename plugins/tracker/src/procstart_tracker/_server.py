@@ -13,8 +13,11 @@ the moment the root dies. When the root dies:
    :data:`EXIT_GRACE` seconds to finish on their own);
 3. every resource whose holders are all dead is cleaned, and *one* warning
    lists what was cleaned and which processes were terminated;
-4. resources still held by a living process (option off) are cleaned when
-   their last holder dies or when the pipe reaches end of file.
+4. with the option off, descendants live on: they inherit the root's
+   references (a child still starting may open the root's semaphores by
+   name), so a resource is cleaned once every process holding it, and for
+   the root's own the last descendant, has gone, at the latest when the pipe
+   reaches end of file.
 
 Run as ``python -c ...; main(argv)`` by :mod:`procstart_tracker._client`.
 """
@@ -137,6 +140,33 @@ def _describe(keys: Iterable[Key]) -> str:
     return ", ".join(items)
 
 
+_PROC_CHILDREN = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+
+
+def _children_of(pid: int) -> list[int] | None:
+    """Direct children of ``pid`` from ``/proc/PID/task/*/children`` (None: unsupported).
+
+    Cheap (reads only this process's entries, not the whole process table);
+    needs Linux with CONFIG_PROC_CHILDREN, which mainstream distributions have.
+    Children of every thread are included (a pool's workers are forked by
+    its management thread).
+    """
+    if not _PROC_CHILDREN:
+        return None
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    children: list[int] = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as fh:
+                children.extend(int(field) for field in fh.read().split())
+        except (OSError, ValueError):
+            continue  # the thread (or the process) just ended
+    return children
+
+
 class Tracker:
     """The tracker's event loop (pipe + root watch + psutil)."""
 
@@ -166,6 +196,12 @@ class Tracker:
         except OSError:
             self.root_sid = None
         os.set_blocking(fd, False)
+        self.debug = bool(os.environ.get("PROCSTART_TRACKER_DEBUG"))
+        self.t0 = time.monotonic()
+
+    def _log(self, text: str) -> None:
+        if self.debug:
+            self._say(f"procstart-tracker: debug: +{time.monotonic() - self.t0:.3f}s {text}")
 
     # -- processes --------------------------------------------------------
     def _process(self, pid: int, ctime: float | None = None) -> Any:
@@ -186,35 +222,67 @@ class Tracker:
         except (self.psutil.Error, OSError):
             return False
 
-    def _dead_pid(self, pid: int) -> bool:
-        if pid == self.root_pid:
-            return not self._alive(self.root)
-        if pid not in self.procs:
-            self._note([pid])
-        return not self._alive(self.procs.get(pid))
+    def _dead_check(self) -> Callable[[int], bool]:
+        """``dead(pid)`` for holders, as of now.
+
+        The root's references pass to its descendants while any still runs
+        (option off): a child starting up may still open the root's
+        semaphores by name.
+        """
+        survivors = any(self._alive(proc) for proc in self.procs.values())
+
+        def dead(pid: int) -> bool:
+            if pid == self.root_pid:
+                return not survivors and not self._alive(self.root)
+            if pid not in self.procs:
+                self._note([pid])
+            return not self._alive(self.procs.get(pid))
+
+        return dead
 
     def _note(self, pids: Iterable[int]) -> None:
         for pid in pids:
             if pid not in self.procs and pid not in (self.me, self.root_pid):
                 self.procs[pid] = self._process(pid)
 
+    def _descendants(self, pids: Iterable[int]) -> dict[int, Any]:
+        """Every process below ``pids`` now, as psutil.Process objects."""
+        found: dict[int, Any] = {}
+        todo = list(pids)
+        while todo:
+            pid = todo.pop()
+            children = _children_of(pid)
+            if children is None:  # no /proc children files: ask psutil (scans all)
+                proc = self._process(pid)
+                try:
+                    kids = proc.children(recursive=True) if proc is not None else []
+                except (self.psutil.Error, OSError):
+                    kids = []
+                for kid in kids:
+                    found.setdefault(kid.pid, kid)
+                continue
+            for child in children:
+                if child not in found and child != self.me:
+                    proc = self.procs.get(child) or self._process(child)
+                    if proc is not None:
+                        found[child] = proc
+                        todo.append(child)
+        found.pop(self.me, None)
+        return found
+
     def _snapshot(self) -> None:
         """Record the root's current descendants (same session only)."""
         if self.root is None:
             return
-        try:
-            children = self.root.children(recursive=True)
-        except (self.psutil.Error, OSError):
-            return
-        for child in children:
-            if child.pid in self.procs or child.pid == self.me:
+        for pid, proc in self._descendants([self.root_pid]).items():
+            if pid in self.procs:
                 continue
             try:
-                if self.root_sid is not None and os.getsid(child.pid) != self.root_sid:
+                if self.root_sid is not None and os.getsid(pid) != self.root_sid:
                     continue  # it left the session on purpose (a daemon): not ours
             except OSError:
                 continue
-            self.procs[child.pid] = child
+            self.procs[pid] = proc
         # forget dead processes that hold nothing
         holders = {pid for holders in self.state.resources.values() for pid in holders}
         for pid in [pid for pid, proc in self.procs.items() if not self._alive(proc)]:
@@ -222,16 +290,9 @@ class Tracker:
                 del self.procs[pid]
 
     def _victims(self) -> list[Any]:
-        victims: dict[int, Any] = {}
-        for proc in self.procs.values():
-            if self._alive(proc):
-                victims[proc.pid] = proc
-        for proc in list(victims.values()):
-            try:
-                for child in proc.children(recursive=True):
-                    victims.setdefault(child.pid, child)
-            except (self.psutil.Error, OSError):
-                pass
+        victims = {proc.pid: proc for proc in self.procs.values() if self._alive(proc)}
+        for pid, proc in self._descendants(list(victims)).items():
+            victims.setdefault(pid, proc)
         victims.pop(self.me, None)
         victims.pop(self.root_pid, None)
         return list(victims.values())
@@ -258,8 +319,10 @@ class Tracker:
         if not victims:
             return []
         pids = sorted(proc.pid for proc in victims)
+        self._log(f"SIGTERM {pids}")
         self._signal(victims, signal.SIGTERM)
         alive = self._wait_gone(victims, TERM_GRACE)
+        self._log(f"still alive after SIGTERM: {[proc.pid for proc in alive]}")
         if alive:
             self._signal(alive, signal.SIGKILL)
             self._wait_gone(alive, KILL_WAIT)
@@ -328,6 +391,7 @@ class Tracker:
     def run(self) -> int:
         """Serve until the root dies (or the pipe ends); return the exit code."""
         pidfd = self._watch_root()
+        self._log(f"watching root {self.root_pid} ({'pidfd' if pidfd is not None else 'polling'})")
         poller = select.poll()
         poller.register(self.fd, select.POLLIN)
         if pidfd is not None:
@@ -353,6 +417,7 @@ class Tracker:
         return self._after_root(root_dead)
 
     def _after_root(self, root_dead: bool) -> int:
+        self._log(f"root dead={root_dead} eof={self.eof}; {len(self.procs)} known processes")
         how = "exited" if self.state.root_exiting else "died"
         why = (
             f"parent process {self.root_pid} {how}"
@@ -365,7 +430,9 @@ class Tracker:
             terminated = self.terminate_descendants(grace=grace)
             self.drain()
         keys = (
-            self.state.held_only_by(self._dead_pid) if not self.eof else list(self.state.resources)
+            self.state.held_only_by(self._dead_check())
+            if not self.eof
+            else list(self.state.resources)
         )
         self.clean(keys, why=why, terminated=terminated)
         if self.die_with_parent and root_dead and not self.state.resources:
@@ -376,7 +443,7 @@ class Tracker:
             if ready:
                 self.drain()
             if not self.eof:
-                orphaned = self.state.held_only_by(self._dead_pid)
+                orphaned = self.state.held_only_by(self._dead_check())
                 if orphaned:
                     self.clean(orphaned, why="their last holder died")
         self.clean(list(self.state.resources), why="the last process using the tracker exited")

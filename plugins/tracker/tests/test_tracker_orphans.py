@@ -1,0 +1,120 @@
+"""Orphans: a SIGKILLed parent's children and pool workers die with it (unless told not to).
+
+Also reference counting across the parent's death: with the option off, a
+segment a surviving child still holds outlives the parent and is cleaned
+when that child goes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tracker_testlib import (
+    DEADLINE,
+    METHODS,
+    alive,
+    kill_all,
+    method_or_skip,
+    record_timing,
+    run_parent,
+    shm_path,
+    wait_until,
+)
+
+pytestmark = pytest.mark.timeout(90)
+
+ORPHANS = """
+def hold(name):
+    shm = SharedMemory(name=name)  # a reference held by this child
+    time.sleep(120)
+
+
+if __name__ == "__main__":
+    from concurrent.futures import ProcessPoolExecutor
+
+    import psutil
+    import procstart_tracker
+
+    ctx = procstart.get_context(METHOD)
+    shm = SharedMemory(create=True, size=16)
+    folder = tempfile.mkdtemp(prefix="pst-orphans-")
+    procstart.register_resource("folder", folder)
+    kids = [ctx.Process(target=busy, daemon=True), ctx.Process(target=busy, daemon=False)]
+    kids.append(ctx.Process(target=hold, args=(shm.name,)))
+    for kid in kids:
+        kid.start()
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
+    pool.submit(os.getpid).result(timeout=60)
+    futures = [pool.submit(busy) for _ in range(2)]
+    tracker = procstart_tracker.status()["pid"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # both workers busy (or at least started)
+        workers = [p for p in psutil.Process().children(recursive=True) if p.pid != tracker]
+        if len(workers) >= len(kids) + 2:
+            break
+        time.sleep(0.02)
+    time.sleep(0.1)  # the holder attached
+    report({
+        "descendants": [p.pid for p in psutil.Process().children(recursive=True)
+                        if p.pid != tracker],
+        "holder": kids[2].pid,
+        "tracker_pid": tracker,
+        "option": procstart_tracker.status()["children-die-with-parent"],
+        "shm": shm._name,
+        "folder": folder,
+    })
+    die()
+"""
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_children_and_pool_workers_die_with_the_parent(tmp_path: Path, method: str) -> None:
+    method_or_skip(method)
+    parent = run_parent(tmp_path, ORPHANS, method, "orphans", expect_kill=True)
+    info = parent.info
+    pids = info["descendants"]
+    try:
+        assert info["option"] is True
+        assert len(pids) >= 5, pids  # 3 children + 2 workers (+ a fork server)
+        took = wait_until(lambda: not any(alive(pid) for pid in pids), DEADLINE)
+        assert took is not None, [pid for pid in pids if alive(pid)]
+        record_timing(f"{method}: parent SIGKILL -> {len(pids)} descendants gone", took)
+        gone = wait_until(
+            lambda: not Path(info["folder"]).exists() and not shm_path(info["shm"]).exists(),  # type: ignore[union-attr]
+            DEADLINE,
+        )
+        assert gone is not None
+        warnings = parent.warnings()
+        assert len(warnings) == 1, parent.stderr()
+        assert "terminated" in warnings[0]
+    finally:
+        kill_all(pids)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_option_off_children_survive_and_keep_what_they_use(tmp_path: Path, method: str) -> None:
+    method_or_skip(method)
+    (tmp_path / "pyproject.toml").write_text("[tool.procstart]\nchildren-die-with-parent = false\n")
+    parent = run_parent(tmp_path, ORPHANS, method, "survivors", expect_kill=True)
+    info = parent.info
+    pids = info["descendants"]
+    segment = shm_path(info["shm"])
+    assert segment is not None
+    try:
+        assert info["option"] is False
+        # the children live on, and so does what they (may) use: the dead
+        # parent's references pass to its living descendants
+        assert wait_until(lambda: not all(alive(pid) for pid in pids), DEADLINE) is None
+        assert segment.exists() and Path(info["folder"]).exists()
+        kill_all(pids)
+        took = wait_until(
+            lambda: not segment.exists() and not Path(info["folder"]).exists(), DEADLINE
+        )
+        assert took is not None
+        record_timing(f"{method}, option off: survivors killed -> parent's resources gone", took)
+    finally:
+        kill_all(pids)
+    warnings = parent.warnings(wait_for=pids)
+    assert len(warnings) == 1, parent.stderr()
+    assert "terminated" not in warnings[0]

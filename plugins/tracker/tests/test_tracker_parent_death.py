@@ -1,0 +1,169 @@
+"""A parent with shared memory, a Lock and a folder, and a child with its own.
+
+SIGKILLed: everything is gone within 1 s and one warning says what was
+cleaned. Ending normally: no warning and nothing left. For every installed
+start method.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tracker_testlib import (
+    DEADLINE,
+    METHODS,
+    alive,
+    method_or_skip,
+    record_timing,
+    resource_paths,
+    run_parent,
+    shm_path,
+    wait_until,
+)
+
+pytestmark = pytest.mark.timeout(90)
+
+PARENT_AND_CHILD = """
+def child(queue, mode):
+    ctx = procstart.get_context(METHOD)
+    made = make_resources(ctx, "child")
+    queue.put(describe(*made) | {"pid": os.getpid()})
+    if mode == "kill":
+        time.sleep(60)
+    release(*made)
+
+
+if __name__ == "__main__":
+    import procstart_tracker
+
+    ctx = procstart.get_context(METHOD)
+    made = make_resources(ctx, "parent")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=child, args=(queue, MODE))
+    proc.start()
+    child_info = queue.get(timeout=30)
+    status = procstart_tracker.status()
+    report({
+        "parent": describe(*made) | {"pid": os.getpid()},
+        "child": child_info,
+        "tracker_pid": status.get("pid"),
+        "status": status,
+        "stdlib_tracker_fd": resource_tracker._resource_tracker._fd,
+    })
+    if MODE == "kill":
+        die()
+    proc.join(30)
+    release(*made)
+"""
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_sigkilled_parent_leaves_nothing(tmp_path: Path, method: str) -> None:
+    method_or_skip(method)
+    parent = run_parent(tmp_path, PARENT_AND_CHILD, method, "kill", expect_kill=True)
+    info = parent.info
+    paths = resource_paths(info["parent"]) + resource_paths(info["child"])
+    child_pid = info["child"]["pid"]
+    took = wait_until(lambda: not any(p.exists() for p in paths) and not alive(child_pid), DEADLINE)
+    left = [str(p) for p in paths if p.exists()]
+    assert took is not None, f"left after {DEADLINE} s: {left}, child alive: {alive(child_pid)}"
+    record_timing(f"{method}: parent SIGKILL -> shm, lock, folders, child gone", took)
+    warnings = parent.warnings()
+    assert len(warnings) == 1, parent.stderr()
+    for entry in (info["parent"], info["child"]):
+        assert entry["shm"] in warnings[0]
+        assert entry["folder"] in warnings[0]
+    assert info["stdlib_tracker_fd"] is None, "the stdlib's tracker was started on top"
+    assert info["status"]["tracker"] == "running"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_clean_run_prints_nothing_and_leaves_nothing(tmp_path: Path, method: str) -> None:
+    method_or_skip(method)
+    parent = run_parent(tmp_path, PARENT_AND_CHILD, method, "clean", expect_kill=False)
+    info = parent.info
+    paths = resource_paths(info["parent"]) + resource_paths(info["child"])
+    assert not [p for p in paths if p.exists()]
+    assert parent.warnings() == [], parent.stderr()
+    assert "Traceback" not in parent.stderr()
+    assert info["stdlib_tracker_fd"] is None
+
+
+REFCOUNT = """
+def attach_and_leave(name):
+    shm = SharedMemory(name=name)  # registers too (attach), as the stdlib does
+    assert bytes(shm.buf[:5]) == b"hello"
+    shm.close()
+
+
+if __name__ == "__main__":
+    ctx = procstart.get_context(METHOD)
+    shm = SharedMemory(create=True, size=16)
+    shm.buf[:5] = b"hello"
+    proc = ctx.Process(target=attach_and_leave, args=(shm.name,))
+    proc.start()
+    proc.join(30)
+    survived = os.path.exists("/dev/shm/" + shm._name.lstrip("/"))
+    again = SharedMemory(name=shm.name)
+    content = bytes(again.buf[:5])
+    again.close()
+    import procstart_tracker
+    report({"exitcode": proc.exitcode, "survived": survived, "content": content.decode(),
+            "shm": shm._name, "tracker_pid": procstart_tracker.status().get("pid")})
+    shm.close()
+    shm.unlink()
+"""
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_segment_survives_the_attaching_process(tmp_path: Path, method: str) -> None:
+    """gh-82300: a child that attached and exited must not take the segment along."""
+    method_or_skip(method)
+    parent = run_parent(tmp_path, REFCOUNT, method, "refcount", expect_kill=False)
+    assert parent.info["exitcode"] == 0, parent.stderr()
+    assert parent.info["survived"] is True
+    assert parent.info["content"] == "hello"
+    path = shm_path(parent.info["shm"])
+    assert path is not None and not path.exists()
+    assert parent.warnings() == [], parent.stderr()
+
+
+RESTART = """
+if __name__ == "__main__":
+    import procstart_tracker
+
+    ctx = procstart.get_context(METHOD)
+    before = tempfile.mkdtemp(prefix="pst-before-")
+    procstart.register_resource("folder", before)
+    first = procstart_tracker.status()["pid"]
+    os.kill(first, signal.SIGKILL)
+    procstart_tracker._client.client.proc.wait(10)
+    after = tempfile.mkdtemp(prefix="pst-after-")
+    procstart.register_resource("folder", after)  # restarts it, with a warning
+    shm = SharedMemory(create=True, size=16)
+    second = procstart_tracker.status()["pid"]
+    proc = ctx.Process(target=time.sleep, args=(60,))
+    proc.start()
+    report({"first": first, "tracker_pid": second, "before": before, "after": after,
+            "shm": shm._name, "child": proc.pid})
+    die()
+"""
+
+
+def test_killed_tracker_is_restarted_and_later_registrations_are_cleaned(tmp_path: Path) -> None:
+    method_or_skip("fork")
+    parent = run_parent(tmp_path, RESTART, "fork", "restart", expect_kill=True)
+    info = parent.info
+    assert info["first"] != info["tracker_pid"]
+    paths = [Path(info["after"]), shm_path(info["shm"])]
+    took = wait_until(
+        lambda: not any(p.exists() for p in paths) and not alive(info["child"]), DEADLINE
+    )
+    assert took is not None, [str(p) for p in paths if p.exists()]
+    record_timing("restarted tracker: parent SIGKILL -> later registrations gone", took)
+    # what this process registered before the restart was replayed to the new tracker
+    assert wait_until(lambda: not Path(info["before"]).exists(), DEADLINE) is not None
+    err = parent.stderr()
+    assert "TrackerWarning" in err and "died; started a new one" in err, err
+    assert len(parent.warnings()) == 1, err
