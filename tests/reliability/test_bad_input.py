@@ -244,12 +244,6 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: get_context()'s new fast path `_contexts.get(method)` runs before "
-    'the name is validated, so an unhashable name gives "TypeError: unhashable type: '
-    "'list'\" instead of the message that names the problem",
-)
 def test_unhashable_start_method_name_is_named() -> None:
     out = last_json(run_parent(UNHASHABLE))
     assert out == ["TypeError: start method name must be a str, not list"] * 2

@@ -177,19 +177,7 @@ print(json.dumps({{"attempts": attempts, "later": later.exitcode,
 """
 
 
-FORK_PIPE_LEAK = (
-    "procstart-fork bug: ForkPopen._launch opens its second pipe (and forks) outside any "
-    "try, so when os.pipe()/os.fork() fails the first pipe's two fds stay open in the parent"
-)
-
-
-def test_running_out_of_fds_is_a_clear_oserror_and_leaks_nothing(
-    method: str, request: pytest.FixtureRequest
-) -> None:
-    if method == "fork":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORK_PIPE_LEAK)
-        )
+def test_running_out_of_fds_is_a_clear_oserror_and_leaks_nothing(method: str) -> None:
     report = last_json(run_parent(FD_EXHAUSTION.format(method=method)))
     attempts = report["attempts"]
     failed = [a for a in attempts if "raised" in a]

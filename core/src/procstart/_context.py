@@ -190,8 +190,8 @@ def get_context(method: str | None = None) -> ProcstartContext:
         name = get_start_method()
         assert name is not None
     else:
-        ctx = _contexts.get(method)  # fast path: already canonical and known
-        if ctx is not None:
+        ctx = _contexts.get(method) if isinstance(method, str) else None
+        if ctx is not None:  # fast path: already canonical and known
             return ctx
         name = normalize_method_name(method)
     with _lock:

@@ -9,7 +9,7 @@ from multiprocessing.process import BaseProcess
 
 import procstart
 from procstart.forked import ForkedChild
-from procstart.popen import ChildPopen
+from procstart.popen import ChildPopen, close_fds
 
 from . import _atexit_compat
 
@@ -30,8 +30,16 @@ class ForkPopen(ChildPopen):
         plan = ForkedChild.for_request(request)
         child_atexit = _atexit_compat.RUNS_CHILD_ATEXIT
         parent_r, child_w = os.pipe()
-        child_r, parent_w = os.pipe()
-        self.pid = os.fork()
+        try:
+            child_r, parent_w = os.pipe()
+        except BaseException:
+            close_fds(parent_r, child_w)
+            raise
+        try:
+            self.pid = os.fork()
+        except BaseException:
+            close_fds(parent_r, child_w, child_r, parent_w)
+            raise
         if self.pid == 0:
             try:
                 if child_atexit:
