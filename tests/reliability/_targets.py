@@ -101,3 +101,16 @@ def fd_identities(conn: Any) -> None:
         seen.append((fd, st.st_dev, st.st_ino))
     conn.send(seen)
     conn.close()
+
+
+def make_own_resources(report: Any, folder: str) -> None:
+    """In a child: create a shared memory segment and a registered folder, report, wait."""
+    from multiprocessing import shared_memory
+
+    import procstart
+
+    shm = shared_memory.SharedMemory(create=True, size=4096)
+    os.makedirs(folder)
+    procstart.register_resource("folder", folder)
+    report.put({"pid": os.getpid(), "shm": shm.name, "folder": folder})
+    time.sleep(3600)
