@@ -50,6 +50,9 @@ def test_context_pool(procstart_context: BaseContext, start_method: str) -> None
     _check_workers(infos, start_method)
 
 
+# replacing workers forks while the pool's threads run: under fork, 3.12+ warns as it
+# does for the stdlib's own fork context
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_stdlib_pool_with_context(procstart_context: BaseContext, start_method: str) -> None:
     pool = multiprocessing.pool.Pool(2, context=procstart_context, maxtasksperchild=1)
     try:
