@@ -14,12 +14,13 @@ Public names: :class:`ForkServerPopen`, :data:`SERVER_DIED_EXITCODE`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-from ._plugin import procstart_start_methods
-
+# no typing import: the server process imports this package and must start fast
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from ._plugin import procstart_start_methods
     from ._client import PreloadWarning, ServerDiedWarning
     from ._popen import SERVER_DIED_EXITCODE, ForkServerPopen
 
@@ -35,8 +36,10 @@ __all__ = [
 ]
 
 # resolved on first use: the server process imports this package and must
-# not pay for the client side
+# not pay for pluggy or the client side (pluggy finds the hook through
+# __getattr__/__dir__ like any attribute)
 _LAZY = {
+    "procstart_start_methods": "._plugin",
     "SERVER_DIED_EXITCODE": "._popen",
     "ForkServerPopen": "._popen",
     "PreloadWarning": "._client",
@@ -53,6 +56,10 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def server_info() -> Mapping[str, object]:

@@ -23,8 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from dataclasses import dataclass
-
 __all__ = [
     "CHALLENGE_LEN",
     "CHALLENGE_MAGIC",
@@ -69,11 +67,25 @@ class ProtocolError(ValueError):
     """Bytes from the other side that do not follow the protocol."""
 
 
-@dataclass(frozen=True)
 class ForkRequest:
-    """A parsed, authenticated request: fork one child with ``fd_count`` fds."""
+    """A parsed, authenticated request: fork one child with ``fd_count`` fds.
 
-    fd_count: int
+    (A slotted class, not a dataclass: the server must start fast.)
+    """
+
+    __slots__ = ("fd_count",)
+
+    def __init__(self, fd_count: int) -> None:
+        self.fd_count = fd_count
+
+    def __repr__(self) -> str:
+        return f"ForkRequest(fd_count={self.fd_count})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ForkRequest) and other.fd_count == self.fd_count
+
+    def __hash__(self) -> int:
+        return hash(self.fd_count)
 
     @property
     def inherited_count(self) -> int:

@@ -23,9 +23,12 @@ import select
 import signal
 import socket
 import sys
-from typing import Any
 
 from . import _protocol as proto
+
+TYPE_CHECKING = False  # no typing import: the server must start fast
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["HANDSHAKE_TIMEOUT", "Server", "main", "preload"]
 
@@ -35,22 +38,14 @@ HANDSHAKE_TIMEOUT = 10.0
 #: imported here once instead of in every child (each child needs them)
 MACHINERY = (
     "pickle",
-    "traceback",
+    "threading",
     "multiprocessing.process",
     "multiprocessing.util",
     "multiprocessing.context",
     "multiprocessing.reduction",
-    "multiprocessing.connection",
-    "multiprocessing.resource_tracker",
-    "multiprocessing.queues",
-    "multiprocessing.synchronize",
-    "multiprocessing.heap",
-    "multiprocessing.sharedctypes",
-    "multiprocessing.shared_memory",
     "procstart.child",
     "procstart._config",
-    "procstart._types",
-    "procstart._fds",
+    "procstart._childinfo",
     "procstart._process",
     "procstart._stdlib_tracker",
 )

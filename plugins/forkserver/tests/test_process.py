@@ -1,0 +1,121 @@
+"""Process semantics under forkserver: exit codes, signals, args, lambdas, fds."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import fs_targets as t
+import pytest
+from fs_helpers import WAIT, start_join
+
+
+def test_exit_codes(ctx: Any) -> None:
+    assert start_join(ctx, t.noop).exitcode == 0
+    assert start_join(ctx, t.exit_with, 3).exitcode == 3
+    assert start_join(ctx, t.exit_with, "bye").exitcode == 1
+    assert start_join(ctx, t.fail, "boom").exitcode == 1
+    assert start_join(ctx, t.kill_self).exitcode == -signal.SIGKILL
+
+
+def test_terminate_and_kill(ctx: Any) -> None:
+    for stop, code in (("terminate", -signal.SIGTERM), ("kill", -signal.SIGKILL)):
+        proc = ctx.Process(target=t.sleep, args=(60,))
+        proc.start()
+        assert proc.is_alive()
+        assert proc.exitcode is None
+        assert proc.join(0.05) is None and proc.exitcode is None
+        getattr(proc, stop)()
+        proc.join(WAIT)
+        assert proc.exitcode == code
+        assert not proc.is_alive()
+        proc.close()
+
+
+def test_child_facts(ctx: Any) -> None:
+    queue = ctx.Queue()
+    proc = ctx.Process(target=t.report, args=(queue,), name="worker-7")
+    proc.start()
+    facts = queue.get(timeout=WAIT)
+    proc.join(WAIT)
+    assert proc.exitcode == 0
+    assert facts["pid"] == proc.pid != os.getpid()
+    assert facts["parent_pid"] == os.getpid()
+    assert facts["parent_alive"] is True
+    assert facts["name"] == "worker-7"
+
+
+def test_lambda_and_closure_targets(ctx: Any) -> None:
+    assert start_join(ctx, lambda: os._exit(5)).exitcode == 5
+    queue = ctx.Queue()
+    secret = "closure value"
+
+    def inner() -> None:
+        queue.put(secret)
+
+    proc = ctx.Process(target=inner)
+    proc.start()
+    assert queue.get(timeout=WAIT) == secret
+    proc.join(WAIT)
+    assert proc.exitcode == 0
+
+
+def test_unpicklable_argument_fails_in_parent(ctx: Any) -> None:
+    import procstart
+
+    gen = (i for i in range(3))
+    proc = ctx.Process(target=t.noop, args=(gen,))
+    with pytest.raises(procstart.SerializationError, match="argument 0 of type 'builtins.generator'"):
+        proc.start()
+
+
+def test_stdlib_objects(ctx: Any) -> None:
+    from multiprocessing import shared_memory
+
+    lock = ctx.Lock()
+    reader, writer = ctx.Pipe(duplex=False)
+    shm = shared_memory.SharedMemory(create=True, size=16)
+    value = ctx.Value("i", 0)
+    queue = ctx.Queue()
+    with ctx.Manager() as manager:
+        proxy = manager.list()
+        proc = ctx.Process(target=t.use_objects, args=(lock, writer, shm.name, value, proxy, queue))
+        proc.start()
+        assert reader.poll(WAIT) and reader.recv() == "via pipe"
+        assert queue.get(timeout=WAIT) == "via queue"
+        proc.join(WAIT)
+        assert proc.exitcode == 0
+        assert list(proxy) == ["from child"]
+    assert value.value == 1
+    assert shm.buf[0] == 42
+    shm.close()
+    shm.unlink()
+
+
+def test_fd_isolation(ctx: Any, tmp_path: Any) -> None:
+    leaked = tmp_path / "parent-only.txt"
+    fd = os.open(leaked, os.O_CREAT | os.O_WRONLY)
+    os.set_inheritable(fd, True)
+    try:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=t.report, args=(queue,))
+        proc.start()
+        facts = queue.get(timeout=WAIT)
+        proc.join(WAIT)
+    finally:
+        os.close(fd)
+    targets = set(facts["fds"].values())
+    assert str(leaked) not in targets
+    assert not any("procstart-fs-" in target for target in targets), targets
+    # stdio, the queue's two ends, the payload pipe, the sentinel, the tracker
+    assert len(facts["fds"]) <= 10, facts["fds"]
+
+
+def test_pool_and_executor(ctx: Any) -> None:
+    import concurrent.futures
+
+    with ctx.Pool(2) as pool:
+        assert pool.map(abs, [-1, -2, 3]) == [1, 2, 3]
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as executor:
+        assert list(executor.map(abs, [-4, 5])) == [4, 5]
