@@ -36,7 +36,8 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	@mkdir -p benchmarks/results
 	$(PY) -m procstart bench --json benchmarks/results/latest.json \
-		--chart docs/benchmarks.png --markdown docs/benchmarks.md $(BENCH_ARGS)
+		--chart docs/benchmarks.png --markdown docs/benchmarks.md \
+		--notes benchmarks/NOTES.md $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -21,6 +21,8 @@ OUTPUTS = [
     str(ROOT / "docs" / "benchmarks.png"),
     "--markdown",
     str(ROOT / "docs" / "benchmarks.md"),
+    "--notes",
+    str(ROOT / "benchmarks" / "NOTES.md"),
 ]
 
 

@@ -127,8 +127,13 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def markdown(results: Results, chart: str | None = None, command: str = "make bench") -> str:
-    """The page ``docs/benchmarks.md``: environment, chart, figures, targets."""
+def markdown(
+    results: Results,
+    chart: str | None = None,
+    command: str = "make bench",
+    notes: str | None = None,
+) -> str:
+    """The page ``docs/benchmarks.md``: environment, chart, targets, ``notes``, figures."""
     out: list[str] = [
         "# Benchmarks",
         "",
@@ -150,6 +155,8 @@ def markdown(results: Results, chart: str | None = None, command: str = "make be
         out += [f"![latency chart]({chart})", ""]
     if results.targets:
         out += ["## Targets", "", _md_table(*targets_table(results.targets)), ""]
+    if notes:
+        out += [notes.strip(), ""]
     for figure in results.figures:
         out += [f"## {figure.title}", "", figure.how, ""]
         for metric in figure.metrics:

@@ -8,6 +8,7 @@ shares with its parent or fork server do not count.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ._children import hold
@@ -19,6 +20,8 @@ from ._runner import Plan, Sample, isolated, join_or_kill
 ID = "uss"
 TITLE = "child USS"
 MODULE = "numpy"
+#: let the child finish what it does after saying it is ready
+SETTLE = 0.2
 
 
 def isolated_sample(contender: Contender, params: dict[str, Any]) -> Sample:
@@ -36,6 +39,7 @@ def isolated_sample(contender: Contender, params: dict[str, Any]) -> Sample:
         if not parent_end.poll(120):
             raise TimeoutError("the child never said it was ready")
         parent_end.recv()
+        time.sleep(SETTLE)
         assert proc.pid is not None
         size = uss(proc.pid)
         parent_end.send("exit")

@@ -46,6 +46,9 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--markdown", metavar="FILE", help="write the results page (docs/benchmarks.md)"
     )
+    parser.add_argument(
+        "--notes", metavar="FILE", help="Markdown placed after the targets in --markdown's page"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
 
@@ -129,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
                 chart_name = str(chart_path.relative_to(markdown_dir))
             except ValueError:
                 chart_name = str(chart_path)
-        Path(args.markdown).write_text(report.markdown(results, chart_name), encoding="utf-8")
+        notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else None
+        page = report.markdown(results, chart_name, notes=notes)
+        Path(args.markdown).write_text(page, encoding="utf-8")
         print(f"wrote {args.markdown}")
     return 0
