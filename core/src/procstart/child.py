@@ -196,12 +196,23 @@ def _import_main_from_name(name: str) -> None:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot re-import the main module {name!r}: not found", name=name)
+    get_code = getattr(spec.loader, "get_code", None)
+    code = get_code(name) if get_code is not None else None
+    if code is None:  # a loader without code objects: let runpy deal with it
+        import runpy
+        import types
+
+        namespace = runpy.run_module(name, run_name="__mp_main__", alter_sys=True)
+        module = types.ModuleType("__mp_main__")
+        module.__dict__.update(namespace)
+        sys.modules["__main__"] = sys.modules["__mp_main__"] = module
+        return
     module = importlib.util.module_from_spec(spec)
     module.__name__ = "__mp_main__"
     previous = sys.modules["__main__"]
     sys.modules["__main__"] = sys.modules["__mp_main__"] = module
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)  # noqa: S102 - what runpy.run_module does
     except BaseException:
         sys.modules["__main__"] = previous
         del sys.modules["__mp_main__"]

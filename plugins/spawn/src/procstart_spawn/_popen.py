@@ -55,11 +55,10 @@ def command_line(fd: int, plan: _startup.StartupPlan, bundle: bytes | None) -> l
         argv.append("-S")
     if bundle is not None:
         code = _bytecode.bootstrap_code(fd)
-    elif plan.skip_site:
-        # procstart itself must be importable before the parent's sys.path arrives
-        code = f"import sys;sys.path.append({_procstart_dir()!r});" + _ENTRY.format(fd=fd)
     else:
-        code = _ENTRY.format(fd=fd)
+        # procstart must be importable before the parent's sys.path arrives (no
+        # site, or another interpreter): appended, so it never shadows anything
+        code = f"import sys;sys.path.append({_procstart_dir()!r});" + _ENTRY.format(fd=fd)
     argv += ["-c", code]
     return argv
 

@@ -1,0 +1,99 @@
+"""The child inherits exactly the fds asked for, and nothing else."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import spawn_targets as t
+from conftest import WAIT
+
+
+def _child_fds(ctx: Any) -> dict[int, str]:
+    queue = ctx.Queue()
+    proc = ctx.Process(target=t.open_fds, args=(queue,))
+    proc.start()
+    fds: dict[int, str] = queue.get(timeout=WAIT)
+    proc.join(WAIT)
+    assert proc.exitcode == 0
+    return fds
+
+
+def test_inheritable_file_is_not_inherited(ctx: Any, tmp_path: Path) -> None:
+    path = tmp_path / "secret.txt"
+    with open(path, "w") as fh:
+        os.set_inheritable(fh.fileno(), True)
+        read_end, write_end = os.pipe()
+        os.set_inheritable(read_end, True)
+        sock = socket.socket()
+        sock.set_inheritable(True)
+        try:
+            fds = _child_fds(ctx)
+        finally:
+            sock.close()
+            os.close(read_end)
+            os.close(write_end)
+    assert str(path) not in fds.values()
+    assert not any(target.startswith("socket:") for target in fds.values())
+    # stdio, the launch pipe (read end + the child's sentinel end), the stdlib
+    # tracker or the procstart tracker's handle, and what the child opened itself
+    assert len([fd for fd in fds if fd > 2]) <= 6, fds
+
+
+def test_only_requested_fds_besides_stdio(ctx: Any) -> None:
+    fds = _child_fds(ctx)
+    others = {fd: what for fd, what in fds.items() if fd > 2}
+    # pipes (launch pipe, sentinel, tracker) and /dev/null (stdin replaced by
+    # multiprocessing in the child): no files of the parent
+    assert all(what.startswith("pipe:") or what == os.devnull for what in others.values()), others
+
+
+def test_pipe_end_passed_explicitly_arrives(ctx: Any) -> None:
+    here, there = ctx.Pipe()
+    proc = ctx.Process(target=t.echo_over, args=(there,))
+    proc.start()
+    there.close()
+    here.send([1, 2])
+    assert here.poll(WAIT)
+    assert here.recv() == [1, 2, 1, 2]
+    proc.join(WAIT)
+    assert proc.exitcode == 0
+
+
+def test_fd_passed_with_dupfd_arrives(ctx: Any, tmp_path: Path) -> None:
+    from multiprocessing import reduction
+
+    path = tmp_path / "shared.txt"
+    path.write_text("x")
+    with open(path) as fh:
+        queue = ctx.Queue()
+        # a DupFd made while pickling: the spawning popen is asked for the fd
+        proc = ctx.Process(target=_fstat_dupfd, args=(queue, _FdHolder(fh.fileno())))
+        proc.start()
+        got = queue.get(timeout=WAIT)
+        proc.join(WAIT)
+        assert got == os.fstat(fh.fileno()).st_ino
+    assert proc.exitcode == 0
+    assert reduction is not None
+
+
+class _FdHolder:
+    """Pickles its fd through ``DupFd`` of the spawning popen, as Connections do."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> Any:
+        from multiprocessing import reduction
+
+        return (_FdHolder._rebuild, (reduction.DupFd(self.fd),))
+
+    @staticmethod
+    def _rebuild(dup: Any) -> int:
+        return int(dup.detach())
+
+
+def _fstat_dupfd(queue: Any, fd: int) -> None:
+    queue.put(os.fstat(fd).st_ino)
