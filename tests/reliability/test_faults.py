@@ -177,7 +177,22 @@ print(json.dumps({{"attempts": attempts, "later": later.exitcode,
 """
 
 
-def test_running_out_of_fds_is_a_clear_oserror_and_leaks_nothing(method: str) -> None:
+FORKSERVER_DOUBLE_CLOSE = (
+    "procstart-forkserver bug: ForkServerPopen._launch closes payload_r/sentinel_w in its "
+    "except branch and again in its finally, so any launch failure (EMFILE, a server that "
+    "cannot start) surfaces as 'OSError: [Errno 9] Bad file descriptor' instead of the real "
+    "error (and a double close may hit an fd another thread just opened); its second "
+    "os.pipe() is also outside the try, leaking the first pipe when it fails"
+)
+
+
+def test_running_out_of_fds_is_a_clear_oserror_and_leaks_nothing(
+    method: str, request: pytest.FixtureRequest
+) -> None:
+    if method == "forkserver":
+        request.applymarker(
+            pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORKSERVER_DOUBLE_CLOSE)
+        )
     report = last_json(run_parent(FD_EXHAUSTION.format(method=method)))
     attempts = report["attempts"]
     failed = [a for a in attempts if "raised" in a]
@@ -220,7 +235,20 @@ def _bad_executable_outcome(method: str, executable: str) -> tuple[dict, str]:
     return outcome, result.stderr
 
 
-def test_missing_executable_gives_nonzero_exit_and_stderr(exec_method: str) -> None:
+SPAWN_EXEC_ERROR_LOST = (
+    "procstart-spawn bug: _exec._fork_exec does not add errpipe_write to the fds the child "
+    "keeps (subprocess adds it to fds_to_keep), so the child closes the error pipe before "
+    "exec and an exec failure is never reported: exit code 255 and nothing on stderr"
+)
+
+
+def test_missing_executable_gives_nonzero_exit_and_stderr(
+    exec_method: str, request: pytest.FixtureRequest
+) -> None:
+    reason = {"spawn": SPAWN_EXEC_ERROR_LOST, "forkserver": FORKSERVER_DOUBLE_CLOSE}
+    request.applymarker(
+        pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason[exec_method])
+    )
     missing = "/nonexistent/reliability/python3"
     outcome, stderr = _bad_executable_outcome(exec_method, missing)
     if "raised" in outcome:  # an exec failure may also surface at start(), naming the program
@@ -264,7 +292,21 @@ if __name__ == "__main__":
 """
 
 
-def test_main_import_error_in_child(exec_method: str, tmp_path: Path) -> None:
+FORKSERVER_HALF_MAIN = (
+    "procstart-forkserver bug: the server preloads __main__ with procstart.child.import_main, "
+    "which installs the new module as __main__ (with __file__) before running it; when that "
+    "raises, the half-run module stays, every child then sees __file__ == main_path, skips "
+    "the re-import and runs the target: exit code 0 where multiprocessing gives 1"
+)
+
+
+def test_main_import_error_in_child(
+    exec_method: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if exec_method == "forkserver":
+        request.applymarker(
+            pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORKSERVER_HALF_MAIN)
+        )
     result = run_parent(MAIN_IMPORT_ERROR.format(method=exec_method), script=tmp_path / "app.py")
     codes = last_json(result)
     assert codes["procstart"] not in (0, None)
