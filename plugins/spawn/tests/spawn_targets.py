@@ -40,7 +40,8 @@ def put(queue: Any, value: Any) -> None:
 
 
 def report(queue: Any) -> None:
-    """Send back facts about this child."""
+    """Send back facts about this child (``modules``: those loaded before this ran)."""
+    modules = sorted(sys.modules)
     import multiprocessing
     import multiprocessing.process as mp_process
 
@@ -68,7 +69,7 @@ def report(queue: Any) -> None:
             "has_exit_builtin": callable(getattr(__builtins__, "exit", None))
             if not isinstance(__builtins__, dict)
             else callable(__builtins__.get("exit")),
-            "modules": sorted(sys.modules),
+            "modules": modules,
             "meta_path": [
                 type(f).__name__ if not isinstance(f, type) else f.__name__ for f in sys.meta_path
             ],

@@ -68,9 +68,11 @@ def _fork_exec(
     fork_exec: Any = _posixsubprocess.fork_exec  # its signature differs by version
 
     errpipe_read, errpipe_write = os.pipe()
+    # the error pipe must survive close_fds too (fork_exec keeps it close-on-exec)
+    keep = tuple(sorted((*pass_fds, errpipe_write)))
     try:
         common = (
-            list(args), _executable_list(executable, env), True, pass_fds, None, _env_list(env),
+            list(args), _executable_list(executable, env), True, keep, None, _env_list(env),
             -1, -1, -1, -1, -1, -1, errpipe_read, errpipe_write,
             False, False,
         )  # fmt: skip

@@ -1,0 +1,150 @@
+"""Fast startup (no site when equivalent), bytecode handoff, fast exit, light bootstrap."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import spawn_targets as t
+from conftest import WAIT, run_parent
+
+import procstart_spawn
+from procstart_spawn import _startup
+
+
+def _facts(ctx: Any) -> dict[str, Any]:
+    queue = ctx.Queue()
+    proc = ctx.Process(target=t.report, args=(queue,))
+    proc.start()
+    facts: dict[str, Any] = queue.get(timeout=WAIT)
+    proc.join(WAIT)
+    assert proc.exitcode == 0
+    return facts
+
+
+def test_child_starts_as_the_plan_says(ctx: Any, reset_spawn_options: None) -> None:
+    plan = procstart_spawn.startup_plan(sys.executable)
+    facts = _facts(ctx)
+    assert facts["no_site"] == int(plan.skip_site or sys.flags.no_site), plan
+    # with or without site, the child looks the same
+    assert facts["sys_path"] == sys.path
+    assert (facts["prefix"], facts["exec_prefix"]) == (sys.prefix, sys.exec_prefix)
+    assert facts["has_exit_builtin"] is True
+
+
+def test_fast_startup_can_be_switched_off(
+    ctx: Any, reset_spawn_options: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(procstart_spawn.FAST_STARTUP_ENV, "0")
+    procstart_spawn.set_fast_startup(None)  # forget the cached plan
+    plan = procstart_spawn.startup_plan(sys.executable)
+    assert not plan.skip_site
+    assert plan.reason == "switched off by PROCSTART_SPAWN_FAST_STARTUP=0"
+    assert _facts(ctx)["no_site"] == sys.flags.no_site
+    procstart_spawn.set_fast_startup(False)
+    assert "set_fast_startup(False)" in procstart_spawn.startup_plan(sys.executable).reason
+
+
+def test_sitecustomize_means_normal_startup(
+    tmp_path: Path, reset_spawn_options: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    procstart_spawn.set_fast_startup(None)
+    plan = procstart_spawn.startup_plan(sys.executable)
+    assert not plan.skip_site
+    assert plan.reason == "a sitecustomize module exists"
+
+
+def test_pth_import_lines(tmp_path: Path) -> None:
+    known = next(iter(_startup.KNOWN_PTH_IMPORTS))
+    (tmp_path / "a.pth").write_text(f"/some/path\n# comment\n{known} \n")
+    (tmp_path / ".hidden.pth").write_text("import evil\n")
+    assert _startup.pth_imports([str(tmp_path)]) == ([f"{known} "], None)
+    (tmp_path / "b.pth").write_text("import something_else; something_else.patch()\n")
+    lines, why_not = _startup.pth_imports([str(tmp_path)])
+    assert lines == []
+    assert why_not is not None
+    assert "b.pth runs code at startup: 'import something_else; something_else.patch()'" in why_not
+
+
+def test_another_executable_starts_with_site(
+    ctx: Any, tmp_path: Path, reset_spawn_options: None
+) -> None:
+    # the same interpreter under another name: no -S, no bytecode handoff
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    shutil.copy(Path(sys.prefix) / "pyvenv.cfg", venv / "pyvenv.cfg")
+    other = venv / "bin" / "python"
+    other.symlink_to(os.path.realpath(sys.executable))
+    ctx.set_executable(str(other))
+    plan = procstart_spawn.startup_plan(str(other))
+    assert not plan.skip_site
+    assert "another interpreter" in plan.reason
+    facts = _facts(ctx)
+    assert facts["no_site"] == sys.flags.no_site
+    assert facts["sys_path"] == sys.path
+    assert facts["procstart_loader_is_source"] is True
+
+
+def test_bytecode_handoff_keeps_module_attributes(ctx: Any) -> None:
+    import procstart
+
+    facts = _facts(ctx)
+    assert facts["procstart_file"] == procstart.__file__
+    assert facts["procstart_loader_is_source"] is True
+    assert "F" not in facts["meta_path"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_exit_work_is_done(ctx: Any, tmp_path: Path, fast: bool, reset_spawn_options: None) -> None:
+    procstart_spawn.set_fast_exit(fast)
+    base = str(tmp_path / "marker")
+    proc = ctx.Process(target=t.register_atexit_and_file, args=(base,))
+    proc.start()
+    proc.join(WAIT)
+    assert proc.exitcode == 0
+    assert Path(base + ".atexit").read_text() == "atexit ran"
+    assert Path(base + ".global").read_text() == "flushed at exit"
+
+
+def test_fast_exit_switch(monkeypatch: pytest.MonkeyPatch, reset_spawn_options: None) -> None:
+    assert procstart_spawn.fast_exit_enabled() is True
+    monkeypatch.setenv(procstart_spawn.FAST_EXIT_ENV, "off")
+    assert procstart_spawn.fast_exit_enabled() is False
+    procstart_spawn.set_fast_exit(True)
+    assert procstart_spawn.fast_exit_enabled() is True
+
+
+LIGHT_PARENT = """
+import json, os, sys
+os.environ["PROCSTART_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+import procstart, procstart_spawn, spawn_targets
+procstart.register_plugin(procstart_spawn, name="spawn")
+ctx = procstart.get_context("spawn")
+out = {}
+for label, target, args in [("plain", spawn_targets.report, ()),
+                            ("lambda", spawn_targets.call, (lambda q: spawn_targets.report(q),))]:
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(*args, q))
+    p.start()
+    out[label] = q.get(timeout=60)["modules"]
+    p.join(60)
+print(json.dumps(out))
+"""
+
+
+def test_child_bootstrap_imports_little() -> None:
+    out = run_parent(LIGHT_PARENT)
+    assert out.returncode == 0, out.stderr
+    modules = json.loads(out.stdout.strip().splitlines()[-1])
+    heavy = {"pluggy", "cloudpickle", "psutil", "runpy", "multiprocessing.spawn", "dataclasses"}
+    assert heavy & set(modules["plain"]) == set()
+    # a lambda needs cloudpickle, and only that brings it in
+    assert "cloudpickle" in modules["lambda"]
+    assert "pluggy" not in modules["lambda"]
