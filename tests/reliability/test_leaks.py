@@ -17,7 +17,7 @@ import pytest
 
 import procstart
 from tests.reliability import _targets
-from tests.reliability.conftest import WAIT, Counts
+from tests.reliability.conftest import WAIT, Counts, last_json, run_parent
 
 #: fds a lazily started helper may keep open after the first launches
 #: (a fork server's socket and alive pipe, a tracker's pipe); the cycles
@@ -142,3 +142,51 @@ def test_nesting_three_deep(method: str) -> None:
     assert logical_parents == [os.getpid(), pids[0], pids[1]]
     queue.close()
     queue.join_thread()
+
+
+BIG_ARGUMENT = """
+import json, resource
+import procstart
+from tests.reliability import _targets
+
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+SIZE = {size}
+ctx = procstart.get_context({method!r})
+warm = ctx.Process(target=_targets.noop)  # imports and helpers before measuring
+warm.start(); warm.join(60)
+reader, writer = ctx.Pipe(duplex=False)
+base = peak()
+blob = b"\\x01" * SIZE  # one allocation, every page touched
+with_blob = peak()
+proc = ctx.Process(target=_targets.report_size_and_peak, args=(blob, writer))
+proc.start()
+writer.close()
+assert reader.poll(300), "no answer from the child"
+size, ends, child_peak = reader.recv()
+proc.join(300)
+print(json.dumps({{"base": base, "with_blob": with_blob, "peak": peak(), "child_peak": child_peak,
+                  "size": size, "ends": ends.hex(), "exitcode": proc.exitcode}}))
+"""
+
+
+@pytest.mark.soak
+def test_big_argument_uses_at_most_two_copies(method: str, counts: Counts, figure) -> None:
+    size = (1 << 30) if counts.soak else (256 << 20)
+    result = last_json(run_parent(BIG_ARGUMENT.format(method=method, size=size), timeout=600))
+    assert result["exitcode"] == 0
+    assert (result["size"], result["ends"]) == (size, "0101")
+    parent_copies = (result["peak"] - result["base"]) / size
+    extra_copies = (result["peak"] - result["with_blob"]) / size
+    child_copies = result["child_peak"] / size
+    figure(
+        f"{size >> 20} MiB argument: parent peak {parent_copies:.2f} copies "
+        f"({extra_copies:.2f} made by the launch), "
+        f"child peak {child_copies:.2f} copies (+ interpreter)"
+    )
+    # the argument itself plus at most one serialised copy in the parent; in the
+    # child the payload and the object built from it (+ ~100 MB of interpreter)
+    assert parent_copies <= 2.2, result
+    assert extra_copies <= 1.2, result
+    assert result["child_peak"] <= 2.2 * size + (100 << 20), result
