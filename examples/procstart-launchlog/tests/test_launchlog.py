@@ -106,3 +106,14 @@ def test_logger_without_file(start_method: str, caplog: pytest.LogCaptureFixture
         proc.join(WAIT)
     assert proc.exitcode == 0
     assert f"{start_method} child quiet (pid {proc.pid}) started in " in caplog.text
+
+
+def test_silent_unless_configured(tmp_path: Path) -> None:
+    """Installed in a shared environment, it must not print anything by itself."""
+    (tmp_path / "pyproject.toml").write_text('[tool.procstart]\nlimits-cpus = "999"\n')
+    result = run_app(tmp_path, "limited")
+    assert result.returncode == 1
+    assert "CPUs 999 are not available" in result.stderr
+    assert "procstart.launches" not in result.stderr
+    assert "launch of worker-1 failed" not in result.stderr
+    assert not list(tmp_path.glob("*.jsonl"))

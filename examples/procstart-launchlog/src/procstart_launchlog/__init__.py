@@ -30,6 +30,9 @@ ENV_ID = "PROCSTART_LAUNCH_ID"
 CONFIG_KEY = "launch-log"
 
 logger = logging.getLogger("procstart.launches")
+# a library logs, the application decides: without this, Python's last-resort
+# handler would print failed launches on stderr of every program in the venv
+logger.addHandler(logging.NullHandler())
 _counter = itertools.count(1)
 _write_lock = threading.Lock()
 
