@@ -215,8 +215,9 @@ def main() -> int:
             print(f"  memory: skipped ({memory['skipped']})")
         else:
             print(
-                f"  memory: forkserver child with numpy preloaded {memory['forkserver_uss_mib']:.1f}"
-                f" MiB USS vs {memory['baseline']} {memory['baseline_uss_mib']:.1f} MiB,"
+                "  memory: forkserver child with numpy preloaded"
+                f" {memory['forkserver_uss_mib']:.1f} MiB USS"
+                f" vs {memory['baseline']} {memory['baseline_uss_mib']:.1f} MiB,"
                 f" ratio {memory['ratio']:.2f} (target <= 0.3)"
             )
     return 0

@@ -36,7 +36,6 @@ def fresh_server() -> Iterator[Any]:
     """
     import procstart_forkserver
     from procstart import _config
-
     from procstart_forkserver import _client
 
     saved = _config.settings.forkserver_preload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -61,10 +62,8 @@ def open_fds() -> dict[int, str]:
     """This process's fds and what they point to."""
     out = {}
     for name in os.listdir("/proc/self/fd"):
-        try:
+        with contextlib.suppress(OSError):
             out[int(name)] = os.readlink(f"/proc/self/fd/{name}")
-        except OSError:
-            pass
     return out
 
 
@@ -78,7 +77,7 @@ def preload_probe(queue: Any, module: str) -> None:
 def wait_event(event: Any, code: int) -> None:
     """Wait for ``event`` (bounded), then exit with ``code``."""
     event.wait(60)
-    os._exit(code)
+    sys.exit(code)
 
 
 def use_objects(lock: Any, conn: Any, shm_name: str, value: Any, proxy: Any, queue: Any) -> None:

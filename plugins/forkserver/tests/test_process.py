@@ -66,7 +66,9 @@ def test_unpicklable_argument_fails_in_parent(ctx: Any) -> None:
 
     gen = (i for i in range(3))
     proc = ctx.Process(target=t.noop, args=(gen,))
-    with pytest.raises(procstart.SerializationError, match="argument 0 of type 'builtins.generator'"):
+    with pytest.raises(
+        procstart.SerializationError, match=r"argument 0 of type 'builtins\.generator'"
+    ):
         proc.start()
 
 

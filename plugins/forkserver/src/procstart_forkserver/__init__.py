@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from ._plugin import procstart_start_methods
     from ._client import PreloadWarning, ServerDiedWarning
+    from ._plugin import procstart_start_methods
     from ._popen import SERVER_DIED_EXITCODE, ForkServerPopen
 
 __version__ = "0.1.0"

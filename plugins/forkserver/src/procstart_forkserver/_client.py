@@ -292,8 +292,24 @@ def _read_report(state: ServerState) -> None:
         warnings.warn(
             f"procstart forkserver could not preload {module!r}: {error}",
             PreloadWarning,
-            stacklevel=6,
+            stacklevel=_user_stacklevel(),
         )
+
+
+_INTERNAL = ("procstart", "procstart_forkserver", "multiprocessing", "pluggy", "concurrent")
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the caller of ``start()``."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.partition(".")[0] not in _INTERNAL:
+            return level
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return 2
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
+
 __all__ = [
     "CHALLENGE_LEN",
     "CHALLENGE_MAGIC",

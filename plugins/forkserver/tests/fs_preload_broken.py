@@ -1,0 +1,3 @@
+"""A preload that fails to import."""
+
+raise RuntimeError("broken on purpose")

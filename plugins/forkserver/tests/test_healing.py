@@ -1,0 +1,130 @@
+"""Self-healing: a killed server is replaced; a dead parent takes its server along."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any
+
+import fs_targets as t
+import psutil
+import pytest
+from fs_helpers import HERE, WAIT, start_join
+
+from procstart_forkserver import SERVER_DIED_EXITCODE, ServerDiedWarning, _client
+
+
+def _kill_server() -> int:
+    state = _client.current()
+    assert state is not None
+    pid = state.pid
+    os.kill(pid, signal.SIGKILL)
+    state.process.wait(WAIT)
+    return pid
+
+
+def test_server_sigkill_then_new_start(ctx: Any) -> None:
+    assert start_join(ctx, t.noop).exitcode == 0
+    event = ctx.Event()
+    survivor = ctx.Process(target=t.wait_event, args=(event, 7))
+    survivor.start()
+    victim = ctx.Process(target=t.sleep, args=(60,))
+    victim.start()
+    old = _kill_server()
+    # children of the dead server keep running
+    assert survivor.is_alive() and victim.is_alive()
+    assert psutil.pid_exists(survivor.pid)
+    # the next start launches a new server, with a warning, and succeeds
+    with pytest.warns(
+        ServerDiedWarning, match=rf"forkserver \(pid {old}\) had exited with code -9"
+    ):
+        assert start_join(ctx, t.exit_with, 3).exitcode == 3
+    state = _client.current()
+    assert state is not None and state.pid != old
+    # the orphans still report: their own exit code, or the documented one
+    event.set()
+    survivor.join(WAIT)
+    assert survivor.exitcode == 7
+    victim.kill()
+    victim.join(WAIT)
+    assert victim.exitcode == SERVER_DIED_EXITCODE == 255
+
+
+def test_server_killed_between_starts_is_detected_on_connect(ctx: Any) -> None:
+    """Even if the parent has not noticed the death yet, start() recovers."""
+    assert start_join(ctx, t.noop).exitcode == 0
+    state = _client.current()
+    assert state is not None
+    os.kill(state.pid, signal.SIGKILL)
+    with pytest.warns(ServerDiedWarning):
+        assert start_join(ctx, t.exit_with, 0).exitcode == 0
+
+
+PARENT = """
+import os, sys, time
+import procstart, fs_targets as t
+ctx = procstart.get_context("forkserver")
+p = ctx.Process(target=t.noop); p.start(); p.join(60)
+sleeper = ctx.Process(target=t.sleep, args=(2,)); sleeper.start()
+import procstart_forkserver
+print(procstart_forkserver.server_info()["pid"], sleeper.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_parent_sigkill_takes_the_server_along() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    env["PYTHONPATH"] = str(HERE)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(PARENT)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        server_pid, child_pid = map(int, line.split())
+        server = psutil.Process(server_pid)
+        address_folders = [f for f in os.listdir("/tmp") if f.startswith("procstart-fs-")]
+        parent.kill()
+        parent.wait(WAIT)
+        _gone, alive = psutil.wait_procs([server], timeout=WAIT)
+        assert not alive, "the server outlived its parent"
+        # the child finishes its work and is reaped (by init: no zombie left)
+        deadline = time.monotonic() + WAIT
+        while psutil.pid_exists(child_pid) and time.monotonic() < deadline:
+            try:
+                if psutil.Process(child_pid).status() == psutil.STATUS_ZOMBIE:
+                    time.sleep(0.05)
+                    continue
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.05)
+        assert not psutil.pid_exists(child_pid) or (
+            psutil.Process(child_pid).status() != psutil.STATUS_ZOMBIE
+        )
+        # the server removed its socket folder on the way out
+        left = [f for f in os.listdir("/tmp") if f.startswith("procstart-fs-")]
+        assert set(left) <= set(address_folders)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(WAIT)
+
+
+def test_server_reaps_its_children(ctx: Any) -> None:
+    for _ in range(5):
+        start_join(ctx, t.noop)
+    state = _client.current()
+    assert state is not None
+    zombies = [
+        child.pid
+        for child in psutil.Process(state.pid).children()
+        if child.status() == psutil.STATUS_ZOMBIE
+    ]
+    assert zombies == []

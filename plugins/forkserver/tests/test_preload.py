@@ -1,0 +1,178 @@
+"""Preloading: modules imported once in the server, failures reported, __main__."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import fs_targets as t
+import pytest
+from fs_helpers import WAIT, run_parent, start_join
+
+
+def _probe(ctx: Any, module: str) -> tuple[bool, int, int]:
+    queue = ctx.Queue()
+    start_join(ctx, t.preload_probe, queue, module)
+    result: tuple[bool, int, int] = queue.get(timeout=WAIT)
+    return result
+
+
+def test_preloaded_module_is_not_imported_again(ctx: Any, fresh_server: Any) -> None:
+    server = fresh_server(["fs_preload_probe"])
+    was_there, imported_in, child_pid = _probe(ctx, "fs_preload_probe")
+    assert was_there, "the child had to import the preloaded module itself"
+    assert imported_in == server.pid != child_pid
+    assert server.preloaded == ["fs_preload_probe"]
+
+
+def test_without_preload_the_child_imports_it(ctx: Any, fresh_server: Any) -> None:
+    fresh_server([])
+    was_there, imported_in, child_pid = _probe(ctx, "fs_preload_probe")
+    assert not was_there
+    assert imported_in == child_pid
+
+
+def test_preload_failure_is_a_warning_naming_module_and_error(ctx: Any, fresh_server: Any) -> None:
+    from procstart_forkserver import PreloadWarning
+
+    fresh_server(["fs_preload_broken", "no_such_module_for_procstart", "fs_preload_probe"])
+    with pytest.warns(PreloadWarning) as record:
+        assert start_join(ctx, t.noop).exitcode == 0
+    messages = sorted(str(w.message) for w in record)
+    assert messages == [
+        "procstart forkserver could not preload 'fs_preload_broken': "
+        "RuntimeError: broken on purpose",
+        "procstart forkserver could not preload 'no_such_module_for_procstart': "
+        "ModuleNotFoundError: No module named 'no_such_module_for_procstart'",
+    ]
+    # the others were preloaded all the same
+    assert _probe(ctx, "fs_preload_probe")[0]
+
+
+def test_server_info_shows_pid_and_preloads(ctx: Any, fresh_server: Any) -> None:
+    import procstart_forkserver
+    from procstart_forkserver import PreloadWarning
+
+    assert procstart_forkserver.server_info()["server"] == "not started"
+    server = fresh_server(["fs_preload_probe", "fs_preload_broken"])
+    with pytest.warns(PreloadWarning) as record:
+        start_join(ctx, t.noop)
+    assert record[0].filename == __file__.replace("test_preload", "fs_helpers")
+    info = procstart_forkserver.server_info()
+    assert info == {
+        "server": "running",
+        "pid": server.pid,
+        "preloaded": "fs_preload_probe",
+        "preload failed": "fs_preload_broken",
+    }
+
+
+MAIN_SCRIPT = """
+import os, sys
+import procstart
+
+with open(os.environ["RUNS_FILE"], "a") as fh:
+    fh.write(f"{os.getpid()} {__name__}\\n")
+MARK = os.getpid()
+
+
+def where(queue):
+    queue.put((sys.modules["__main__"].MARK, os.getpid()))
+
+
+if __name__ == "__main__":
+    preload = sys.argv[1:] if len(sys.argv) > 1 and sys.argv[1] != "default" else None
+    if preload == ["none"]:
+        preload = []
+    if preload is not None:
+        procstart.set_forkserver_preload(preload)
+    ctx = procstart.get_context("forkserver")
+    queue = ctx.Queue()
+    for _ in range(3):
+        p = ctx.Process(target=where, args=(queue,))
+        p.start(); p.join(60)
+        assert p.exitcode == 0, p.exitcode
+        print(*queue.get(timeout=60))
+    import procstart_forkserver
+    print("server", procstart_forkserver.server_info()["pid"])
+"""
+
+
+@pytest.mark.parametrize("preload", ["default", "__main__", "none"])
+def test_main_preload(tmp_path: Path, preload: str) -> None:
+    script = tmp_path / "app.py"
+    script.write_text(MAIN_SCRIPT)
+    runs = tmp_path / "runs.txt"
+    os.environ["RUNS_FILE"] = str(runs)
+    try:
+        done = run_parent("", script=script, cwd=tmp_path) if preload == "default" else None
+        if done is None:
+            import subprocess
+            import sys
+
+            done = subprocess.run(
+                [sys.executable, str(script), preload],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=WAIT,
+                check=False,
+            )
+    finally:
+        del os.environ["RUNS_FILE"]
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n")
+    server_pid = int(lines[3].split()[1])
+    marks = [tuple(map(int, line.split())) for line in lines[:3]]
+    imports = runs.read_text().splitlines()
+    if preload == "none":
+        # spawn-like: every child re-runs the main module itself
+        assert all(mark == child for mark, child in marks)
+        assert len(imports) == 1 + 3
+    else:
+        # the server imported it once as __mp_main__; children share that
+        assert all(mark == server_pid for mark, _ in marks)
+        assert imports[1:] == [f"{server_pid} __mp_main__"]
+
+
+def test_preload_from_pyproject(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.procstart]\nforkserver-preload = ["fs_preload_probe"]\n'
+    )
+    code = textwrap.dedent(
+        """
+        import procstart, fs_targets as t
+        ctx = procstart.get_context("forkserver")
+        q = ctx.Queue()
+        p = ctx.Process(target=t.preload_probe, args=(q, "fs_preload_probe")); p.start(); p.join(60)
+        import procstart_forkserver
+        was_there, imported_in, child = q.get(timeout=60)
+        print(was_there, imported_in == procstart_forkserver.server_info()["pid"])
+        """
+    )
+    done = run_parent(code, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+
+
+def test_bad_preload_config_names_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.procstart]\nforkserver-preload = "numpy"\n')
+    code = """
+        import procstart
+        p = procstart.get_context("forkserver").Process(target=print)
+        try:
+            p.start()
+        except procstart.ConfigError as exc:
+            print(exc)
+    """
+    done = run_parent(code, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = (
+        f"{tmp_path / 'pyproject.toml'}: 'tool.procstart.forkserver-preload' must be an "
+        "array of strings, got 'numpy'"
+    )
+    assert expected in done.stdout
