@@ -75,7 +75,17 @@ def test_without_the_tracker_plugin_the_stdlib_tracker_is_used(tmp_path: Path) -
 
 
 GRANDCHILD = """
+def no_scanning():
+    import importlib.metadata
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a child scanned entry points")
+
+    importlib.metadata.entry_points = refuse
+
+
 def grandchild(queue):
+    no_scanning()
     folder = tempfile.mkdtemp(prefix="pst-grandchild-")
     procstart.register_resource("folder", folder)
     shm = SharedMemory(create=True, size=8)
@@ -84,6 +94,7 @@ def grandchild(queue):
 
 
 def child(queue):
+    no_scanning()
     proc = procstart.get_context(METHOD).Process(target=grandchild, args=(queue,))
     proc.start()
     proc.join()

@@ -290,6 +290,8 @@ class Client:
         line = encode_message("UNREG", os.getpid(), kind, name)
         with self.lock:
             self.mine.pop((kind, name), None)
+            if self.fd is None:
+                return  # no tracker ever: nothing to forget (and none to start now)
             self._write(line)
 
     def child_started(self, pid: int) -> None:

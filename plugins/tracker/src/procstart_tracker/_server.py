@@ -66,7 +66,6 @@ class TrackerState:
         self.root_pid = root_pid
         self.resources: dict[Key, dict[int, int]] = {}
         self.types: dict[str, str] = {}
-        self.pids: dict[int, None] = {}
         self.root_exiting = False
         self.rejected = 0
         self.rejections: list[str] = []
@@ -74,7 +73,7 @@ class TrackerState:
         self._skipping = False
 
     def feed(self, data: bytes) -> list[int]:
-        """Apply every complete line in ``data``; return pids seen for the first time."""
+        """Apply every complete line in ``data``; return the pids the lines mention."""
         new: list[int] = []
         buf = self._partial + data
         lines = buf.split(b"\n")
@@ -100,33 +99,21 @@ class TrackerState:
         if len(self.rejections) < 3:
             self.rejections.append(reason)
 
-    def _see(self, pid: int) -> list[int]:
-        if pid in self.pids:
-            return []
-        self.pids[pid] = None
-        return [pid]
-
     def apply(self, message: Message) -> list[int]:
-        """Apply one message; return pids seen for the first time."""
+        """Apply one message; return the pids it mentions (sender, child)."""
         op = message.op
         if op == "REG":
             holders = self.resources.setdefault((message.kind, message.name), {})
             holders[message.pid] = holders.get(message.pid, 0) + 1
-            return self._see(message.pid)
-        if op == "UNREG":
+        elif op == "UNREG":
             self.resources.pop((message.kind, message.name), None)
-            return []
-        if op == "TYPE":
+        elif op == "TYPE":
             self.types[message.kind] = message.name
-            return []
-        if op == "CHILD":
-            return self._see(message.pid) + self._see(message.child)
-        if op == "BYE" and message.pid == self.root_pid:
+        elif op == "BYE" and message.pid == self.root_pid:
             self.root_exiting = True
-            return []
-        if op in ("HELLO", "PING", "BYE"):
-            return self._see(message.pid)
-        return []
+        if op == "CHILD":
+            return [message.pid, message.child]
+        return [message.pid]
 
     def held_only_by(self, dead: Callable[[int], bool]) -> list[Key]:
         """Resources none of whose holders is alive."""
@@ -242,7 +229,7 @@ class Tracker:
 
     def _note(self, pids: Iterable[int]) -> None:
         for pid in pids:
-            if pid not in self.procs and pid not in (self.me, self.root_pid):
+            if self.procs.get(pid) is None and pid not in (self.me, self.root_pid):
                 self.procs[pid] = self._process(pid)
 
     def _descendants(self, pids: Iterable[int]) -> dict[int, Any]:
