@@ -89,14 +89,12 @@ def measure(runs: int, warmup: int, all_plugins: bool = False) -> dict[str, Any]
 
 def _probe(which: str, all_plugins: bool) -> None:
     """In a subprocess: start one child of ``which`` with import profiling on."""
-    from multiprocessing import resource_tracker
-
-    resource_tracker.ensure_running()  # started before profiling: not counted
-    os.environ["PYTHONPROFILEIMPORTTIME"] = "1"  # read by the child's interpreter only
     if which == "procstart":
         ctx: Any = procstart_context(all_plugins)
     else:
         ctx = multiprocessing.get_context("spawn")
+    _one(ctx)  # trackers and servers start now, before profiling: not counted
+    os.environ["PYTHONPROFILEIMPORTTIME"] = "1"  # read by the child's interpreter only
     _one(ctx)
 
 

@@ -31,6 +31,7 @@ BOOTSTRAP_MODULES = (
     "procstart._names",
     "procstart._process",
     "procstart._stdlib_tracker",
+    "procstart._childinfo",  # when a plugin has child-side setup
 )
 
 _bundle: list[bytes | None] = []
