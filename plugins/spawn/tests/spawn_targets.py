@@ -164,7 +164,16 @@ def start_grandchild(queue: Any) -> None:
     proc.start()
     facts = inner.get(timeout=60)
     proc.join(60)
-    queue.put((proc.exitcode, facts["start_method"], facts["parent_pid"] == os.getpid()))
+    queue.put(
+        (
+            proc.exitcode,
+            facts["start_method"],
+            facts["parent_pid"] == os.getpid(),
+            facts["no_site"],
+            facts["prefix"],
+            facts["sys_path"] == sys.path,
+        )
+    )
 
 
 def register_atexit_and_file(path: str) -> None:

@@ -99,9 +99,15 @@ def test_grandchild_uses_spawn_by_default(ctx: Any) -> None:
     queue = ctx.Queue()
     proc = ctx.Process(target=t.start_grandchild, args=(queue,))
     proc.start()
-    exitcode, method, parent_is_child = queue.get(timeout=WAIT)
+    exitcode, method, parent_is_child, no_site, prefix, same_path = queue.get(timeout=WAIT)
     proc.join(WAIT)
     assert (proc.exitcode, exitcode, method, parent_is_child) == (0, 0, "spawn", True)
+    # a grandchild starts as its parent did, and looks the same
+    import procstart_spawn
+
+    skip = procstart_spawn.startup_plan(sys.executable).skip_site
+    assert no_site == int(skip or sys.flags.no_site)
+    assert (prefix, same_path) == (sys.prefix, True)
 
 
 def test_env_applies_before_the_interpreter_starts(ctx: Any) -> None:

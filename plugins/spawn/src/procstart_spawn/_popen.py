@@ -8,7 +8,7 @@ import sys
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
-from procstart import _config, payload
+from procstart import _config, child, payload
 from procstart._types import LaunchRequest
 from procstart.popen import ChildPopen, close_fds
 
@@ -17,16 +17,18 @@ from . import _bytecode, _exec, _startup
 __all__ = ["SpawnPopen", "command_line"]
 
 _ENTRY = "from procstart.child import spawn_main;spawn_main({fd})"
-_flags: list[str] | None = None
 _core_dir: str | None = None
 
 
 def _interpreter_flags() -> list[str]:
-    """The parent's -O/-W/-X/-E/... flags, as the stdlib passes them on."""
-    global _flags
-    if _flags is None:
-        _flags = list(util._args_from_interpreter_flags())  # type: ignore[attr-defined]
-    return _flags
+    """The parent's -O/-W/-X/-E/... flags, as the stdlib passes them on.
+
+    A ``-S`` that spawn itself gave this process is left to the startup plan.
+    """
+    flags: list[str] = util._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    if child.site_state() is not None:
+        flags = [flag for flag in flags if flag != "-S"]
+    return flags
 
 
 def _procstart_dir() -> str:

@@ -189,16 +189,16 @@ def _customize_module() -> str | None:
 def _compute(executable: str) -> StartupPlan:
     from procstart import child
 
-    inherited = child.site_state()
-    if sys.flags.no_site:
-        if inherited is not None and executable == sys.executable:
-            return StartupPlan(True, "this process was started without site, too", inherited)
-        return StartupPlan(False, "the parent runs without site (-S): children do too")
     off = _switched_off()
+    inherited = child.site_state()
+    if inherited is None and sys.flags.no_site:
+        return StartupPlan(False, "the parent runs without site (-S): children do too")
     if off is not None:
         return StartupPlan(False, off)
     if executable != sys.executable:
         return StartupPlan(False, f"another interpreter ({executable}) is configured")
+    if inherited is not None:  # spawn started this process without site: same again
+        return StartupPlan(True, "this process was started without site, too", inherited)
     custom = _customize_module()
     if custom is not None:
         return StartupPlan(False, f"a {custom} module exists")
