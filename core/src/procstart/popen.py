@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -42,6 +43,9 @@ class ChildPopen:
         util._flush_std_streams()  # type: ignore[attr-defined]
         self.returncode: int | None = None
         self.finalizer: Any = None
+        # one reaper at a time: join() in one thread and multiprocessing's
+        # _cleanup() in another must not both waitpid() this pid
+        self._reaping = threading.Lock()
         self.pid = 0
         self.sentinel = -1
         self._fds: list[int] = []
@@ -66,14 +70,25 @@ class ChildPopen:
 
     # -- status -----------------------------------------------------------
     def poll(self, flag: int = os.WNOHANG) -> int | None:
-        """The exit code (``-signal`` if killed), or None while running."""
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, flag)
-            except ChildProcessError:
-                return None
-            if pid == self.pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
+        """The exit code (``-signal`` if killed), or None while running.
+
+        Thread-safe: a non-blocking poll while another thread is reaping the
+        child returns None instead of racing it for the status.
+        """
+        if self.returncode is not None:
+            return self.returncode
+        if not self._reaping.acquire(blocking=flag == 0):
+            return None
+        try:
+            if self.returncode is None:
+                try:
+                    pid, status = os.waitpid(self.pid, flag)
+                except ChildProcessError:
+                    return None
+                if pid == self.pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            self._reaping.release()
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int | None:
