@@ -124,3 +124,25 @@ def test_bad_magic_is_refused() -> None:
             read_payload(read_end)
     finally:
         os.close(read_end)
+
+
+def test_failure_after_the_child_started_leaves_no_fd_or_zombie(
+    ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psutil
+
+    from procstart import payload
+
+    def broken_build(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("payload could not be built")
+
+    proc = ctx.Process(target=t.noop)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    children_before = {child.pid for child in psutil.Process().children()}
+    monkeypatch.setattr(payload, "build", broken_build)
+    with pytest.raises(RuntimeError, match="payload could not be built"):
+        proc.start()
+    monkeypatch.undo()
+    assert len(os.listdir("/proc/self/fd")) == fds_before
+    new = [c for c in psutil.Process().children() if c.pid not in children_before]
+    assert new == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
@@ -115,6 +116,11 @@ class SpawnPopen(ChildPopen):
                 payload.write_all(parent_w, chunks)
         except BaseException:
             close_fds(parent_r, parent_w)
+            if self.pid:  # started, but the launch failed after that: leave no zombie
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+                self.pid = 0
             raise
         finally:
             close_fds(child_r, child_w)
