@@ -178,3 +178,20 @@ def test_joblib_without_the_bridge_does_not_know_the_name(tmp_path: Path) -> Non
     )
     assert result.returncode != 0
     assert "ValueError: cannot find context for 'limited'" in result.stderr
+
+
+@pytest.mark.usefixtures("clean_bridge")
+def test_set_default_follows_procstart_and_can_be_overridden(start_method: str) -> None:
+    multiprocessing.set_start_method(None, force=True)
+    procstart.bridge.install(set_default=True)
+    # nothing is chosen yet: set_start_method() without force would still work
+    assert multiprocessing.get_start_method(allow_none=True) is None
+    # the start_method fixture made it procstart's default
+    assert multiprocessing.get_context() is procstart.get_context(start_method)
+    # the program may still choose, without force, as with the stdlib
+    multiprocessing.set_start_method(None, force=True)
+    multiprocessing.set_start_method("fork")
+    assert multiprocessing.get_start_method() == "fork"
+    procstart.bridge.uninstall()
+    multiprocessing.set_start_method(None, force=True)
+    assert not isinstance(multiprocessing.get_context(), procstart.ProcstartContext)

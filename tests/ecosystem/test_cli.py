@@ -158,3 +158,33 @@ def test_config_bad_value_names_file_and_key(tmp_path: Path) -> None:
         f"procstart config: {tmp_path / 'pyproject.toml'}: 'tool.procstart.limits-nice' "
         "must be an integer, got 'high'" in result.stdout
     )
+
+
+LEGACY = """
+import multiprocessing as mp, sys
+
+def who(_):
+    import procstart
+    return procstart.get_start_method(), procstart.get_start_method_source().source
+
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        found = sorted(set(pool.map_async(who, range(4)).get(timeout=60)))
+    print(mp.get_start_method(), *found[0], len(found), *sys.argv[1:])
+"""
+
+
+def test_run_bridge_makes_plain_multiprocessing_use_the_method(
+    project: Path, start_method: str
+) -> None:
+    """A program that only knows multiprocessing, unchanged, started by procstart."""
+    (project / "legacy.py").write_text(LEGACY)
+    result = procstart_cli("run", "-m", start_method, "--bridge", "legacy.py", "a", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [start_method, start_method, "parent", "1", "a"]
+
+
+def test_run_bridge_refuses_a_command(project: Path) -> None:
+    result = procstart_cli("run", "--bridge", "-m", "fork", "--", sys.executable, cwd=project)
+    assert result.returncode == 2
+    assert "procstart run: --bridge runs a Python script, not a command after --" in result.stderr

@@ -30,6 +30,13 @@ fake = Fake()
 assert sc.add("fake", fake) is None
 assert mp.get_context("fake") is fake
 assert sc.default_context_name() is None
+original = sc.platform_default()
+sc.set_platform_default(fake)
+assert mp.get_context() is fake and mp.get_start_method() == "fake"
+sc.set_default(None)
+sc.set_platform_default(original)
+assert mp.get_context() is original
+sc.set_default(None)
 mp.set_start_method("fake")
 assert sc.default_context_name() == "fake" and mp.get_start_method() == "fake"
 sc.set_get_all_start_methods(lambda: ["fake"])

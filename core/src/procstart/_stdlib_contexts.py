@@ -4,7 +4,8 @@ Why private: ``multiprocessing`` has no public way to add a start method.
 ``multiprocessing.get_context(name)`` (``BaseContext.get_context``) looks the
 name up in the module dict ``multiprocessing.context._concrete_contexts``, and
 ``set_start_method(name)`` stores that context in
-``multiprocessing.context._default_context._actual_context``; the module
+``multiprocessing.context._default_context._actual_context`` (the context
+used until then is ``_default_context._default_context``); the module
 function ``multiprocessing.get_all_start_methods`` is a bound method of that
 default context, copied into the package namespace at import time. Nothing
 else in procstart touches these names: the stdlib bridge
@@ -12,8 +13,9 @@ else in procstart touches these names: the stdlib bridge
 
 Checked against ``multiprocessing/context.py`` and ``multiprocessing/__init__.py``
 of CPython 3.10.13, 3.11.7, 3.12.1 and 3.13.0 (``pyenv prefix <ver>``): the
-dict, the ``_default_context`` singleton, its ``_actual_context`` attribute
-and ``get_context``'s lookup are the same in all four.
+dict, the ``_default_context`` singleton, its ``_actual_context`` and
+``_default_context`` attributes and ``get_context``'s lookup are the same in
+all four (``tests/ecosystem/test_stdlib_contexts.py`` runs this module on each).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ __all__ = [
     "add",
     "default_context_name",
     "original_get_all_start_methods",
+    "platform_default",
     "remove",
     "set_default",
+    "set_platform_default",
     "set_get_all_start_methods",
 ]
 
@@ -64,6 +68,17 @@ def default_context_name() -> str | None:
 def set_default(ctx: BaseContext | None) -> None:
     """``multiprocessing.set_start_method(..., force=True)`` without the name lookup."""
     _default._actual_context = ctx
+
+
+def platform_default() -> BaseContext:
+    """The context ``multiprocessing`` falls back to while no method is set."""
+    ctx: BaseContext = _default._default_context
+    return ctx
+
+
+def set_platform_default(ctx: BaseContext) -> None:
+    """Change that fallback; ``set_start_method()`` without ``force`` still works."""
+    _default._default_context = ctx
 
 
 def set_get_all_start_methods(func: Callable[[], list[str]]) -> None:

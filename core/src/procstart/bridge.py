@@ -83,14 +83,24 @@ def _all_start_methods() -> list[str]:
     return names
 
 
-def install(*, replace_builtins: bool = True, methods: Iterable[str] | None = None) -> list[str]:
+def install(
+    *,
+    replace_builtins: bool = True,
+    methods: Iterable[str] | None = None,
+    set_default: bool = False,
+) -> list[str]:
     """Make procstart methods resolvable through ``multiprocessing``; returns their names.
 
     ``methods`` limits the bridge to those names (each must be installed,
     else ``ValueError`` lists what is); by default every installed, available
     method is bridged. ``replace_builtins=False`` leaves ``fork``, ``spawn``
-    and ``forkserver`` to the standard library. Calling it again adds names
-    (idempotent); the choice also applies in every procstart child.
+    and ``forkserver`` to the standard library. ``set_default=True`` also
+    makes procstart's default method (``procstart.get_start_method()``) the
+    one ``multiprocessing`` uses while the program has not chosen one, so
+    unchanged ``multiprocessing`` code follows ``[tool.procstart]`` and
+    ``PROCSTART_START_METHOD``; a later ``set_start_method()`` still works.
+    Calling it again adds names (idempotent); the bridge also applies in
+    every procstart child.
 
     >>> import procstart.bridge, multiprocessing
     >>> procstart.bridge.install()  # doctest: +SKIP
@@ -125,6 +135,14 @@ def install(*, replace_builtins: bool = True, methods: Iterable[str] | None = No
                 _replaced[name] = previous
             bridged.append(name)
         _stdlib_contexts.set_get_all_start_methods(_all_start_methods)
+        if set_default:
+            from ._context import get_start_method
+
+            default = get_start_method()
+            if default in bridged:
+                if _state.get("platform_default") is None:
+                    _state["platform_default"] = _stdlib_contexts.platform_default()
+                _stdlib_contexts.set_platform_default(get_context(default))
         if _state["hook"] is None:
             hook = _ChildHook(replace_builtins, wanted)
             _manager.register_plugin(hook, name="procstart.bridge")
@@ -153,6 +171,9 @@ def uninstall() -> None:
         for name, previous in _replaced.items():
             _stdlib_contexts.remove(name, previous)
         _replaced.clear()
+        original = _state.pop("platform_default", None)
+        if original is not None:
+            _stdlib_contexts.set_platform_default(original)
         _stdlib_contexts.set_get_all_start_methods(_stdlib_contexts.original_get_all_start_methods)
         hook = _state["hook"]
         if hook is not None:

@@ -1,13 +1,15 @@
 """``procstart run``: run a program with a chosen default start method.
 
-    procstart run [-m METHOD] script.py [args...]
+    procstart run [-m METHOD] [--bridge] script.py [args...]
     procstart run -m METHOD -- python -m pkg [args...]
 
 The method is checked here (an unknown name fails before anything runs),
 then ``PROCSTART_START_METHOD`` is set and this process is replaced by the
 program (``exec``): its exit status, signals and stdio are the program's. A
 script runs under the interpreter running procstart; after ``--`` the
-command runs as given (looked up on ``PATH``).
+command runs as given (looked up on ``PATH``). ``--bridge`` runs a script
+with :mod:`procstart.bridge` installed (``set_default=True``), so a program
+that only uses ``multiprocessing`` starts its processes with procstart.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def add_parser(sub: Any) -> None:
         help="default start method for the program (default: resolve as usual)",
     )
     parser.add_argument(
+        "--bridge",
+        action="store_true",
+        help="install procstart.bridge first: plain multiprocessing code uses METHOD too",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="say which method and program, on stderr"
     )
     parser.add_argument(
@@ -42,6 +49,16 @@ def add_parser(sub: Any) -> None:
         help="script.py [args...], or -- COMMAND [args...]",
     )
     parser.set_defaults(func=run)
+
+
+#: what ``--bridge`` runs: install the bridge, then the script as ``__main__``
+_BRIDGE_BOOT = (
+    "import os, runpy, sys, procstart.bridge; "
+    "procstart.bridge.install(set_default=True); "
+    "sys.argv[:] = sys.argv[1:]; "
+    "sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0])); "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -87,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
         name, source = resolution.method, resolution.describe()
     if not is_command and not os.path.exists(argv[1]):
         return _fail(f"no such script: {argv[1]} (to run a command, put it after --)")
+    if args.bridge:
+        if is_command:
+            return _fail("--bridge runs a Python script, not a command after --")
+        argv = [argv[0], "-c", _BRIDGE_BOOT, *argv[1:]]
     if args.verbose:
         print(f"procstart run: start method {name} ({source}): {' '.join(argv)}", file=sys.stderr)
     sys.stdout.flush()
