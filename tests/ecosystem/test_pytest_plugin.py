@@ -138,3 +138,25 @@ def test_plugin_is_registered_under_pytest11() -> None:
 
     eps = {ep.name: ep.value for ep in entry_points(group="pytest11")}
     assert eps["procstart"] == "procstart.pytest_plugin"
+
+
+def test_fixture_works_under_a_bad_environment_default(tmp_path: Path) -> None:
+    (tmp_path / "test_env.py").write_text(
+        "import procstart\n\n"
+        "def test_x(start_method):\n"
+        "    assert procstart.get_start_method() == start_method\n"
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCSTART_", "PYTEST_"))}
+    env["PROCSTART_START_METHOD"] = "forkservr"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--procstart-methods=fork", "test_env.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

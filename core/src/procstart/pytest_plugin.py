@@ -156,15 +156,16 @@ def start_method(request: pytest.FixtureRequest) -> Iterator[str]:
     name: str | None = getattr(request, "param", None)
     if name is None:
         pytest.fail("start_method is parametrised by procstart's pytest plugin only")
-    previous = procstart.get_start_method_source()
+    try:
+        previous = procstart.get_start_method_source()
+        earlier = previous.method if previous.source == "code" else None
+    except (TypeError, ValueError, RuntimeError):  # a bad env/config default: not ours to judge
+        earlier = None
     procstart.set_start_method(name, force=True)
     try:
         yield name
     finally:
-        if previous.source == "code":
-            procstart.set_start_method(previous.method, force=True)
-        else:
-            procstart.set_start_method(None, force=True)
+        procstart.set_start_method(earlier, force=True)
 
 
 @pytest.fixture
