@@ -70,8 +70,9 @@ import procstart, fs_targets as t
 ctx = procstart.get_context("forkserver")
 p = ctx.Process(target=t.noop); p.start(); p.join(60)
 sleeper = ctx.Process(target=t.sleep, args=(2,)); sleeper.start()
-import procstart_forkserver
-print(procstart_forkserver.server_info()["pid"], sleeper.pid, flush=True)
+from procstart_forkserver import _client
+state = _client.current()
+print(state.pid, sleeper.pid, state.address, flush=True)
 time.sleep(120)
 """
 
@@ -88,15 +89,16 @@ def test_parent_sigkill_takes_the_server_along() -> None:
     try:
         assert parent.stdout is not None
         line = parent.stdout.readline()
-        server_pid, child_pid = map(int, line.split())
-        server = psutil.Process(server_pid)
-        address_folders = [f for f in os.listdir("/tmp") if f.startswith("procstart-fs-")]
+        server_pid, child_pid, address = line.split()
+        server = psutil.Process(int(server_pid))
+        assert os.path.exists(address)
         parent.kill()
         parent.wait(WAIT)
         _gone, alive = psutil.wait_procs([server], timeout=WAIT)
         assert not alive, "the server outlived its parent"
         # the child finishes its work and is reaped (by init: no zombie left)
         deadline = time.monotonic() + WAIT
+        child_pid = int(child_pid)
         while psutil.pid_exists(child_pid) and time.monotonic() < deadline:
             try:
                 if psutil.Process(child_pid).status() == psutil.STATUS_ZOMBIE:
@@ -108,9 +110,8 @@ def test_parent_sigkill_takes_the_server_along() -> None:
         assert not psutil.pid_exists(child_pid) or (
             psutil.Process(child_pid).status() != psutil.STATUS_ZOMBIE
         )
-        # the server removed its socket folder on the way out
-        left = [f for f in os.listdir("/tmp") if f.startswith("procstart-fs-")]
-        assert set(left) <= set(address_folders)
+        # the server removed its socket and folder on the way out
+        assert not os.path.exists(os.path.dirname(address))
     finally:
         if parent.poll() is None:
             parent.kill()

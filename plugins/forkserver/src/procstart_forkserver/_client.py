@@ -215,6 +215,12 @@ def _start_server() -> ServerState:
         from procstart.payload import write_all
 
         write_all(config_w, [data])
+    except BaseException:
+        process.kill()
+        process.wait()
+        close_fds(alive_w, report_r)
+        _remove(address)
+        raise
     finally:
         os.close(config_w)
     return ServerState(

@@ -19,6 +19,10 @@ def _unavailable() -> str | None:
 
 
 def _launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
+    from ._client import ensure_running
+
+    # first use: the server starts while this process pickles the payload
+    ensure_running()
     from ._popen import ForkServerPopen
 
     return ForkServerPopen(request.process, request)
