@@ -92,3 +92,18 @@ def use_objects(lock: Any, conn: Any, shm_name: str, value: Any, proxy: Any, que
     shm.close()
     proxy.append("from child")
     queue.put("via queue")
+
+
+def nested(queue: Any, depth: int) -> None:
+    """Start a forkserver child from this child, ``depth`` levels down."""
+    import procstart
+
+    if depth == 0:
+        queue.put(os.getpid())
+        return
+    ctx = procstart.get_context("forkserver")
+    child = ctx.Process(target=nested, args=(queue, depth - 1))
+    child.start()
+    child.join(60)
+    if child.exitcode != 0:
+        sys.exit(10 + depth)

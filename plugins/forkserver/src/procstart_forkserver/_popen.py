@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import threading
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
@@ -71,6 +72,9 @@ class ForkServerPopen(ChildPopen):
     def __init__(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
         self._status_fd = -1
         self._owned: list[int] = []
+        # poll() runs in several threads at once (``start()`` elsewhere polls
+        # every child); one of them collects the exit code
+        self._collecting = threading.Lock()
         super().__init__(process_obj, request)
 
     # -- handles: by index, the child finds them in the order they were sent --
@@ -136,6 +140,16 @@ class ForkServerPopen(ChildPopen):
         if self.returncode is not None:
             return self.returncode
         block = flag == 0
+        if not self._collecting.acquire(blocking=block):
+            return None  # another thread is collecting it right now
+        try:
+            return self._poll(block)
+        finally:
+            self._collecting.release()
+
+    def _poll(self, block: bool) -> int | None:
+        if self.returncode is not None:
+            return self.returncode
         if self._status_fd >= 0:
             ready = (
                 block
