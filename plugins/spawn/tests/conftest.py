@@ -61,7 +61,8 @@ def run_parent(
     script path, ``-m``, ``-`` for stdin).
     """
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    full_env["PYTHONPATH"] = str(HERE)
+    paths = [str(HERE), os.environ.get("PYTHONPATH", "")]
+    full_env["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
     full_env.update(env or {})
     command = [sys.executable, *(args if args is not None else ["-c", textwrap.dedent(code)])]
     return subprocess.run(

@@ -136,7 +136,10 @@ def test_failure_after_the_child_started_leaves_no_fd_or_zombie(
     def broken_build(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("payload could not be built")
 
+    import gc
+
     proc = ctx.Process(target=t.noop)
+    gc.collect()  # earlier tests' Popen finalizers close their fds: not now, please
     fds_before = len(os.listdir("/proc/self/fd"))
     children_before = {child.pid for child in psutil.Process().children()}
     monkeypatch.setattr(payload, "build", broken_build)
