@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check core plugins tests benchmarks examples
 
 typecheck: $(STAMP)
-	$(PY) -m mypy core/src $(foreach d,$(wildcard plugins/*/src),$(d))
+	$(PY) -m mypy core/src $(wildcard plugins/*/src) $(wildcard examples/*/src)
 
 # peers (loky, multiprocess), numpy and matplotlib go into the dev venv only
 # for this: they are never runtime dependencies. BENCH_ARGS=--quick for < 1 min.
