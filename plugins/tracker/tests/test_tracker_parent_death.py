@@ -28,7 +28,8 @@ PARENT_AND_CHILD = """
 def child(queue, mode):
     ctx = procstart.get_context(METHOD)
     made = make_resources(ctx, "child")
-    queue.put(describe(*made) | {"pid": os.getpid()})
+    stdlib_fd = resource_tracker._resource_tracker._fd
+    queue.put(describe(*made) | {"pid": os.getpid(), "stdlib_tracker_fd": stdlib_fd})
     if mode == "kill":
         time.sleep(60)
     release(*made)
@@ -75,6 +76,7 @@ def test_sigkilled_parent_leaves_nothing(tmp_path: Path, method: str) -> None:
         assert entry["shm"] in warnings[0]
         assert entry["folder"] in warnings[0]
     assert info["stdlib_tracker_fd"] is None, "the stdlib's tracker was started on top"
+    assert info["child"]["stdlib_tracker_fd"] is None, "the child started the stdlib's tracker"
     assert info["status"]["tracker"] == "running"
 
 
@@ -88,6 +90,7 @@ def test_clean_run_prints_nothing_and_leaves_nothing(tmp_path: Path, method: str
     assert parent.warnings() == [], parent.stderr()
     assert "Traceback" not in parent.stderr()
     assert info["stdlib_tracker_fd"] is None
+    assert info["child"]["stdlib_tracker_fd"] is None
 
 
 REFCOUNT = """
