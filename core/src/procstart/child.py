@@ -93,7 +93,8 @@ def _restore_site(state: dict[str, Any]) -> None:
     if not sys.flags.isolated:
         site.enablerlcompleter()
     for line in state.get("pth_imports", ()):
-        exec(line, vars(site), {})  # noqa: S102 - what site runs for this .pth line
+        code = compile(line, "<.pth line>", "exec", dont_inherit=True)
+        exec(code, vars(site), {})  # noqa: S102 - what site runs for this .pth line
 
 
 def _attach_stdlib_tracker(fd: int) -> None:
@@ -165,7 +166,7 @@ def read_payload(fd: int) -> tuple[bytes, bytes]:
     return _read_section(fd), _read_section(fd)
 
 
-def _import_main_from_path(path: str) -> None:
+def _import_main_from_path(path: str, shipped: bytes | None = None) -> None:
     current = sys.modules["__main__"]
     if os.path.splitext(os.path.basename(path))[0] == "ipython":
         return
@@ -175,10 +176,19 @@ def _import_main_from_path(path: str) -> None:
 
     module = types.ModuleType("__mp_main__")
     module.__file__ = path
+    module.__cached__ = None  # type: ignore[attr-defined] # as runpy.run_path sets them
+    module.__package__ = ""
     module.__dict__["__builtins__"] = __builtins__
-    with open(path, "rb") as fh:
-        source = fh.read()
-    code = compile(source, path, "exec")
+    if shipped is not None:
+        # the parent compiled this very file (same interpreter): see procstart_spawn
+        import marshal
+
+        code = marshal.loads(shipped)  # noqa: S302 - from our parent, like the pickle
+    else:
+        with open(path, "rb") as fh:
+            source = fh.read()
+        # dont_inherit: this module's own __future__ imports must not leak into it
+        code = compile(source, path, "exec", dont_inherit=True)
     sys.modules["__main__"] = sys.modules["__mp_main__"] = module
     exec(code, module.__dict__)  # noqa: S102 - the stdlib re-runs __main__ too
 
@@ -226,7 +236,10 @@ def import_main(prep: dict[str, Any]) -> None:
     if main_name:
         _import_main_from_name(main_name)
     elif main_path:
-        _import_main_from_path(main_path)
+        shipped = prep.get("main_code")
+        _import_main_from_path(
+            main_path, shipped[1] if shipped and shipped[0] == main_path else None
+        )
 
 
 def _apply_environment(prep: dict[str, Any]) -> None:

@@ -18,7 +18,12 @@ from ._types import LaunchRequest
 from .child import MAGIC
 from .serialization import dumps, main_is_importable, spawning
 
-__all__ = ["build", "pickle_process", "preparation_data", "write_all"]
+__all__ = ["build", "main_reference", "pickle_process", "preparation_data", "write_all"]
+
+
+def main_reference() -> dict[str, str]:
+    """How a child finds the parent's ``__main__``: ``main_name``, ``main_path`` or nothing."""
+    return _main_reference()
 
 
 def _main_reference() -> dict[str, str]:

@@ -175,3 +175,35 @@ def test_parent_sys_argv_reaches_the_child(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert _last_json(out.stdout) == [str(script), "one", "two"]
     assert sys.argv  # this process's argv is untouched
+
+
+def test_main_script_runs_as_written_in_the_child(tmp_path: Path) -> None:
+    # annotations stay objects (no __future__ of procstart's leaks into it), and
+    # a script changed on disk between two starts is re-run as it is now
+    script = tmp_path / "annotated.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import json, sys
+            MARKER = 1
+            def facts(q, x: int) -> None:
+                q.put([MARKER, str(facts.__annotations__["x"])])
+            if __name__ == "__main__":
+                import procstart
+                ctx = procstart.get_context("spawn")
+                q = ctx.Queue()
+                out = []
+                for round in range(2):
+                    p = ctx.Process(target=facts, args=(q, 1))
+                    p.start()
+                    out.append(q.get(timeout=60))
+                    p.join(60)
+                    with open(__file__, "a") as fh:
+                        fh.write("\\nMARKER = 22\\n")
+                print(json.dumps(out))
+            """
+        )
+    )
+    out = run_parent("", args=[str(script)], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert _last_json(out.stdout) == [[1, "<class 'int'>"], [22, "<class 'int'>"]]

@@ -9,7 +9,8 @@ else a compile of the source), and sends them marshalled ahead of the
 payload; the child's bootstrap installs a finder that serves these modules
 with a ``SourceFileLoader`` whose ``get_code`` returns the shipped code, so
 ``__file__``, ``__spec__``, ``__path__`` and resource readers are as usual.
-The finder is removed before the target runs.
+The finder is removed before the target runs. The main script, which every
+child re-runs, is handed over compiled in the same way (:func:`main_code`).
 
 Only for a child running the parent's own interpreter (marshal and bytecode
 are version-specific). Nothing is written to disk.
@@ -18,10 +19,11 @@ are version-specific). Nothing is written to disk.
 from __future__ import annotations
 
 import marshal
+import os
 import sys
 import threading
 
-__all__ = ["BOOTSTRAP_MODULES", "bootstrap_code", "bundle"]
+__all__ = ["BOOTSTRAP_MODULES", "bootstrap_code", "bundle", "main_code"]
 
 #: what a spawn child imports from procstart before its target runs
 BOOTSTRAP_MODULES = (
@@ -66,6 +68,32 @@ def bundle() -> bytes | None:
             except (ImportError, OSError, SyntaxError, ValueError):
                 _bundle.append(None)
         return _bundle[0]
+
+
+_main_cache: dict[str, tuple[tuple[int, int], bytes]] = {}
+
+
+def main_code(path: str) -> bytes | None:
+    """The marshalled code of the main script at ``path``, as the child would compile it.
+
+    Compiled once and again only when the file changes (size or mtime), so a
+    child runs the file as it is when it starts, like the stdlib's.
+    """
+    try:
+        info = os.stat(path)
+        key = (info.st_mtime_ns, info.st_size)
+        with _lock:
+            cached = _main_cache.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with open(path, "rb") as fh:
+            source = fh.read()
+        data = marshal.dumps(compile(source, path, "exec", dont_inherit=True))
+    except (OSError, SyntaxError, ValueError):
+        return None  # the child tries itself and reports what goes wrong
+    with _lock:
+        _main_cache[path] = (key, data)
+    return data
 
 
 #: the child's ``-c`` program when a bundle is sent: read it, serve it, go on.

@@ -107,6 +107,11 @@ class SpawnPopen(ChildPopen):
             extra: dict[str, object] = {"fast_exit": _startup.fast_exit_enabled()}
             if plan.site is not None:
                 extra["site"] = plan.site
+            main_path = payload.main_reference().get("main_path")
+            if bundle is not None and main_path:
+                code = _bytecode.main_code(main_path)
+                if code is not None:
+                    extra["main_code"] = (main_path, code)
             chunks = payload.build(request, process_bytes, handles=handles, by_index=False,
                                    extra=extra)  # fmt: skip
             if bundle is not None:
