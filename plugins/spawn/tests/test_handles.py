@@ -97,3 +97,26 @@ class _FdHolder:
 
 def _fstat_dupfd(queue: Any, fd: int) -> None:
     queue.put(os.fstat(fd).st_ino)
+
+
+def test_subprocess_fallback_passes_exactly_the_same(
+    ctx: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    # a Python whose fork_exec signature we do not know uses subprocess.Popen
+    from procstart_spawn import _exec
+
+    monkeypatch.setattr(_exec, "_use_fork_exec", False)
+    path = tmp_path / "secret.txt"
+    with open(path, "w") as fh:
+        os.set_inheritable(fh.fileno(), True)
+        fds = _child_fds(ctx)
+    assert str(path) not in fds.values()
+    here, there = ctx.Pipe()
+    proc = ctx.Process(target=t.echo_over, args=(there,))
+    proc.start()
+    there.close()
+    here.send("ab")
+    assert here.poll(WAIT)
+    assert here.recv() == "abab"
+    proc.join(WAIT)
+    assert proc.exitcode == 0
