@@ -31,7 +31,7 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from ._protocol import MAX_LINE, Message, ProtocolError, parse_message
@@ -445,7 +445,7 @@ def _quiet_signals() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
-def main(argv: list[str], env: Mapping[str, str] | None = None) -> None:
+def main(argv: list[str]) -> None:
     """``main([fd, root_pid, root_ctime, die_with_parent])`` — never returns."""
     _quiet_signals()
     fd, root_pid = int(argv[0]), int(argv[1])
