@@ -150,3 +150,20 @@ def test_child_bootstrap_imports_little() -> None:
     # a lambda needs cloudpickle, and only that brings it in
     assert "cloudpickle" in modules["lambda"]
     assert "pluggy" not in modules["lambda"]
+
+
+BUFFERED_PARENT = """
+import procstart, spawn_targets
+ctx = procstart.get_context("spawn")
+p = ctx.Process(target=print, args=("printed in the child, never flushed",))
+p.start()
+p.join(60)
+print("exitcode", p.exitcode)
+"""
+
+
+def test_child_stdout_is_flushed_at_exit_when_buffered() -> None:
+    out = run_parent(BUFFERED_PARENT, env={"PYTHONUNBUFFERED": ""})
+    assert out.returncode == 0, out.stderr
+    assert "printed in the child, never flushed" in out.stdout
+    assert "exitcode 0" in out.stdout
