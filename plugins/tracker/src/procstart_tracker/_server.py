@@ -347,6 +347,7 @@ class Tracker:
                 cleaned.append(key)
             except Exception as exc:  # noqa: BLE001 - reported, the others still run
                 failed.append(f"{key[0]} {key[1]!r} ({type(exc).__name__}: {exc})")
+        self._log(f"cleaned {len(cleaned)}, failed {len(failed)}")
         if not (keys or terminated):
             return
         parts = [f"{WARNING_PREFIX} {why}"]
