@@ -170,3 +170,44 @@ def test_killed_tracker_is_restarted_and_later_registrations_are_cleaned(tmp_pat
     err = parent.stderr()
     assert "TrackerWarning" in err and "died; started a new one" in err, err
     assert len(parent.warnings()) == 1, err
+
+
+RESTART_ON_LAUNCH = """
+def child(queue):
+    folder = tempfile.mkdtemp(prefix="pst-after-launch-")
+    procstart.register_resource("folder", folder)
+    queue.put({"folder": folder, "pid": os.getpid()})
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    import procstart_tracker
+
+    ctx = procstart.get_context(METHOD)
+    procstart.register_resource("folder", tempfile.mkdtemp(prefix="pst-first-"))
+    first = procstart_tracker.status()["pid"]
+    os.kill(first, signal.SIGKILL)
+    procstart_tracker._client.client.proc.wait(10)
+    queue = ctx.Queue()
+    proc = ctx.Process(target=child, args=(queue,))  # the launch notices and restarts it
+    proc.start()
+    info = queue.get(timeout=30)
+    report(info | {"first": first, "tracker_pid": procstart_tracker.status()["pid"]})
+    die()
+"""
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_launch_after_the_tracker_died_hands_children_a_new_one(
+    tmp_path: Path, method: str
+) -> None:
+    method_or_skip(method)
+    parent = run_parent(tmp_path, RESTART_ON_LAUNCH, method, "relaunch", expect_kill=True)
+    info = parent.info
+    assert info["first"] != info["tracker_pid"]
+    folder, child = Path(info["folder"]), info["pid"]
+    took = wait_until(lambda: not folder.exists() and not alive(child), DEADLINE)
+    assert took is not None, (folder.exists(), alive(child))
+    err = parent.stderr()
+    assert err.count("died; started a new one") == 1, err
+    assert len(parent.warnings()) == 1, err
