@@ -85,7 +85,7 @@ def _restore_site(state: dict[str, Any]) -> None:
     sys.exec_prefix = state["exec_prefix"]
     import site  # frozen and cheap; under -S its main() does not run
 
-    site.PREFIXES[:] = [sys.prefix, sys.exec_prefix]
+    site.PREFIXES[:] = state.get("prefixes", [sys.prefix, sys.exec_prefix])
     site.ENABLE_USER_SITE = state.get("enable_user_site")
     site.setquit()
     site.setcopyright()

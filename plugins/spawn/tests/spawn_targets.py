@@ -65,6 +65,7 @@ def report(queue: Any) -> None:
             "argv": list(sys.argv),
             "no_site": sys.flags.no_site,
             "prefix": sys.prefix,
+            "site_packages": _site_packages(),
             "exec_prefix": sys.exec_prefix,
             "has_exit_builtin": callable(getattr(__builtins__, "exit", None))
             if not isinstance(__builtins__, dict)
@@ -80,6 +81,12 @@ def report(queue: Any) -> None:
             "hash_abc": hash("abc"),
         }
     )
+
+
+def _site_packages() -> list[str]:
+    import site
+
+    return list(site.getsitepackages())
 
 
 def _is_source_loader(module: Any) -> bool:

@@ -35,6 +35,9 @@ def test_child_starts_as_the_plan_says(ctx: Any, reset_spawn_options: None) -> N
     assert facts["sys_path"] == sys.path
     assert (facts["prefix"], facts["exec_prefix"]) == (sys.prefix, sys.exec_prefix)
     assert facts["has_exit_builtin"] is True
+    import site
+
+    assert facts["site_packages"] == site.getsitepackages()
 
 
 def test_fast_startup_can_be_switched_off(

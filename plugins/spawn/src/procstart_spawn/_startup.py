@@ -211,6 +211,7 @@ def _compute(executable: str) -> StartupPlan:
         "prefix": sys.prefix,
         "exec_prefix": sys.exec_prefix,
         "enable_user_site": site.ENABLE_USER_SITE,
+        "prefixes": list(site.PREFIXES),
         "pth_imports": lines,
     }
     return StartupPlan(True, "no .pth code or customize module needs site", state)
