@@ -129,3 +129,15 @@ def test_server_reaps_its_children(ctx: Any) -> None:
         if child.status() == psutil.STATUS_ZOMBIE
     ]
     assert zombies == []
+
+
+def test_server_sigterm_removes_its_socket_folder(ctx: Any) -> None:
+    assert start_join(ctx, t.noop).exitcode == 0
+    state = _client.current()
+    assert state is not None
+    folder = os.path.dirname(state.address)
+    os.kill(state.pid, signal.SIGTERM)
+    assert state.process.wait(WAIT) == 128 + signal.SIGTERM
+    assert not os.path.exists(folder)
+    with pytest.warns(ServerDiedWarning, match=f"exited with code {128 + signal.SIGTERM}"):
+        assert start_join(ctx, t.noop).exitcode == 0

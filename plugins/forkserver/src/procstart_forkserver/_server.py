@@ -119,6 +119,15 @@ def _ignore_signal(signum: int, frame: object) -> None:
     """SIGCHLD handler: the wakeup fd does the work."""
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP: leave the loop so that the socket folder is removed."""
+    raise SystemExit(128 + signum)
+
+
+#: signals the server handles; a forked child restores their defaults
+_HANDLED = (signal.SIGINT, signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP)
+
+
 class Server:
     """The accept/fork/reap loop; one instance per server process."""
 
@@ -128,6 +137,7 @@ class Server:
         self.alive_fd = alive_fd
         self.key = key
         self.address = address
+        self.pid = os.getpid()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
@@ -139,6 +149,8 @@ class Server:
         """Serve until the parent's end of the alive pipe closes."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
         signal.signal(signal.SIGCHLD, _ignore_signal)
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        signal.signal(signal.SIGHUP, _exit_on_signal)
         signal.set_wakeup_fd(self.wake_w)
         watched = [self.listener.fileno(), self.alive_fd, self.wake_r]
         try:
@@ -163,6 +175,8 @@ class Server:
 
     def shutdown(self) -> None:
         """Reap what has exited, drop the socket and its folder."""
+        if os.getpid() != self.pid:
+            return  # a forked child on its way out: the socket is not its to remove
         signal.set_wakeup_fd(-1)
         self.reap()
         for fd in self.children.values():
@@ -233,7 +247,14 @@ class Server:
 
     # -- in the forked child ------------------------------------------------
     def _become_child(self, status_fd: int, fds: list[int]) -> None:
+        try:
+            self._reset_in_child(status_fd)
+        except BaseException:  # noqa: BLE001 - e.g. SIGTERM before the handler was reset
+            os._exit(1)
         payload_fd, sentinel_w, *inherited = fds
+        os._exit(run_child(payload_fd, sentinel_w, inherited))
+
+    def _reset_in_child(self, status_fd: int) -> None:
         for fd in (
             self.listener.fileno(),
             self.alive_fd,
@@ -245,9 +266,9 @@ class Server:
             _close(fd)
         self.children.clear()
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for signum in _HANDLED:
+            signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        os._exit(run_child(payload_fd, sentinel_w, inherited))
 
 
 def run_child(payload_fd: int, sentinel_w: int, inherited: list[int]) -> int:
