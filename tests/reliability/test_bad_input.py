@@ -52,9 +52,7 @@ def test_unserialisable_target_fails_at_start_naming_the_type(
     assert warm.exitcode == 0
     me = psutil.Process()
     queue = ctx.Queue()  # handles asked for while pickling must not leak either
-    kwargs = make()
-    kwargs["args"] = (*kwargs.get("args", ()),)
-    proc = ctx.Process(**kwargs)
+    proc = ctx.Process(**make())
     children = {child.pid for child in me.children(recursive=True)}
     gc.collect()  # earlier tests' popens must not close their fds during ours
     fds = me.num_fds()

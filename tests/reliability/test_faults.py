@@ -178,11 +178,11 @@ print(json.dumps({{"attempts": attempts, "later": later.exitcode,
 
 
 FORKSERVER_DOUBLE_CLOSE = (
-    "procstart-forkserver bug: ForkServerPopen._launch closes payload_r/sentinel_w in its "
-    "except branch and again in its finally, so any launch failure (EMFILE, a server that "
-    "cannot start) surfaces as 'OSError: [Errno 9] Bad file descriptor' instead of the real "
-    "error (and a double close may hit an fd another thread just opened); its second "
-    "os.pipe() is also outside the try, leaking the first pipe when it fails"
+    "procstart-forkserver bug: ForkServerPopen._launch opens its second pipe outside the "
+    "try (2 fds leak when it fails: 2-3 free fds), and closes payload_r/sentinel_w in its "
+    "except branch and again in its finally, so a failing connect_and_fork (4 free fds) "
+    "surfaces as 'OSError: [Errno 9] Bad file descriptor' instead of EMFILE (and a double "
+    "close may hit an fd another thread just opened)"
 )
 
 
@@ -235,20 +235,7 @@ def _bad_executable_outcome(method: str, executable: str) -> tuple[dict, str]:
     return outcome, result.stderr
 
 
-SPAWN_EXEC_ERROR_LOST = (
-    "procstart-spawn bug: _exec._fork_exec does not add errpipe_write to the fds the child "
-    "keeps (subprocess adds it to fds_to_keep), so the child closes the error pipe before "
-    "exec and an exec failure is never reported: exit code 255 and nothing on stderr"
-)
-
-
-def test_missing_executable_gives_nonzero_exit_and_stderr(
-    exec_method: str, request: pytest.FixtureRequest
-) -> None:
-    reason = {"spawn": SPAWN_EXEC_ERROR_LOST, "forkserver": FORKSERVER_DOUBLE_CLOSE}
-    request.applymarker(
-        pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason[exec_method])
-    )
+def test_missing_executable_gives_nonzero_exit_and_stderr(exec_method: str) -> None:
     missing = "/nonexistent/reliability/python3"
     outcome, stderr = _bad_executable_outcome(exec_method, missing)
     if "raised" in outcome:  # an exec failure may also surface at start(), naming the program

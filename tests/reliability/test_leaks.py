@@ -7,10 +7,13 @@ terminal summary under "procstart reliability figures".
 
 from __future__ import annotations
 
+import faulthandler
 import gc
 import os
+import signal
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -71,27 +74,18 @@ def test_sequential_start_join_cycles_leak_nothing(method: str, counts: Counts, 
     assert children_after <= children_before
 
 
-FORKSERVER_POLL_RACE = (
-    "procstart-forkserver bug: ForkServerPopen.poll() is not thread-safe; when one thread "
-    "joins a child while another thread's start() runs multiprocessing's _cleanup() (which "
-    "polls every child), both read the status fd and the second fails with "
-    "'ValueError: list.remove(x): x not in list' in _from_server (or reads an fd number "
-    "that was closed and possibly reused)"
-)
-
-
 @pytest.mark.soak
 def test_threads_start_and_join_concurrently(
-    method: str, counts: Counts, figure, request: pytest.FixtureRequest
+    method: str, counts: Counts, figure, tmp_path: Path
 ) -> None:
-    if method == "forkserver":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORKSERVER_POLL_RACE)
-        )
     ctx = procstart.get_context(method)
     results: dict[tuple[int, int], tuple[int | None, int]] = {}
     errors: list[BaseException] = []
     go = threading.Barrier(counts.threads)
+    # a forked child inherits this: SIGUSR1 makes a hung child print where it hangs
+    dump = tmp_path / "hung-children.txt"
+    dump_file = dump.open("w")
+    faulthandler.register(signal.SIGUSR1, file=dump_file, all_threads=True)
 
     def starter(thread: int) -> None:
         try:
@@ -102,6 +96,8 @@ def test_threads_start_and_join_concurrently(
                 proc.start()
                 proc.join(WAIT)
                 if proc.exitcode is None:
+                    os.kill(proc.pid, signal.SIGUSR1)
+                    proc.join(1.0)
                     proc.kill()
                     proc.join(WAIT)
                 results[(thread, i)] = (proc.exitcode, code)
@@ -112,9 +108,13 @@ def test_threads_start_and_join_concurrently(
     started = time.monotonic()
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 30 + WAIT * 2
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+    deadline = time.monotonic() + counts.per_thread * 2 * WAIT  # each join is bounded
+    try:
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    finally:
+        faulthandler.unregister(signal.SIGUSR1)
+        dump_file.close()
     elapsed = time.monotonic() - started
     assert not any(thread.is_alive() for thread in threads), "a starter thread hung"
     assert errors == []
@@ -122,7 +122,7 @@ def test_threads_start_and_join_concurrently(
     wrong = {key: got for key, got in results.items() if got[0] != got[1]}
     figure(f"{counts.threads} threads x {counts.per_thread} processes in {elapsed:.1f} s")
     assert len(results) == total
-    assert wrong == {}
+    assert wrong == {}, f"{wrong}; where hung children were:\n{dump.read_text()}"
 
 
 def test_nesting_three_deep(method: str) -> None:
