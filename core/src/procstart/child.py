@@ -11,7 +11,13 @@ object, pickled with the stdlib reducers (and cloudpickle where needed).
 
 This module imports only what the standard library's own child needs, and
 no plugin manager: the child never scans entry points nor reads
-``pyproject.toml``.
+``pyproject.toml``. (No ``typing`` either: see the ``TYPE_CHECKING`` guard.)
+
+Launchers may add entries to ``prep`` (``payload.build(extra=...)``) that
+this module understands: ``site`` (restore what ``site`` would have done in
+a child started with ``-S``), ``main_code`` (the main script, compiled by the
+parent) and ``fast_exit`` (leave through :func:`fast_exit`). Spawn's child
+enters through :func:`spawn_main`.
 """
 
 from __future__ import annotations
@@ -31,16 +37,21 @@ MAX_SECTION = 1 << 40
 __all__ = [
     "MAGIC",
     "PayloadError",
+    "fast_exit",
     "inherited_fd",
     "inherited_fds",
     "read_payload",
     "run",
+    "site_state",
+    "spawn_main",
 ]
 
 _inherited: list[int] = []
 _handles: dict[str, int] = {}
 #: what a child started without ``site`` restored (spawn's fast startup)
 _site: dict[str, Any] | None = None
+#: set from the payload: leave with os._exit after the exit work that matters
+_fast_exit = False
 
 
 class PayloadError(EOFError):
@@ -350,10 +361,6 @@ def run(fd: int, *, inherited: list[int] | None = None, parent_sentinel: int | N
         parent_sentinel=fd if parent_sentinel is None else parent_sentinel
     )
     return code
-
-
-#: set from the payload: leave with os._exit after the exit work that matters
-_fast_exit = False
 
 
 def _flush_module_files() -> None:
