@@ -107,3 +107,8 @@ def nested(queue: Any, depth: int) -> None:
     child.join(60)
     if child.exitcode != 0:
         sys.exit(10 + depth)
+
+
+def put_env(queue: Any, *names: str) -> None:
+    """Send back the values of environment variables ``names``."""
+    queue.put([os.environ.get(name) for name in names])

@@ -121,3 +121,11 @@ def test_pool_and_executor(ctx: Any) -> None:
         assert pool.map(abs, [-1, -2, 3]) == [1, 2, 3]
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as executor:
         assert list(executor.map(abs, [-4, 5])) == [4, 5]
+
+
+def test_child_sees_the_parents_current_environment(ctx: Any, monkeypatch: Any) -> None:
+    assert start_join(ctx, t.noop).exitcode == 0  # the server is running already
+    monkeypatch.setenv("FS_TEST_ADDED", "added after the server started")
+    queue = ctx.Queue()
+    start_join(ctx, t.put_env, queue, "FS_TEST_ADDED")
+    assert queue.get(timeout=WAIT) == ["added after the server started"]

@@ -64,6 +64,8 @@ class ServerState:
         self.report_r: int | None = report_r
         self.preload = preload
         self.preloaded: list[str] | None = None
+        #: the environment the server started with (and children inherit)
+        self.environ: dict[str, str] = {}
         self.failed: list[tuple[str, str]] = []
         self.owner = os.getpid()
 
@@ -201,7 +203,10 @@ def _start_server() -> ServerState:
             "from procstart_forkserver._server import main; "
             f"main{passed!r}"
         )
-        process = subprocess.Popen([*_interpreter(), "-c", code], pass_fds=passed, close_fds=True)
+        environ = dict(os.environ)
+        process = subprocess.Popen(
+            [*_interpreter(), "-c", code], pass_fds=passed, close_fds=True, env=environ
+        )
     except BaseException:
         listener.close()
         close_fds(*fds)
@@ -223,9 +228,22 @@ def _start_server() -> ServerState:
         raise
     finally:
         os.close(config_w)
-    return ServerState(
+    state = ServerState(
         process, address=address, key=key, alive_w=alive_w, report_r=report_r, preload=preload
     )
+    state.environ = environ
+    return state
+
+
+def environment_drift(state: ServerState) -> dict[str, str]:
+    """Variables set or changed in ``os.environ`` since ``state``'s server started.
+
+    Children are forked from the server and inherit its environment; these
+    are applied on top, so a child sees what a spawned child would (except
+    for variables deleted since, which it still has).
+    """
+    started = state.environ
+    return {key: value for key, value in os.environ.items() if started.get(key) != value}
 
 
 def _remove(address: str) -> None:

@@ -90,6 +90,9 @@ class ForkServerPopen(ChildPopen):
     # -- launch -------------------------------------------------------------
     def _launch(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
         handles = {handle.key: self.duplicate_for_child(handle.fd) for handle in request.handles}
+        drift = _client.environment_drift(_client.ensure_running())
+        if drift:  # os.environ changed since the server started: as spawn would see it
+            request.env = {**drift, **request.env}
         process_bytes = payload.pickle_process(self, request)  # fails here, before any fork
         chunks = payload.build(request, process_bytes, handles=handles, by_index=True)
         del process_bytes
