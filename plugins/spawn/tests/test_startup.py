@@ -38,6 +38,9 @@ def test_child_starts_as_the_plan_says(ctx: Any, reset_spawn_options: None) -> N
     import site
 
     assert facts["site_packages"] == site.getsitepackages()
+    # what .pth import lines did at startup, they did in the child too
+    for name in ("_distutils_hack", "_virtualenv"):
+        assert (name in facts["modules"]) == (name in sys.modules), name
 
 
 def test_fast_startup_can_be_switched_off(
