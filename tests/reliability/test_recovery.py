@@ -98,7 +98,10 @@ maker.start()
 child = report.get(timeout=60)
 busy = ctx.Process(target=_targets.sleep_forever)
 busy.start()
-descendants = [p.pid for p in (maker, busy)]
+from concurrent.futures import ProcessPoolExecutor
+executor = ProcessPoolExecutor(1, mp_context=ctx)  # stdlib workers outlive a killed parent
+assert executor.submit(_targets.square, 3).result(60) == 9
+descendants = [p.pid for p in (maker, busy)] + list(executor._processes)
 try:
     import psutil
     descendants += [c.pid for c in psutil.Process().children(recursive=True)
@@ -143,7 +146,7 @@ def test_parent_sigkill_leaves_nothing_after_one_second(method: str, figure) -> 
         info = json.loads(line)
         # the check sees them: all there just before the parent dies
         assert len(info["present"]) == (4 if method == "fork" else 5), info
-        assert len(info["descendants"]) >= 2, info
+        assert len(info["descendants"]) >= 3, info  # maker, busy, executor worker
         assert parent.wait(WAIT) == -signal.SIGKILL
         ok, took, left = _gone_within(lambda: _leftovers(info), DEADLINE)
     finally:
@@ -162,6 +165,7 @@ def test_parent_sigkill_leaves_nothing_after_one_second(method: str, figure) -> 
 @needs_tracker
 def test_clean_exit_leaves_nothing_and_warns_nothing(method: str) -> None:
     ending = (
+        "executor.shutdown()\n"
         "busy.kill(); busy.join(60); maker.kill(); maker.join(60)\n"
         "from multiprocessing import shared_memory as _sm\n"
         "import shutil\n"
