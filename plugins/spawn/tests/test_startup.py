@@ -173,3 +173,18 @@ def test_child_stdout_is_flushed_at_exit_when_buffered() -> None:
     assert out.returncode == 0, out.stderr
     assert "printed in the child, never flushed" in out.stdout
     assert "exitcode 0" in out.stdout
+
+
+def test_bundle_skips_optional_modules_it_cannot_ship(monkeypatch: pytest.MonkeyPatch) -> None:
+    import marshal
+
+    from procstart_spawn import _bytecode
+
+    monkeypatch.setattr(
+        _bytecode, "BOOTSTRAP_MODULES", ("procstart", "procstart.child", "procstart._gone")
+    )
+    data = _bytecode._collect()
+    assert data is not None
+    assert sorted(marshal.loads(data)) == ["procstart", "procstart.child"]
+    monkeypatch.setattr(_bytecode, "_REQUIRED", frozenset({"procstart._gone"}))
+    assert _bytecode._collect() is None

@@ -36,6 +36,9 @@ BOOTSTRAP_MODULES = (
     "procstart._childinfo",  # when a plugin has child-side setup
 )
 
+#: without these the child's -c program cannot reach procstart.child
+_REQUIRED = frozenset({"procstart", "procstart.child"})
+
 _bundle: list[bytes | None] = []
 _lock = threading.Lock()
 
@@ -46,14 +49,20 @@ def _collect() -> bytes | None:
 
     modules = {}
     for name in BOOTSTRAP_MODULES:
-        module = sys.modules.get(name) or importlib.import_module(name)
-        spec = getattr(module, "__spec__", None)
-        loader = getattr(spec, "loader", None)
-        if spec is None or type(loader) is not SourceFileLoader or not spec.origin:
-            return None  # zipimport, a frozen app, ...: let the child import normally
-        code = loader.get_code(name)
+        try:
+            module = sys.modules.get(name) or importlib.import_module(name)
+            spec = getattr(module, "__spec__", None)
+            loader = getattr(spec, "loader", None)
+            # zipimport, a frozen app, ...: that module is imported the usual way
+            usable = spec is not None and type(loader) is SourceFileLoader and spec.origin
+            code = loader.get_code(name) if usable else None  # type: ignore[union-attr]
+        except ImportError:  # an older procstart without this module
+            code = None
         if code is None:
-            return None
+            if name in _REQUIRED:  # the child could not find procstart without it
+                return None
+            continue
+        assert spec is not None
         locations = spec.submodule_search_locations
         modules[name] = (spec.origin, None if locations is None else list(locations), code)
     return marshal.dumps(modules)
