@@ -35,10 +35,18 @@ def trivial() -> None:
     """The child's whole job."""
 
 
+ONLY_ENV = "BENCH_FORKSERVER_ONLY"
+
+
 def _contexts():
     import multiprocessing
 
     import procstart
+
+    if os.environ.get(ONLY_ENV):  # no other procstart plugin (tracker, examples)
+        import procstart_forkserver
+
+        procstart.register_plugin(procstart_forkserver, name="forkserver")
 
     return {
         "procstart": procstart.get_context("forkserver"),
@@ -186,13 +194,22 @@ def main() -> int:
     parser.add_argument("--memory-rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--only-forkserver",
+        action="store_true",
+        help="load no other procstart plugin (isolates this plugin from the tracker's cost)",
+    )
     parser.add_argument("--cold-one", choices=["procstart", "stdlib"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.only_forkserver:
+        os.environ["PROCSTART_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        os.environ[ONLY_ENV] = "1"
     if args.cold_one:
         print(_cold_one(args.cold_one))
         return 0
     results: dict[str, object] = {
         "python": sys.version.split()[0],
+        "plugins": "forkserver only" if args.only_forkserver else "all installed",
         "warm": _summary(bench_warm(args.rounds, args.warmup)),
         "cold": _summary(bench_cold(args.cold_rounds)),
     }
@@ -201,7 +218,10 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"Python {results['python']}, start()+join() of a trivial child, medians")
+    print(
+        f"Python {results['python']}, procstart plugins: {results['plugins']};"
+        " start()+join() of a trivial child, medians"
+    )
     for kind, target in (("warm", 0.5), ("cold", 1.0)):
         row = results[kind]
         assert isinstance(row, dict)

@@ -50,6 +50,19 @@ MACHINERY = (
     "procstart._stdlib_tracker",
 )
 
+#: imported when the server is idle (after the first child, so that they do not
+#: delay it): most real children use some of them (Queue, Event, Lock, Pipe)
+WHEN_IDLE = (
+    "multiprocessing.connection",
+    "multiprocessing.synchronize",
+    "multiprocessing.queues",
+    "multiprocessing.resource_tracker",
+    "multiprocessing.heap",
+    "multiprocessing.sharedctypes",
+    "multiprocessing.shared_memory",
+    "multiprocessing.managers",
+)
+
 
 def _read_all(fd: int) -> bytes:
     chunks: list[bytes] = []
@@ -115,6 +128,19 @@ def _preload_main(main_ref: dict[str, str]) -> bool:
     return True
 
 
+def _freeze_preloaded() -> None:
+    """Keep the garbage collector of every child off the preloaded objects.
+
+    A collection in a child writes to the header of every tracked object it
+    visits, copying the server's pages one by one; frozen objects are never
+    visited, so they stay shared (copy-on-write) with the server.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _ignore_signal(signum: int, frame: object) -> None:
     """SIGCHLD handler: the wakeup fd does the work."""
 
@@ -143,6 +169,9 @@ class Server:
         os.set_blocking(self.wake_w, False)
         #: pid -> fd of the connection that asked for it (its exit code goes there)
         self.children: dict[int, int] = {}
+        #: modules still to import while nothing else is asked for
+        self.idle_imports: list[str] = []
+        self.forked = 0
 
     # -- the loop -----------------------------------------------------------
     def serve_forever(self) -> None:
@@ -155,7 +184,11 @@ class Server:
         watched = [self.listener.fileno(), self.alive_fd, self.wake_r]
         try:
             while True:
-                readable = select.select(watched, [], [])[0]
+                timeout = 0.0 if self.idle_imports and self.forked else None
+                readable = select.select(watched, [], [], timeout)[0]
+                if not readable:
+                    self._import_when_idle()
+                    continue
                 if self.alive_fd in readable:
                     return
                 if self.wake_r in readable:
@@ -165,6 +198,15 @@ class Server:
                     self.accept_one()
         finally:
             self.shutdown()
+
+    def _import_when_idle(self) -> None:
+        import importlib
+
+        name = self.idle_imports.pop(0)
+        with contextlib.suppress(Exception):  # an optimisation only
+            importlib.import_module(name)
+        if not self.idle_imports:
+            _freeze_preloaded()
 
     def _drain_wakeup(self) -> None:
         try:
@@ -229,6 +271,7 @@ class Server:
         for fd in fds:
             _close(fd)
         self.children[pid] = status_fd
+        self.forked += 1
         _send(status_fd, proto.encode_reply(pid=pid))
 
     def reap(self) -> None:
@@ -360,7 +403,9 @@ def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> Non
     os.close(config_fd)
     key: bytes = config["key"]
     server = Server(listener_fd, alive_fd, key, config.get("address", ""))
+    server.idle_imports = [name for name in WHEN_IDLE if name not in sys.modules]
     done, failed = preload(config)
+    _freeze_preloaded()
     with contextlib.suppress(OSError):
         os.write(report_fd, proto.encode_report(done, failed))
     os.close(report_fd)
