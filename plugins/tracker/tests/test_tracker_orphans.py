@@ -13,6 +13,7 @@ import pytest
 from tracker_testlib import (
     DEADLINE,
     METHODS,
+    WARNING,
     alive,
     kill_all,
     method_or_skip,
@@ -118,3 +119,30 @@ def test_option_off_children_survive_and_keep_what_they_use(tmp_path: Path, meth
     warnings = parent.warnings(wait_for=pids)
     assert len(warnings) == 1, parent.stderr()
     assert "terminated" not in warnings[0]
+
+
+LEAVES_A_SUBPROCESS = """
+if __name__ == "__main__":
+    import subprocess
+
+    ctx = procstart.get_context(METHOD)
+    kid = ctx.Process(target=os.getpid)
+    kid.start()
+    kid.join(30)  # the tracker is running and knows this program
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    time.sleep(1.2)  # the tracker's tree snapshots (every 0.5 s) have seen the helper
+    report({"helper": helper.pid, "kid": kid.pid})
+"""
+
+
+def test_normal_exit_leaves_a_subprocess_the_program_left_running(tmp_path: Path) -> None:
+    """Only what procstart started dies at a normal exit; a plain subprocess lives on."""
+    method_or_skip("fork")
+    parent = run_parent(tmp_path, LEAVES_A_SUBPROCESS, "fork", "normal", expect_kill=False)
+    helper = parent.info["helper"]
+    try:
+        # the tracker acts within the exit grace (0.3 s) + SIGTERM wait; give it 3x that
+        assert wait_until(lambda: not alive(helper), 2.0) is None, "the subprocess was killed"
+        assert WARNING not in parent.stderr()
+    finally:
+        kill_all([helper])

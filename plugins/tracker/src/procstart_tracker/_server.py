@@ -10,7 +10,9 @@ the moment the root dies. When the root dies:
 2. with ``children-die-with-parent`` on (the default) the recorded
    descendants still alive, and their children, get SIGTERM, then SIGKILL
    after :data:`TERM_GRACE` seconds (after a normal exit they first get
-   :data:`EXIT_GRACE` seconds to finish on their own);
+   :data:`EXIT_GRACE` seconds to finish on their own, and only processes
+   procstart started are terminated: a ``subprocess`` the program left
+   running on purpose is not its business);
 3. every resource whose holders are all dead is cleaned, and *one* warning
    lists what was cleaned and which processes were terminated;
 4. with the option off, descendants live on: they inherit the root's
@@ -67,6 +69,8 @@ class TrackerState:
         self.resources: dict[Key, dict[int, int]] = {}
         self.types: dict[str, str] = {}
         self.root_exiting = False
+        #: pids procstart started (CHILD) or that reached child setup (HELLO)
+        self.started: set[int] = set()
         self.rejected = 0
         self.rejections: list[str] = []
         self._partial = b""
@@ -111,7 +115,10 @@ class TrackerState:
             self.types[message.kind] = message.name
         elif op == "BYE" and message.pid == self.root_pid:
             self.root_exiting = True
+        elif op == "HELLO":
+            self.started.add(message.pid)
         if op == "CHILD":
+            self.started.add(message.child)
             return [message.pid, message.child]
         return [message.pid]
 
@@ -276,8 +283,12 @@ class Tracker:
             if pid not in holders:
                 del self.procs[pid]
 
-    def _victims(self) -> list[Any]:
-        victims = {proc.pid: proc for proc in self.procs.values() if self._alive(proc)}
+    def _victims(self, *, started_only: bool = False) -> list[Any]:
+        victims = {
+            proc.pid: proc
+            for proc in self.procs.values()
+            if self._alive(proc) and (not started_only or proc.pid in self.state.started)
+        }
         for pid, proc in self._descendants(list(victims)).items():
             victims.setdefault(pid, proc)
         victims.pop(self.me, None)
@@ -297,9 +308,14 @@ class Tracker:
             with contextlib.suppress(self.psutil.Error, OSError):
                 proc.send_signal(sig)
 
-    def terminate_descendants(self, *, grace: float = 0.0) -> list[int]:
-        """SIGTERM, then SIGKILL, every recorded descendant still alive."""
-        victims = self._victims()
+    def terminate_descendants(self, *, grace: float = 0.0, started_only: bool = False) -> list[int]:
+        """SIGTERM, then SIGKILL, every recorded descendant still alive.
+
+        ``started_only``: only processes procstart started, and what they
+        started (after a normal exit: a program may leave a ``subprocess``
+        running on purpose).
+        """
+        victims = self._victims(started_only=started_only)
         if victims and grace:
             self.drain()
             victims = self._wait_gone(victims, grace)
@@ -414,8 +430,10 @@ class Tracker:
         )
         terminated: list[int] = []
         if root_dead and self.die_with_parent:
-            grace = EXIT_GRACE if self.state.root_exiting else 0.0
-            terminated = self.terminate_descendants(grace=grace)
+            exiting = self.state.root_exiting
+            terminated = self.terminate_descendants(
+                grace=EXIT_GRACE if exiting else 0.0, started_only=exiting
+            )
             self.drain()
         keys = (
             self.state.held_only_by(self._dead_check())
