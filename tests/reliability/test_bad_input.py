@@ -62,7 +62,7 @@ def test_unserialisable_target_fails_at_start_naming_the_type(
     assert culprit in str(info.value)
     assert repr(exec_method) in str(info.value)
     assert proc.pid is None
-    assert {child.pid for child in me.children(recursive=True)} == children
+    assert {child.pid for child in me.children(recursive=True)} - children == set()  # none new
     assert me.num_fds() <= fds
     queue.close()
     queue.join_thread()
@@ -159,7 +159,7 @@ def test_launch_hook_that_raises(method: str, kind: str) -> None:
     report = last_json(run_parent(RAISING_HOOK.format(method=method, kind=kind)))
     assert report["error"] == "RuntimeError: launch refused by the reliability test plugin"
     assert report["pid"] is None
-    assert report["children_after"] == report["children_before"]
+    assert set(report["children_after"]) - set(report["children_before"]) == set()  # none new
     assert report["fds"][0] == report["fds"][1]
     assert report["later"] == 4
 
