@@ -75,6 +75,7 @@ def report(queue: Any) -> None:
                 type(f).__name__ if not isinstance(f, type) else f.__name__ for f in sys.meta_path
             ],
             "procstart_loader_is_source": _is_source_loader(procstart),
+            "procstart_loader": type(getattr(procstart.__spec__, "loader", None)).__name__,
             "procstart_file": procstart.__file__,
             "main_name": getattr(sys.modules.get("__main__"), "__name__", None),
             "env_marker": os.environ.get("SPAWN_TEST_MARKER"),

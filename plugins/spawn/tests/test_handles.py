@@ -120,3 +120,38 @@ def test_subprocess_fallback_passes_exactly_the_same(
     assert here.recv() == "abab"
     proc.join(WAIT)
     assert proc.exitcode == 0
+
+
+FD_PARENT = """
+import json, os, procstart, spawn_targets
+ctx = procstart.get_context("spawn")
+with open({path!r}, "w") as fh:
+    os.set_inheritable(fh.fileno(), True)
+    q = ctx.Queue()
+    p = ctx.Process(target=spawn_targets.open_fds, args=(q,))
+    p.start()
+    fds = q.get(timeout=60)
+    p.join(60)
+    q2 = ctx.Queue()
+    p2 = ctx.Process(target=spawn_targets.report, args=(q2,))
+    p2.start()
+    loader = q2.get(timeout=60)["procstart_loader"]
+    p2.join(60)
+print(json.dumps([p.exitcode, fds, loader]))
+"""
+
+
+def test_exact_fds_with_the_bytecode_handoff(tmp_path: Path) -> None:
+    import json
+
+    from conftest import run_parent
+
+    path = str(tmp_path / "parent-file.txt")
+    out = run_parent(FD_PARENT.format(path=path))
+    assert out.returncode == 0, out.stderr
+    exitcode, fds, loader = json.loads(out.stdout.strip().splitlines()[-1])
+    assert exitcode == 0
+    assert loader == "ShippedLoader"  # this parent used the bytecode handoff
+    assert path not in fds.values()
+    others = {fd: what for fd, what in fds.items() if int(fd) > 2}
+    assert all(what.startswith("pipe:") or what == os.devnull for what in others.values()), others

@@ -106,7 +106,7 @@ def test_bytecode_handoff_keeps_module_attributes(ctx: Any) -> None:
     facts = _facts(ctx)
     assert facts["procstart_file"] == procstart.__file__
     assert facts["procstart_loader_is_source"] is True
-    assert "F" not in facts["meta_path"]
+    assert "BootstrapFinder" not in facts["meta_path"]
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -141,7 +141,10 @@ for label, target, args in [("plain", spawn_targets.report, ()),
     q = ctx.Queue()
     p = ctx.Process(target=target, args=(*args, q))
     p.start()
-    out[label] = q.get(timeout=60)["modules"]
+    facts = q.get(timeout=60)
+    out[label] = facts["modules"]
+    out[label + "-loader"] = facts["procstart_loader"]
+    out[label + "-finders"] = facts["meta_path"]
     p.join(60)
 print(json.dumps(out))
 """
@@ -151,8 +154,12 @@ def test_child_bootstrap_imports_little() -> None:
     out = run_parent(LIGHT_PARENT)
     assert out.returncode == 0, out.stderr
     modules = json.loads(out.stdout.strip().splitlines()[-1])
+    loaders = {"plain": modules["plain-loader"]}
+    assert "BootstrapFinder" not in modules["plain-finders"]
     heavy = {"pluggy", "cloudpickle", "psutil", "runpy", "multiprocessing.spawn", "dataclasses"}
     assert heavy & set(modules["plain"]) == set()
+    # procstart's bootstrap modules came through the pipe, as bytecode
+    assert loaders["plain"] == "ShippedLoader"
     # a lambda needs cloudpickle, and only that brings it in
     assert "cloudpickle" in modules["lambda"]
     assert "pluggy" not in modules["lambda"]
@@ -175,16 +182,24 @@ def test_child_stdout_is_flushed_at_exit_when_buffered() -> None:
     assert "exitcode 0" in out.stdout
 
 
-def test_bundle_skips_optional_modules_it_cannot_ship(monkeypatch: pytest.MonkeyPatch) -> None:
-    import marshal
+BUNDLE_PARENT = """
+import json, marshal
+from procstart_spawn import _bytecode
+out = {"full": sorted(marshal.loads(_bytecode._collect()))}
+_bytecode.BOOTSTRAP_MODULES = ("procstart", "procstart.child", "procstart._gone")
+out["optional_missing"] = sorted(marshal.loads(_bytecode._collect()))
+_bytecode._REQUIRED = frozenset({"procstart._gone"})
+out["required_missing"] = _bytecode._collect()
+print(json.dumps(out))
+"""
 
-    from procstart_spawn import _bytecode
 
-    monkeypatch.setattr(
-        _bytecode, "BOOTSTRAP_MODULES", ("procstart", "procstart.child", "procstart._gone")
-    )
-    data = _bytecode._collect()
-    assert data is not None
-    assert sorted(marshal.loads(data)) == ["procstart", "procstart.child"]
-    monkeypatch.setattr(_bytecode, "_REQUIRED", frozenset({"procstart._gone"}))
-    assert _bytecode._collect() is None
+def test_bundle_skips_optional_modules_it_cannot_ship() -> None:
+    # in a plain parent: under pytest procstart's modules are loaded by pytest's
+    # assertion rewriter (a plugin's distribution), so no bundle is made here
+    out = run_parent(BUNDLE_PARENT)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"procstart", "procstart.child", "procstart._process"} <= set(result["full"])
+    assert result["optional_missing"] == ["procstart", "procstart.child"]
+    assert result["required_missing"] is None

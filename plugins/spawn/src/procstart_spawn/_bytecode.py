@@ -119,15 +119,17 @@ def _procstart_boot(fd):
    b+=c
   return b
  m=marshal.loads(r(int.from_bytes(r(8),'big')))
- class L(e.SourceFileLoader):
+ class ShippedLoader(e.SourceFileLoader):
   def get_code(s,n):return m[n][2]
- class F:
+ class BootstrapFinder:
   _procstart_bootstrap=True
   @staticmethod
   def find_spec(n,p=None,t=None):
    x=m.get(n)
-   if x:return e.spec_from_file_location(n,x[0],loader=L(n,x[0]),submodule_search_locations=x[1])
- sys.meta_path.insert(0,F)
+   if x:
+    l=ShippedLoader(n,x[0])
+    return e.spec_from_file_location(n,x[0],loader=l,submodule_search_locations=x[1])
+ sys.meta_path.insert(0,BootstrapFinder)
  from procstart.child import spawn_main
  spawn_main(fd)
 _procstart_boot({fd})
