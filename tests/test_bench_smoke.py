@@ -17,7 +17,7 @@ from procstart.bench.imports import BEGIN, END, parse
 QUICK_ROWS = {
     "start_warm": 1,
     "start_cold": 1,
-    "many": 2,
+    "many": 2,  # N=1 and N=4
     "args": None,
     "pool": 2,
     "uss": 1,

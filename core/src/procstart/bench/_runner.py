@@ -90,7 +90,9 @@ class Plan:
         row: Row,
         contenders: Sequence[Contender],
         sample: Callable[[Contender], Sample],
+        *,
         repeat: int | None = None,
+        isolated: bool = False,
     ) -> None:
         """Warm up each contender, then take ``repeat`` samples in turn.
 
@@ -99,8 +101,11 @@ class Plan:
 
         A contender whose sample raises is dropped from the row with the
         error recorded (shown as ``-`` in the table, kept in the JSON).
+        ``isolated`` samples (each in a fresh interpreter) skip the warm-up
+        under ``--quick``: there is no server to start, only OS caches.
         """
         repeat = self.repeat if repeat is None else repeat
+        warmup = 0 if isolated and self.quick else self.warmup
         live = list(contenders)
 
         def take(contender: Contender, step: str) -> Sample | None:
@@ -115,7 +120,7 @@ class Plan:
                 return None
 
         for contender in list(live):
-            for _ in range(self.warmup):
+            for _ in range(warmup):
                 if contender in live:
                     take(contender, "warm-up")
         for index in range(repeat):

@@ -52,7 +52,8 @@ def measure(plan: Plan) -> Figure:
     )
     how += " (VmHWM reset per sample)." if tracker.resettable else " (ru_maxrss)."
     figure = Figure(ID, TITLE, [SECONDS, PEAK_RSS], how=how)
-    kinds = ["bytes"] + (["numpy"] if installed("numpy") else [])
+    # quick: bytes only (a numpy argument makes every non-fork child import numpy)
+    kinds = ["bytes"] + (["numpy"] if installed("numpy") and not plan.quick else [])
     sizes = QUICK_SIZES if plan.quick else SIZES
     for method in plan.methods:
         contexts: dict[Contender, Any] = {}

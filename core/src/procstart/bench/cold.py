@@ -50,5 +50,6 @@ def measure(plan: Plan) -> Figure:
             figure.row(method),
             plan.contenders(method),
             lambda contender: isolated("cold", contender, {})[0],
+            isolated=True,
         )
     return figure

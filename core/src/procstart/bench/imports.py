@@ -78,5 +78,6 @@ def measure(plan: Plan) -> Figure:
         "child imports before it exits (its parent and server already warm).",
     )
     for method in plan.methods:
-        plan.interleave(figure, figure.row(method), plan.contenders(method), sample)
+        row = figure.row(method)
+        plan.interleave(figure, row, plan.contenders(method), sample, isolated=True)
     return figure

@@ -13,7 +13,7 @@ from ._runner import Plan, Sample, join_or_kill
 ID = "many"
 TITLE = "N children at once"
 COUNTS = (1, 8, 64)
-QUICK_COUNTS = (1, 8)
+QUICK_COUNTS = (1, 4)
 
 
 def start_many(ctx: Any, count: int) -> float:

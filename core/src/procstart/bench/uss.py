@@ -72,5 +72,8 @@ def measure(plan: Plan) -> Figure:
             figure.row(method, param),
             plan.contenders(method),
             lambda contender: isolated("uss", contender, {"module": module})[0],
+            isolated=True,
+            # USS barely varies (min = max above): --quick takes one sample
+            repeat=1 if plan.quick else None,
         )
     return figure
