@@ -111,6 +111,19 @@ def test_terminal_table_and_markdown(quick_fork):
     assert "## Targets" in page
 
 
+def test_from_json_shows_the_same_tables(quick_fork):
+    stdout, _, tmp = quick_fork
+    done = subprocess.run(
+        [sys.executable, "-m", "procstart", "bench", "--from-json", str(tmp / "bench.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    shown = done.stdout.split("total time:")[0]
+    assert shown == stdout.split("total time:")[0]
+
+
 def test_unknown_method_is_an_error(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "procstart", "bench", "--methods", "forkservr", "--quiet"],

@@ -71,6 +71,16 @@ class Metric:
         return f"{shown:.2f}"
 
 
+#: how a unit is shown: (scale, display unit)
+DISPLAY = {"s": (1e3, "ms"), "bytes": (1 / 2**20, "MiB"), "count": (1.0, "modules")}
+
+
+def metric(name: str, unit: str) -> Metric:
+    """A metric in ``unit`` (``s``, ``bytes``, ``count``), shown in a readable unit."""
+    scale, display = DISPLAY.get(unit, (1.0, unit))
+    return Metric(name, unit, scale, display)
+
+
 SECONDS = Metric("time", "s", 1e3, "ms")
 PER_CHILD = Metric("time_per_child", "s", 1e3, "ms")
 PEAK_RSS = Metric("peak_rss", "bytes", 1 / 2**20, "MiB")
@@ -216,3 +226,34 @@ class Results:
             "figures": [figure.as_dict() for figure in self.figures],
             "targets": [target.as_dict() for target in self.targets],
         }
+
+
+def results_from_dict(data: dict[str, Any]) -> Results:
+    """Rebuild :class:`Results` from ``--json`` output (schema 1)."""
+    if data.get("schema") != 1:
+        raise ValueError(f"not a procstart bench result (schema {data.get('schema')!r})")
+    results = Results(
+        environment=dict(data["environment"]),
+        options=dict(data["options"]),
+        elapsed=float(data.get("elapsed", 0.0)),
+    )
+    for raw in data["figures"]:
+        figure = Figure(
+            raw["id"],
+            raw["title"],
+            [metric(name, unit) for name, unit in raw["metrics"].items()],
+            how=raw.get("how", ""),
+        )
+        for raw_row in raw["rows"]:
+            row = figure.row(raw_row["method"], raw_row.get("param", ""))
+            row.errors.update(raw_row.get("errors", {}))
+            for column, per_metric in raw_row["results"].items():
+                row.results[column] = {
+                    name: Stats([float(x) for x in stats["samples"]])
+                    for name, stats in per_metric.items()
+                }
+        results.figures.append(figure)
+    results.targets = [
+        Target(t["name"], float(t["limit"]), t["ratio"], t.get("how", "")) for t in data["targets"]
+    ]
+    return results

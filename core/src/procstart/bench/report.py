@@ -8,7 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from ..cli._table import render
-from ._model import BASELINE, COLUMNS, SUBJECT, Figure, Metric, Results, Row, Target
+from ._model import (
+    BASELINE,
+    COLUMNS,
+    SUBJECT,
+    Figure,
+    Metric,
+    Results,
+    Row,
+    Target,
+    results_from_dict,
+)
 
 
 def _columns(figure: Figure) -> list[str]:
@@ -168,7 +178,7 @@ def markdown(
     return "\n".join(out).rstrip() + "\n"
 
 
-def load_json(path: str | Path) -> dict[str, Any]:
-    """Read a ``--json`` file back as plain data."""
+def load(path: str | Path) -> Results:
+    """Read a ``--json`` file back as :class:`Results`."""
     data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
-    return data
+    return results_from_dict(data)

@@ -49,6 +49,11 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--notes", metavar="FILE", help="Markdown placed after the targets in --markdown's page"
     )
+    parser.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help="measure nothing: show (and chart, --markdown) the results saved in FILE",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
 
@@ -104,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
     )
     try:
-        results = run_bench(options)
-    except ValueError as exc:
+        results = report.load(args.from_json) if args.from_json else run_bench(options)
+    except (ValueError, OSError) as exc:
         progress.done()
         print(f"procstart bench: {exc}", file=sys.stderr)
         return 2
