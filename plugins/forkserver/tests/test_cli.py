@@ -27,3 +27,24 @@ def test_info_of_a_running_server() -> None:
     assert done.returncode == 0, done.stderr
     # python -c: there is no main module to preload
     assert done.stdout.split() == ["running", "True", "-"]
+
+
+def test_hooks_are_registered_and_the_server_imports_no_pluggy() -> None:
+    code = """
+        import sys
+        from procstart import _manager
+        pm = _manager.plugins().pm
+        names = {
+            hook: [impl.plugin_name for impl in getattr(pm.hook, hook).get_hookimpls()]
+            for hook in ("procstart_start_methods", "procstart_inherited_handles")
+        }
+        print(all("forkserver" in found for found in names.values()))
+    """
+    done = run_parent(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]
+    lean = run_parent(
+        "import sys; import procstart_forkserver._server; "
+        "print(sorted(m for m in ('pluggy', 'dataclasses', 'typing') if m in sys.modules))"
+    )
+    assert lean.stdout.split() == ["[]"], lean.stderr

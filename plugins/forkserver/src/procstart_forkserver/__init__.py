@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._client import PreloadWarning, ServerDiedWarning
-    from ._plugin import procstart_start_methods
+    from ._plugin import procstart_inherited_handles, procstart_start_methods
     from ._popen import SERVER_DIED_EXITCODE, ForkServerPopen
 
 __version__ = "0.1.0"
@@ -30,6 +30,7 @@ __all__ = [
     "ForkServerPopen",
     "PreloadWarning",
     "ServerDiedWarning",
+    "procstart_inherited_handles",
     "procstart_start_methods",
     "server_info",
     "stop_server",
@@ -39,12 +40,16 @@ __all__ = [
 # not pay for pluggy or the client side (pluggy finds the hook through
 # __getattr__/__dir__ like any attribute)
 _LAZY = {
+    "procstart_inherited_handles": "._plugin",
     "procstart_start_methods": "._plugin",
     "SERVER_DIED_EXITCODE": "._popen",
     "ForkServerPopen": "._popen",
     "PreloadWarning": "._client",
     "ServerDiedWarning": "._client",
 }
+
+
+_HOOKS = ("procstart_inherited_handles", "procstart_start_methods")
 
 
 def __getattr__(name: str) -> Any:
@@ -59,6 +64,10 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    # pluggy lists a plugin's names with dir() and then reads the module's
+    # __dict__ (no __getattr__): bind the hooks now, so registration sees them
+    for name in _HOOKS:
+        __getattr__(name)
     return sorted({*globals(), *_LAZY})
 
 

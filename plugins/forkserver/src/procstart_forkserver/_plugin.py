@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator, Mapping
 
 import procstart
+from procstart import InheritedHandle
 
 
 def _unavailable() -> str | None:
@@ -26,6 +27,23 @@ def _launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
     from ._popen import ForkServerPopen
 
     return ForkServerPopen(request.process, request)
+
+
+@procstart.hookimpl(tryfirst=True)
+def procstart_inherited_handles(request: procstart.LaunchRequest) -> Iterator[InheritedHandle]:
+    """Yield nothing; on first use, launch the server now.
+
+    This is the first hook of a launch: the server's interpreter then starts
+    while other plugins get ready (a tracker, say) and the payload is pickled.
+
+    >>> list(procstart_inherited_handles(request=None))  # doctest: +SKIP
+    []
+    """
+    if request.method.launcher is _launch:
+        from ._client import ensure_running
+
+        ensure_running()
+    return iter(())
 
 
 def _info() -> Mapping[str, object]:
