@@ -203,9 +203,10 @@ class Server:
         import importlib
 
         name = self.idle_imports.pop(0)
-        with contextlib.suppress(Exception):  # an optimisation only
-            importlib.import_module(name)
-        if not self.idle_imports:
+        if name:
+            with contextlib.suppress(Exception):  # an optimisation only
+                importlib.import_module(name)
+        else:  # the last step, after the first child: not on its critical path
             _freeze_preloaded()
 
     def _drain_wakeup(self) -> None:
@@ -403,9 +404,8 @@ def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> Non
     os.close(config_fd)
     key: bytes = config["key"]
     server = Server(listener_fd, alive_fd, key, config.get("address", ""))
-    server.idle_imports = [name for name in WHEN_IDLE if name not in sys.modules]
+    server.idle_imports = [*(name for name in WHEN_IDLE if name not in sys.modules), ""]
     done, failed = preload(config)
-    _freeze_preloaded()
     with contextlib.suppress(OSError):
         os.write(report_fd, proto.encode_report(done, failed))
     os.close(report_fd)
