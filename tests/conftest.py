@@ -14,6 +14,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--soak``: heavy loops of tests marked ``soak`` (here, so any path accepts it)."""
+    group = parser.getgroup("procstart")
+    group.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="run the tests marked 'soak' with the full counts of issue 8 "
+        "(1,000 start/join cycles, 8 threads x 50 processes per method)",
+    )
+
+
 def run_python(
     code: str,
     *,

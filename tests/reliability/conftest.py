@@ -7,7 +7,7 @@ that reason, never faked. The installed methods come from
 this pytest process keeps no resolved default of its own.
 
 Counts are small by default (the whole group stays within a few minutes on
-two cores); ``pytest tests/reliability --soak`` (or ``RELIABILITY_SOAK=1``)
+two cores); ``pytest --soak`` (the option lives in ``tests/conftest.py``; or ``RELIABILITY_SOAK=1``)
 switches the tests marked ``soak`` to the counts of issue 8 (1,000 start/join
 cycles per method, 8 threads x 50 processes, a 1 GiB argument) and fuzzes
 ten times as many examples; ``-m soak`` selects just those tests.
@@ -86,32 +86,14 @@ def exec_method(request: pytest.FixtureRequest) -> str:
 
 # -- soak mode --------------------------------------------------------------
 
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("procstart-reliability")
-    group.addoption(
-        "--soak",
-        action="store_true",
-        default=False,
-        help="run the tests marked 'soak' with the full counts of issue 8 "
-        "(1,000 start/join cycles, 8 threads x 50 processes per method)",
-    )
-
-
-#: also switches soak mode on, for runs where ``--soak`` cannot be given: pytest
-#: knows the option only when this folder is on the command line (``pytest
-#: tests/reliability --soak``), since pytest_addoption of a conftest below the
-#: given paths runs after the command line was parsed
+#: also switches soak mode on (for runners that cannot pass ``--soak``)
 SOAK_ENV = "RELIABILITY_SOAK"
 
 
 def soak_enabled(config: pytest.Config) -> bool:
     if os.environ.get(SOAK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
         return True
-    try:
-        return bool(config.getoption("--soak"))
-    except ValueError:  # option unknown: this conftest was not an initial one
-        return False
+    return bool(config.getoption("--soak"))
 
 
 @dataclass(frozen=True)
