@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
 import spawn_targets as t
 from conftest import WAIT
 
@@ -135,22 +136,28 @@ with open({path!r}, "w") as fh:
     q2 = ctx.Queue()
     p2 = ctx.Process(target=spawn_targets.report, args=(q2,))
     p2.start()
-    loader = q2.get(timeout=60)["procstart_loader"]
+    facts = q2.get(timeout=60)
     p2.join(60)
-print(json.dumps([p.exitcode, fds, loader]))
+import procstart_spawn, sys
+skip = procstart_spawn.startup_plan(sys.executable).skip_site
+print(json.dumps([p.exitcode, fds, facts["procstart_loader"], facts["no_site"], skip]))
 """
 
 
-def test_exact_fds_with_the_bytecode_handoff(tmp_path: Path) -> None:
+@pytest.mark.parametrize("site_less", ["0", "1"])
+def test_exact_fds_with_the_bytecode_handoff(tmp_path: Path, site_less: str) -> None:
     import json
 
     from conftest import run_parent
 
     path = str(tmp_path / "parent-file.txt")
-    out = run_parent(FD_PARENT.format(path=path))
+    out = run_parent(FD_PARENT.format(path=path), env={"PROCSTART_SPAWN_FAST_STARTUP": site_less})
     assert out.returncode == 0, out.stderr
-    exitcode, fds, loader = json.loads(out.stdout.strip().splitlines()[-1])
+    exitcode, fds, loader, no_site, skip = json.loads(out.stdout.strip().splitlines()[-1])
     assert exitcode == 0
+    assert no_site == int(skip)
+    if site_less == "0":
+        assert not skip
     assert loader == "ShippedLoader"  # this parent used the bytecode handoff
     assert path not in fds.values()
     others = {fd: what for fd, what in fds.items() if int(fd) > 2}

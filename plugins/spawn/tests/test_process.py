@@ -95,7 +95,15 @@ def test_daemon_cannot_have_children(ctx: Any, capfd: Any) -> None:
     assert "daemonic processes are not allowed to have children" in capfd.readouterr().err
 
 
-def test_grandchild_uses_spawn_by_default(ctx: Any) -> None:
+@pytest.mark.parametrize("site_less", [False, True])
+def test_grandchild_uses_spawn_by_default(
+    ctx: Any, site_less: bool, reset_spawn_options: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import procstart_spawn
+
+    # the environment reaches the child, so it decides for the grandchild too
+    monkeypatch.setenv(procstart_spawn.FAST_STARTUP_ENV, "1" if site_less else "0")
+    procstart_spawn.set_fast_startup(None)
     queue = ctx.Queue()
     proc = ctx.Process(target=t.start_grandchild, args=(queue,))
     proc.start()
@@ -103,8 +111,6 @@ def test_grandchild_uses_spawn_by_default(ctx: Any) -> None:
     proc.join(WAIT)
     assert (proc.exitcode, exitcode, method, parent_is_child) == (0, 0, "spawn", True)
     # a grandchild starts as its parent did, and looks the same
-    import procstart_spawn
-
     skip = procstart_spawn.startup_plan(sys.executable).skip_site
     assert no_site == int(skip or sys.flags.no_site)
     assert (prefix, same_path) == (sys.prefix, True)

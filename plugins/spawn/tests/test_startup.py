@@ -27,8 +27,15 @@ def _facts(ctx: Any) -> dict[str, Any]:
     return facts
 
 
-def test_child_starts_as_the_plan_says(ctx: Any, reset_spawn_options: None) -> None:
+@pytest.mark.parametrize("asked", [None, True])
+def test_child_starts_as_the_plan_says(
+    ctx: Any, asked: bool | None, reset_spawn_options: None
+) -> None:
+    procstart_spawn.set_fast_startup(asked)
     plan = procstart_spawn.startup_plan(sys.executable)
+    if asked is None:
+        assert not plan.skip_site
+        assert plan.reason.startswith("off by default")
     facts = _facts(ctx)
     assert facts["no_site"] == int(plan.skip_site or sys.flags.no_site), plan
     # with or without site, the child looks the same
@@ -43,7 +50,7 @@ def test_child_starts_as_the_plan_says(ctx: Any, reset_spawn_options: None) -> N
         assert (name in facts["modules"]) == (name in sys.modules), name
 
 
-def test_fast_startup_can_be_switched_off(
+def test_fast_startup_switches(
     ctx: Any, reset_spawn_options: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(procstart_spawn.FAST_STARTUP_ENV, "0")
@@ -52,6 +59,12 @@ def test_fast_startup_can_be_switched_off(
     assert not plan.skip_site
     assert plan.reason == "switched off by PROCSTART_SPAWN_FAST_STARTUP=0"
     assert _facts(ctx)["no_site"] == sys.flags.no_site
+    monkeypatch.setenv(procstart_spawn.FAST_STARTUP_ENV, "1")
+    procstart_spawn.set_fast_startup(None)
+    plan = procstart_spawn.startup_plan(sys.executable)
+    assert "switched off" not in plan.reason
+    assert "off by default" not in plan.reason
+    assert _facts(ctx)["no_site"] == int(plan.skip_site or sys.flags.no_site)
     procstart_spawn.set_fast_startup(False)
     assert "set_fast_startup(False)" in procstart_spawn.startup_plan(sys.executable).reason
 
@@ -61,7 +74,7 @@ def test_sitecustomize_means_normal_startup(
 ) -> None:
     (tmp_path / "sitecustomize.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
-    procstart_spawn.set_fast_startup(None)
+    procstart_spawn.set_fast_startup(True)
     plan = procstart_spawn.startup_plan(sys.executable)
     assert not plan.skip_site
     assert plan.reason == "a sitecustomize module exists"
@@ -91,6 +104,7 @@ def test_another_executable_starts_with_site(
     other = venv / "bin" / "python"
     other.symlink_to(os.path.realpath(sys.executable))
     ctx.set_executable(str(other))
+    procstart_spawn.set_fast_startup(True)
     plan = procstart_spawn.startup_plan(str(other))
     assert not plan.skip_site
     assert "another interpreter" in plan.reason

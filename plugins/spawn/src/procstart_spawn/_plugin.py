@@ -54,7 +54,7 @@ def procstart_config_keys() -> Iterator[procstart.ConfigKey]:
     yield procstart.ConfigKey(
         name=_startup.CONFIG_KEY,
         type=bool,
-        description="start spawn children without site when that is equivalent (default true)",
+        description="start spawn children without site when that is equivalent (default false)",
     )
     yield procstart.ConfigKey(
         name=_startup.FAST_EXIT_KEY,
