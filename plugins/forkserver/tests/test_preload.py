@@ -176,3 +176,15 @@ def test_bad_preload_config_names_file_and_key(tmp_path: Path) -> None:
         "array of strings, got 'numpy'"
     )
     assert expected in done.stdout
+
+
+def test_preload_that_kills_the_server_is_a_clear_error(ctx: Any, fresh_server: Any) -> None:
+    from procstart_forkserver import ServerDiedWarning
+
+    fresh_server(["fs_preload_crash"])
+    proc = ctx.Process(target=t.noop)
+    with pytest.warns(ServerDiedWarning), pytest.raises(OSError) as info:
+        proc.start()
+    message = str(info.value)
+    assert "exited with code 3 before it could fork" in message
+    assert "preload=['fs_preload_crash']" in message

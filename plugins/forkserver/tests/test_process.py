@@ -129,3 +129,16 @@ def test_child_sees_the_parents_current_environment(ctx: Any, monkeypatch: Any) 
     queue = ctx.Queue()
     start_join(ctx, t.put_env, queue, "FS_TEST_ADDED")
     assert queue.get(timeout=WAIT) == ["added after the server started"]
+
+
+def test_no_fd_leak_over_starts_and_failed_starts(ctx: Any) -> None:
+    import procstart
+
+    start_join(ctx, t.noop).close()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        start_join(ctx, t.noop).close()
+    for _ in range(5):
+        with pytest.raises(procstart.SerializationError):
+            ctx.Process(target=t.noop, args=((i for i in ()),)).start()
+    assert len(os.listdir("/proc/self/fd")) == before

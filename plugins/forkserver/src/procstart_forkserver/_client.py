@@ -136,8 +136,6 @@ def _private_folder() -> str:
 
 
 def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str, Any]:
-    from multiprocessing import process
-
     from procstart import _manager
     from procstart.payload import _main_reference
 
@@ -151,7 +149,7 @@ def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str
         "main": _main_reference() if "__main__" in preload else {},
         "sys_path": list(sys.path),
         "argv": list(sys.argv),
-        "dir": process.ORIGINAL_DIR or os.getcwd(),  # type: ignore[attr-defined]
+        "dir": os.getcwd(),
         "extra": extra,
     }
 
@@ -254,7 +252,8 @@ def _remove(address: str) -> None:
 
 def _after_fork_in_child() -> None:
     """A forked copy of the parent must not keep the parent's server alive."""
-    global _state
+    global _state, _lock
+    _lock = threading.RLock()  # another thread may have held it at fork time
     state = _state
     _state = None
     if state is not None:
@@ -378,7 +377,19 @@ def connect_and_fork(fds: list[int]) -> tuple[int, int]:
                 f"procstart forkserver (pid {state.pid}) refused the request: {exc}"
             ) from exc
         state = ensure_running()
-        pid, status_fd = _request_fork(state, fds)
+        try:
+            pid, status_fd = _request_fork(state, fds)
+        except (ConnectionError, FileNotFoundError, proto.ProtocolError) as again:
+            try:
+                code = state.process.wait(timeout=5)
+            except Exception:  # noqa: BLE001 - alive, yet it refused us
+                code = None
+            raise OSError(
+                f"procstart forkserver (pid {state.pid}) "
+                + (f"exited with code {code}" if code is not None else "refused the request")
+                + f" before it could fork; preload={state.preload!r} (a preloaded module "
+                "that crashes or exits the server shows here)"
+            ) from again
     _read_report(state)
     return pid, status_fd
 

@@ -103,9 +103,9 @@ class ForkServerPopen(ChildPopen):
                 [payload_r, sentinel_w, *self._fds]
             )
         except BaseException:
-            _close_owned([payload_r, payload_w, sentinel_r, sentinel_w])
+            _close_owned([payload_w, sentinel_r])
             raise
-        finally:
+        finally:  # the child has its own copies now (or there is no child)
             os.close(payload_r)
             os.close(sentinel_w)
         self.sentinel = sentinel_r
