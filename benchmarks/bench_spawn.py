@@ -7,6 +7,7 @@ same machine state, and the import cost of each child's bootstrap
 imports before and while running a trivial target).
 
     .venv/bin/python benchmarks/bench_spawn.py [--runs 40] [--warmup 5] [--json]
+    .venv/bin/python benchmarks/bench_spawn.py --ablation   # what each speed-up is worth
 
 Self-contained on purpose: ``procstart bench`` folds these rows in.
 """
@@ -106,6 +107,65 @@ def measure(runs: int, warmup: int, all_plugins: bool = False) -> dict[str, Any]
     }
 
 
+def ablation(runs: int, warmup: int) -> dict[str, dict[str, float]]:
+    """What each of procstart-spawn's speed-ups is worth: one switched off at a time.
+
+    Random order in every round; wall and child CPU medians in milliseconds.
+    """
+    import random
+    import statistics
+
+    import procstart_spawn
+    from procstart_spawn import _bytecode, _popen
+
+    ps = procstart_context(False)
+    real_bundle = _bytecode.bundle
+
+    def variant(*, site: bool | None, fast_exit: bool, handoff: bool) -> Any:
+        def configure() -> None:
+            procstart_spawn.set_fast_startup(site)
+            procstart_spawn.set_fast_exit(fast_exit)
+            _popen._bytecode.bundle = real_bundle if handoff else (lambda: None)  # type: ignore[attr-defined]
+
+        return configure
+
+    variants: dict[str, tuple[Any, Any]] = {
+        "multiprocessing spawn": (multiprocessing.get_context("spawn"), None),
+        "procstart spawn (default)": (ps, variant(site=None, fast_exit=True, handoff=True)),
+        "  without the fast exit": (ps, variant(site=None, fast_exit=False, handoff=True)),
+        "  without the bytecode handoff": (ps, variant(site=None, fast_exit=True, handoff=False)),
+        "  with -S (fast startup)": (ps, variant(site=True, fast_exit=True, handoff=True)),
+        "  none of them": (ps, variant(site=False, fast_exit=False, handoff=False)),
+    }
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    try:
+        for index in range(warmup + runs):
+            order = list(variants.items())
+            random.shuffle(order)
+            for name, (ctx, configure) in order:
+                if configure is not None:
+                    configure()
+                before = _children_cpu()
+                elapsed = _one(ctx)
+                if index >= warmup:
+                    wall[name].append(elapsed)
+                    cpu[name].append(_children_cpu() - before)
+    finally:
+        variant(site=None, fast_exit=True, handoff=True)()
+        procstart_spawn.set_fast_startup(None)
+        procstart_spawn.set_fast_exit(None)
+    base = statistics.median(wall["multiprocessing spawn"])
+    return {
+        name: {
+            "wall_ms": statistics.median(wall[name]) * 1e3,
+            "cpu_ms": statistics.median(cpu[name]) * 1e3,
+            "ratio": statistics.median(wall[name]) / base,
+        }
+        for name in variants
+    }
+
+
 def _probe(which: str, all_plugins: bool) -> None:
     """In a subprocess: start one child of ``which`` with import profiling on."""
     if which == "procstart":
@@ -165,10 +225,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--all-plugins", action="store_true", help="load every installed procstart plugin"
     )
+    parser.add_argument(
+        "--ablation", action="store_true", help="switch each speed-up off in turn instead"
+    )
     parser.add_argument("--probe", choices=["procstart", "stdlib"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
         _probe(args.probe, args.all_plugins)
+        return 0
+    if args.ablation:
+        rows = ablation(args.runs, args.warmup)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        print(f"start+join of a trivial child, median of {args.runs} runs, random order")
+        for name, row in rows.items():
+            print(
+                f"  {name:<32} {row['wall_ms']:7.2f} ms  ratio {row['ratio']:.2f}"
+                f"   child CPU {row['cpu_ms']:6.2f} ms"
+            )
         return 0
     result = measure(args.runs, args.warmup, args.all_plugins)
     result["child_imports"] = {
