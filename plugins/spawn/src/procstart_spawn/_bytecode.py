@@ -74,7 +74,9 @@ def bundle() -> bytes | None:
         if not _bundle:
             try:
                 _bundle.append(_collect())
-            except (ImportError, OSError, SyntaxError, ValueError):
+            except OSError:
+                return None  # out of fds, say: try again at the next launch
+            except (ImportError, SyntaxError, ValueError):
                 _bundle.append(None)
         return _bundle[0]
 
