@@ -64,5 +64,6 @@ def describe(methods: list[str], peers: bool) -> dict[str, Any]:
         #: plugins from outside the project: active only in their own method's rows
         "other_plugins": _plugins.others(),
         "all_plugins": _plugins.keep_all(),
+        "without": _plugins.left_out(),
         "packages": packages,
     }

@@ -45,6 +45,8 @@ class Options:
     peers: bool = True
     #: keep plugins that provide none of the methods (launch wrappers...)
     all_plugins: bool = False
+    #: distributions left out of every row (to see what one costs)
+    without: Sequence[str] = ()
     #: called with one line of progress text (the CLI draws it on stderr)
     progress: Callable[[str], None] | None = None
 
@@ -58,6 +60,7 @@ class Options:
             "figures": list(self.figures) if self.figures else None,
             "peers": self.peers,
             "all_plugins": self.all_plugins,
+            "without": list(self.without),
         }
 
 
@@ -164,6 +167,7 @@ def isolated(
         "contender": contender.as_list(),
         "params": params,
         "all_plugins": _plugins.keep_all(),
+        "without": _plugins.left_out(),
     }
     full_env = dict(os.environ)
     full_env.pop("PYTHONPROFILEIMPORTTIME", None)
@@ -225,7 +229,7 @@ def run(options: Options) -> Results:
     """
     from . import _targets
 
-    _plugins.configure(options.all_plugins)
+    _plugins.configure(options.all_plugins, list(options.without))
     methods = select_methods(options.methods)
     figures = select_figures(options.figures)
     repeat = options.repeat or (QUICK_REPEAT if options.quick else DEFAULT_REPEAT)

@@ -20,7 +20,7 @@ def main() -> None:
     try:
         from . import _plugins
 
-        _plugins.configure(bool(spec.get("all_plugins")))
+        _plugins.configure(bool(spec.get("all_plugins")), spec.get("without"))
         module = importlib.import_module(f"procstart.bench.{spec['module']}")
         contender = Contender.from_list(spec["contender"])
         result = module.isolated_sample(contender, spec["params"])

@@ -95,7 +95,8 @@ def _environment_lines(results: Results) -> list[str]:
             "active in every row: --all-plugins)"
             if env.get("all_plugins")
             else "each active only in the rows of the method it provides)"
-        ),
+        )
+        + (f"; left out of every row: {', '.join(env['without'])}" if env.get("without") else ""),
     ]
 
 

@@ -41,6 +41,13 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="keep plugins that provide none of the measured methods (launch wrappers...)",
     )
+    parser.add_argument(
+        "--without",
+        type=lambda text: [d.strip() for d in text.split(",") if d.strip()],
+        default=[],
+        metavar="DISTS",
+        help="leave these plugin distributions out (e.g. procstart-tracker) to see their cost",
+    )
     parser.add_argument("--json", metavar="FILE", help="write all samples and ratios as JSON")
     parser.add_argument("--chart", metavar="FILE", help="write a PNG of the latency figures")
     parser.add_argument(
@@ -106,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         figures=args.figures,
         peers=not args.no_peers,
         all_plugins=args.all_plugins,
+        without=args.without,
         progress=progress,
     )
     try:
