@@ -16,7 +16,8 @@ no plugin manager: the child never scans entry points nor reads
 Launchers may add entries to ``prep`` (``payload.build(extra=...)``) that
 this module understands: ``site`` (restore what ``site`` would have done in
 a child started with ``-S``), ``main_code`` (the main script, compiled by the
-parent) and ``fast_exit`` (leave through :func:`fast_exit`). Spawn's child
+parent), ``fast_exit`` (leave through :func:`fast_exit`) and
+``noinherit_fds`` (fds to make close-on-exec again). Spawn's child
 enters through :func:`spawn_main`.
 """
 
@@ -323,6 +324,13 @@ def prepare(prep: dict[str, Any], inherited: list[int]) -> None:
         _handles[key] = inherited[index] if prep.get("handles_by_index") else index
     global _fast_exit
     _fast_exit = bool(prep.get("fast_exit"))
+    # fds passed to this child were made inheritable for the exec; its own
+    # children get none of them unless they ask (PEP 446's default again)
+    for fd in prep.get("noinherit_fds", ()):
+        try:  # noqa: SIM105 - contextlib is one import more for every child
+            os.set_inheritable(fd, False)
+        except OSError:
+            pass  # closed already by a setup hook: nothing to protect
     _apply_environment(prep)
     if prep.get("site") is not None:
         _restore_site(prep["site"])

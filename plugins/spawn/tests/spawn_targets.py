@@ -105,6 +105,17 @@ def open_fds(queue: Any) -> None:
     queue.put(fds)
 
 
+def grandchild_fds(queue: Any, conn: Any) -> None:
+    """Send back the fds an exec'd grandchild (close_fds=False) finds open."""
+    import subprocess
+
+    code = "import os; print(sorted(int(fd) for fd in os.listdir('/proc/self/fd')))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], close_fds=False, capture_output=True, text=True, timeout=60
+    )
+    queue.put((out.stdout.strip(), out.stderr, conn.fileno()))
+
+
 def fstat_ino(queue: Any, fd: int) -> None:
     """Send back the inode of ``fd`` in this child, or the error."""
     try:

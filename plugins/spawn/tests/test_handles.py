@@ -162,3 +162,19 @@ def test_exact_fds_with_the_bytecode_handoff(tmp_path: Path, site_less: str) -> 
     assert path not in fds.values()
     others = {fd: what for fd, what in fds.items() if int(fd) > 2}
     assert all(what.startswith("pipe:") or what == os.devnull for what in others.values()), others
+
+
+def test_passed_fds_do_not_leak_to_grandchildren(ctx: Any) -> None:
+    # the child's own exec'd children (os.system, close_fds=False) get only stdio
+    queue = ctx.Queue()
+    here, there = ctx.Pipe()
+    proc = ctx.Process(target=t.grandchild_fds, args=(queue, there))
+    proc.start()
+    listing, err, conn_fd = queue.get(timeout=WAIT)
+    proc.join(WAIT)
+    assert proc.exitcode == 0, err
+    fds = set(eval(listing))  # a printed list of ints
+    assert fds <= {0, 1, 2, 3}, fds  # 3: the listing's own fd
+    assert conn_fd not in fds or conn_fd == 3
+    here.close()
+    there.close()

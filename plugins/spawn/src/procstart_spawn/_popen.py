@@ -104,7 +104,10 @@ class SpawnPopen(ChildPopen):
                 sys.stderr.flush()
                 self.pid = exc.pid
             self.sentinel = parent_r
-            extra: dict[str, object] = {"fast_exit": _startup.fast_exit_enabled()}
+            extra: dict[str, object] = {
+                "fast_exit": _startup.fast_exit_enabled(),
+                "noinherit_fds": sorted(set(passed)),
+            }
             if plan.site is not None:
                 extra["site"] = plan.site
             main_path = payload.main_reference().get("main_path")
