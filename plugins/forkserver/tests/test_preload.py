@@ -188,3 +188,26 @@ def test_preload_that_kills_the_server_is_a_clear_error(ctx: Any, fresh_server: 
     message = str(info.value)
     assert "exited with code 3 before it could fork" in message
     assert "preload=['fs_preload_crash']" in message
+
+
+FAILING_MAIN = """
+import os, sys
+if os.environ.setdefault("FS_APP_PARENT", str(os.getpid())) != str(os.getpid()):
+    raise ImportError("this main module refuses to be imported again")
+import procstart, fs_targets as t
+
+if __name__ == "__main__":
+    p = procstart.get_context("forkserver").Process(target=t.noop)
+    p.start(); p.join(60)
+    print(p.exitcode)
+"""
+
+
+def test_main_that_fails_to_preload_fails_in_the_child_too(tmp_path: Path) -> None:
+    """No half-run __main__ stays in the server: the child re-imports it and fails."""
+    script = tmp_path / "app.py"
+    script.write_text(FAILING_MAIN)
+    done = run_parent("", script=script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"]
+    assert "could not preload '__main__': ImportError: this main module refuses" in done.stderr

@@ -192,9 +192,11 @@ def _start_server() -> ServerState:
         os.chmod(address, 0o600)
         listener.listen(128)
         config_r, config_w = os.pipe()
+        fds += [config_r, config_w]
         alive_r, alive_w = os.pipe()
+        fds += [alive_r, alive_w]
         report_r, report_w = os.pipe()
-        fds = [config_r, config_w, alive_r, alive_w, report_r, report_w]
+        fds += [report_r, report_w]
         passed = (listener.fileno(), config_r, alive_r, report_w)
         code = (
             f"import sys; sys.path[:0] = {_import_path()!r}; "

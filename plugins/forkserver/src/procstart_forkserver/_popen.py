@@ -97,7 +97,11 @@ class ForkServerPopen(ChildPopen):
         chunks = payload.build(request, process_bytes, handles=handles, by_index=True)
         del process_bytes
         payload_r, payload_w = os.pipe()
-        sentinel_r, sentinel_w = os.pipe()
+        try:
+            sentinel_r, sentinel_w = os.pipe()
+        except BaseException:
+            _close_owned([payload_r, payload_w])
+            raise
         try:
             self.pid, self._status_fd = _client.connect_and_fork(
                 [payload_r, sentinel_w, *self._fds]
@@ -106,8 +110,7 @@ class ForkServerPopen(ChildPopen):
             _close_owned([payload_w, sentinel_r])
             raise
         finally:  # the child has its own copies now (or there is no child)
-            os.close(payload_r)
-            os.close(sentinel_w)
+            _close_owned([payload_r, sentinel_w])
         self.sentinel = sentinel_r
         self._owned = [payload_w, self._status_fd, sentinel_r]
         self.finalizer = util.Finalize(self, _close_owned, (self._owned,))

@@ -120,9 +120,19 @@ def _preload_main(main_ref: dict[str, str]) -> bool:
     from procstart.child import import_main
 
     me: Any = process.current_process()
+    saved = {name: sys.modules.get(name) for name in ("__main__", "__mp_main__")}
     me._inheriting = True  # starting processes here is an error, as in any child
     try:
         import_main(main_ref)
+    except BaseException:
+        # a half-run module must not stay: children would take it for the
+        # preloaded main module and skip their own (failing) import of it
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+        raise
     finally:
         del me._inheriting
     return True
