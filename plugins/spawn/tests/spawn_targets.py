@@ -116,6 +116,22 @@ def grandchild_fds(queue: Any, conn: Any) -> None:
     queue.put((out.stdout.strip(), out.stderr, conn.fileno()))
 
 
+class FdHolder:
+    """Pickles its fd through ``DupFd`` of the spawning popen, as Connections do."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> Any:
+        from multiprocessing import reduction
+
+        return (FdHolder._rebuild, (reduction.DupFd(self.fd),))
+
+    @staticmethod
+    def _rebuild(dup: Any) -> int:
+        return int(dup.detach())
+
+
 def fstat_ino(queue: Any, fd: int) -> None:
     """Send back the inode of ``fd`` in this child, or the error."""
     try:

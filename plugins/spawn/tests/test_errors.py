@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import spawn_targets as t
-from conftest import WAIT, run_parent
+from spawn_testlib import WAIT, run_parent
 
 import procstart
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import spawn_targets as t
-from conftest import WAIT
+from spawn_testlib import WAIT
 
 
 def _child_fds(ctx: Any) -> dict[int, str]:
@@ -71,33 +71,13 @@ def test_fd_passed_with_dupfd_arrives(ctx: Any, tmp_path: Path) -> None:
     with open(path) as fh:
         queue = ctx.Queue()
         # a DupFd made while pickling: the spawning popen is asked for the fd
-        proc = ctx.Process(target=_fstat_dupfd, args=(queue, _FdHolder(fh.fileno())))
+        proc = ctx.Process(target=t.fstat_ino, args=(queue, t.FdHolder(fh.fileno())))
         proc.start()
         got = queue.get(timeout=WAIT)
         proc.join(WAIT)
         assert got == os.fstat(fh.fileno()).st_ino
     assert proc.exitcode == 0
     assert reduction is not None
-
-
-class _FdHolder:
-    """Pickles its fd through ``DupFd`` of the spawning popen, as Connections do."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def __reduce__(self) -> Any:
-        from multiprocessing import reduction
-
-        return (_FdHolder._rebuild, (reduction.DupFd(self.fd),))
-
-    @staticmethod
-    def _rebuild(dup: Any) -> int:
-        return int(dup.detach())
-
-
-def _fstat_dupfd(queue: Any, fd: int) -> None:
-    queue.put(os.fstat(fd).st_ino)
 
 
 def test_subprocess_fallback_passes_exactly_the_same(
@@ -148,7 +128,7 @@ print(json.dumps([p.exitcode, fds, facts["procstart_loader"], facts["no_site"], 
 def test_exact_fds_with_the_bytecode_handoff(tmp_path: Path, site_less: str) -> None:
     import json
 
-    from conftest import run_parent
+    from spawn_testlib import run_parent
 
     path = str(tmp_path / "parent-file.txt")
     out = run_parent(FD_PARENT.format(path=path), env={"PROCSTART_SPAWN_FAST_STARTUP": site_less})

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import spawn_targets as t
-from conftest import WAIT, run_parent
+from spawn_testlib import WAIT, run_parent
 
 REPORT = """
 import json, sys

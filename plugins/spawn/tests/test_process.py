@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import spawn_targets as t
-from conftest import WAIT
+from spawn_testlib import WAIT
 
 
 def _run(ctx: Any, target: Any, *args: Any, **kwargs: Any) -> Any:

@@ -7,7 +7,7 @@ from multiprocessing import shared_memory
 from typing import Any
 
 import spawn_targets as t
-from conftest import WAIT
+from spawn_testlib import WAIT
 
 
 def _run(ctx: Any, target: Any, *args: Any) -> None:
