@@ -200,6 +200,8 @@ BUNDLE_PARENT = """
 import json, marshal
 from procstart_spawn import _bytecode
 out = {"full": sorted(marshal.loads(_bytecode._collect()))}
+import spawn_targets
+out["with_plugin"] = sorted(marshal.loads(_bytecode.bundle(("spawn_targets", object()))))
 _bytecode.BOOTSTRAP_MODULES = ("procstart", "procstart.child", "procstart._gone")
 out["optional_missing"] = sorted(marshal.loads(_bytecode._collect()))
 _bytecode._REQUIRED = frozenset({"procstart._gone"})
@@ -215,5 +217,8 @@ def test_bundle_skips_optional_modules_it_cannot_ship() -> None:
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"procstart", "procstart.child", "procstart._process"} <= set(result["full"])
+    # a plugin with child setup: its modules and the procstart ones loaded here
+    assert {"spawn_targets", "procstart._config"} <= set(result["with_plugin"])
+    assert not any(name.startswith("procstart.cli") for name in result["with_plugin"])
     assert result["optional_missing"] == ["procstart", "procstart.child"]
     assert result["required_missing"] is None

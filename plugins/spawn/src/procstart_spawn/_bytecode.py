@@ -9,8 +9,9 @@ else a compile of the source), and sends them marshalled ahead of the
 payload; the child's bootstrap installs a finder that serves these modules
 with a ``SourceFileLoader`` whose ``get_code`` returns the shipped code, so
 ``__file__``, ``__spec__``, ``__path__`` and resource readers are as usual.
-The finder is removed before the target runs. The main script, which every
-child re-runs, is handed over compiled in the same way (:func:`main_code`).
+The finder is removed before the target runs. The modules of plugins with
+child-side setup go along (:func:`plugin_modules`), and the main script,
+which every child re-runs, is handed over compiled too (:func:`main_code`).
 
 Only for a child running the parent's own interpreter (marshal and bytecode
 are version-specific). Nothing is written to disk.
@@ -23,7 +24,7 @@ import os
 import sys
 import threading
 
-__all__ = ["BOOTSTRAP_MODULES", "bootstrap_code", "bundle", "main_code"]
+__all__ = ["BOOTSTRAP_MODULES", "bootstrap_code", "bundle", "main_code", "plugin_modules"]
 
 #: what a spawn child imports from procstart before its target runs
 BOOTSTRAP_MODULES = (
@@ -39,16 +40,36 @@ BOOTSTRAP_MODULES = (
 #: without these the child's -c program cannot reach procstart.child
 _REQUIRED = frozenset({"procstart", "procstart.child"})
 
-_bundle: list[bytes | None] = []
+#: procstart modules no child needs (the CLI, benchmarks, the pytest plugin)
+_NEVER = ("procstart.cli", "procstart.bench", "procstart.pytest_plugin", "procstart.__main__")
+
+_bundles: dict[tuple[str, ...], bytes | None] = {}
 _lock = threading.Lock()
 
 
-def _collect() -> bytes | None:
+def plugin_modules(roots: tuple[str, ...]) -> tuple[str, ...]:
+    """Modules a child may import to run the child setup of the plugins ``roots``.
+
+    Those loaded here from the plugins' top-level packages and from procstart:
+    shipping one the child does not import costs only its bytes in the pipe.
+    """
+    tops = {root.partition(":")[0].strip().partition(".")[0] for root in roots}
+    tops.add("procstart")
+    return tuple(
+        sorted(
+            name
+            for name, module in list(sys.modules.items())
+            if module is not None and name.partition(".")[0] in tops and not name.startswith(_NEVER)
+        )
+    )
+
+
+def _collect(extra: tuple[str, ...] = ()) -> bytes | None:
     import importlib
     from importlib.machinery import SourceFileLoader
 
     modules = {}
-    for name in BOOTSTRAP_MODULES:
+    for name in dict.fromkeys((*BOOTSTRAP_MODULES, *extra)):
         try:
             module = sys.modules.get(name) or importlib.import_module(name)
             spec = getattr(module, "__spec__", None)
@@ -64,21 +85,31 @@ def _collect() -> bytes | None:
             continue
         assert spec is not None
         locations = spec.submodule_search_locations
-        modules[name] = (spec.origin, None if locations is None else list(locations), code)
+        # each module's code marshalled on its own: the child loads only what it imports
+        modules[name] = (
+            spec.origin,
+            None if locations is None else list(locations),
+            marshal.dumps(code),
+        )
     return marshal.dumps(modules)
 
 
-def bundle() -> bytes | None:
-    """The marshalled bootstrap modules (computed once), or None if unavailable."""
+def bundle(child_setup: tuple[object, ...] = ()) -> bytes | None:
+    """The marshalled bootstrap modules, or None if unavailable.
+
+    With plugins' ``child_setup`` references (module names), their modules go
+    too. Computed once per set of plugins.
+    """
+    roots = tuple(sorted({ref for ref in child_setup if isinstance(ref, str)}))
     with _lock:
-        if not _bundle:
+        if roots not in _bundles:
             try:
-                _bundle.append(_collect())
+                _bundles[roots] = _collect(plugin_modules(roots) if roots else ())
             except OSError:
                 return None  # out of fds, say: try again at the next launch
             except (ImportError, SyntaxError, ValueError):
-                _bundle.append(None)
-        return _bundle[0]
+                _bundles[roots] = None
+        return _bundles[roots]
 
 
 _main_cache: dict[str, tuple[tuple[int, int], bytes]] = {}
@@ -122,7 +153,7 @@ def _procstart_boot(fd):
   return b
  m=marshal.loads(r(int.from_bytes(r(8),'big')))
  class ShippedLoader(e.SourceFileLoader):
-  def get_code(s,n):return m[n][2]
+  def get_code(s,n):return marshal.loads(m[n][2])
  class BootstrapFinder:
   _procstart_bootstrap=True
   @staticmethod

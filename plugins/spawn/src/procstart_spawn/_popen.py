@@ -85,7 +85,8 @@ class SpawnPopen(ChildPopen):
         handles = {handle.key: handle.fd for handle in request.handles}
         program = executable()
         plan = _startup.plan(program)
-        bundle = _bytecode.bundle() if program == sys.executable else None
+        same_python = program == sys.executable
+        bundle = _bytecode.bundle(tuple(request.child_setup)) if same_python else None
         parent_r, child_w = os.pipe()
         child_r = parent_w = -1
         try:
