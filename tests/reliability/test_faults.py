@@ -177,22 +177,7 @@ print(json.dumps({{"attempts": attempts, "later": later.exitcode,
 """
 
 
-FORKSERVER_DOUBLE_CLOSE = (
-    "procstart-forkserver bug: ForkServerPopen._launch opens its second pipe outside the "
-    "try (2 fds leak when it fails: 2-3 free fds), and closes payload_r/sentinel_w in its "
-    "except branch and again in its finally, so a failing connect_and_fork (4 free fds) "
-    "surfaces as 'OSError: [Errno 9] Bad file descriptor' instead of EMFILE (and a double "
-    "close may hit an fd another thread just opened)"
-)
-
-
-def test_running_out_of_fds_is_a_clear_oserror_and_leaks_nothing(
-    method: str, request: pytest.FixtureRequest
-) -> None:
-    if method == "forkserver":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORKSERVER_DOUBLE_CLOSE)
-        )
+def test_running_out_of_fds_is_a_clear_oserror_and_leaks_nothing(method: str) -> None:
     report = last_json(run_parent(FD_EXHAUSTION.format(method=method)))
     attempts = report["attempts"]
     failed = [a for a in attempts if "raised" in a]
@@ -279,21 +264,7 @@ if __name__ == "__main__":
 """
 
 
-FORKSERVER_HALF_MAIN = (
-    "procstart-forkserver bug: the server preloads __main__ with procstart.child.import_main, "
-    "which installs the new module as __main__ (with __file__) before running it; when that "
-    "raises, the half-run module stays, every child then sees __file__ == main_path, skips "
-    "the re-import and runs the target: exit code 0 where multiprocessing gives 1"
-)
-
-
-def test_main_import_error_in_child(
-    exec_method: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if exec_method == "forkserver":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORKSERVER_HALF_MAIN)
-        )
+def test_main_import_error_in_child(exec_method: str, tmp_path: Path) -> None:
     result = run_parent(MAIN_IMPORT_ERROR.format(method=exec_method), script=tmp_path / "app.py")
     codes = last_json(result)
     assert codes["procstart"] not in (0, None)
