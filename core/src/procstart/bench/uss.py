@@ -1,9 +1,10 @@
 """Figure: a child's own memory (USS) when the parent has numpy loaded.
 
 Each sample is a fresh interpreter that imports numpy, asks the fork server
-(where there is one) to preload it, starts a child that imports numpy and
-waits, and reads the child's unique set size with psutil: pages the child
-shares with its parent or fork server do not count.
+(where there is one) to preload it, starts a trivial child (so servers are
+up and settled), then a child that imports numpy and waits, and reads that
+child's unique set size with psutil: pages the child shares with its parent
+or fork server do not count.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._children import hold
+from ._children import hold, noop
 from ._contenders import Contender, installed
 from ._memory import uss
 from ._model import USS, Figure
@@ -32,6 +33,11 @@ def isolated_sample(contender: Contender, params: dict[str, Any]) -> Sample:
         __import__(module)
         if contender.lib_method == "forkserver":
             ctx.set_forkserver_preload([module])
+    # the first child of a fresh server may differ (a server can gc.freeze()
+    # after it, as procstart's does): measure the steady state, the second
+    first = ctx.Process(target=noop)
+    first.start()
+    join_or_kill(first)
     parent_end, child_end = ctx.Pipe()
     proc = ctx.Process(target=hold, args=(child_end, module))
     proc.start()
@@ -57,7 +63,8 @@ def measure(plan: Plan) -> Figure:
         [USS],
         how=(
             f"a fresh parent imports {module} and preloads it in the fork server; "
-            f"the child imports {module} too; USS read with psutil"
+            f"after one trivial child, a child that imports {module} too; its USS "
+            "read with psutil"
             if module
             else "numpy is not installed: a plain child's USS, read with psutil"
         ),
