@@ -142,3 +142,22 @@ def test_no_fd_leak_over_starts_and_failed_starts(ctx: Any) -> None:
         with pytest.raises(procstart.SerializationError):
             ctx.Process(target=t.noop, args=((i for i in ()),)).start()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_terminate_right_after_start(ctx: Any) -> None:
+    """A SIGTERM that reaches a child while it is being forked still terminates it."""
+    import multiprocessing.pool
+
+    for _ in range(3):
+        pool = multiprocessing.pool.Pool(2, context=ctx, maxtasksperchild=1)
+        try:
+            assert pool.map_async(abs, range(-4, 0), chunksize=1).get(timeout=WAIT) == [4, 3, 2, 1]
+        finally:
+            pool.terminate()  # the replacement workers may be mid-fork right now
+            pool.join()
+    for _ in range(5):
+        proc = ctx.Process(target=t.sleep, args=(60,))
+        proc.start()
+        proc.terminate()
+        proc.join(WAIT)
+        assert proc.exitcode == -signal.SIGTERM

@@ -270,15 +270,21 @@ class Server:
             os.set_inheritable(fd, False)
         conn.setblocking(True)
         status_fd = conn.detach()
+        # A signal for the new child (Pool.terminate() sends SIGTERM at once)
+        # must not run the server's handlers in it: block them across fork();
+        # the child unblocks once it has the default handlers back.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
         try:
             pid = _fork_quietly()
         except OSError as exc:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             _send(status_fd, proto.encode_reply(errno=exc.errno or 1))
             for fd in (*fds, status_fd):
                 _close(fd)
             return
         if pid == 0:
-            self._become_child(status_fd, fds)  # never returns
+            self._become_child(status_fd, fds, mask)  # never returns
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for fd in fds:
             _close(fd)
         self.children[pid] = status_fd
@@ -300,10 +306,14 @@ class Server:
                 _close(fd)
 
     # -- in the forked child ------------------------------------------------
-    def _become_child(self, status_fd: int, fds: list[int]) -> None:
+    def _become_child(
+        self, status_fd: int, fds: list[int], mask: set[int | signal.Signals]
+    ) -> None:
         try:
             self._reset_in_child(status_fd)
-        except BaseException:  # noqa: BLE001 - e.g. SIGTERM before the handler was reset
+            # a signal sent to the child meanwhile is delivered now, as the child's
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        except BaseException:  # noqa: BLE001 - e.g. SIGINT's KeyboardInterrupt right here
             os._exit(1)
         payload_fd, sentinel_w, *inherited = fds
         os._exit(run_child(payload_fd, sentinel_w, inherited))
