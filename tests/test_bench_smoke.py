@@ -168,3 +168,47 @@ def test_row_ratio_uses_medians():
     assert row.ratio("time") == pytest.approx(2.0 / 4.0)
     assert Stats([3.0, 1.0, 2.0]).as_dict()["median"] == 2.0
     assert Row("custom").ratio("time") is None
+
+
+CUSTOM_METHOD_RUN = """
+import json
+import procstart
+from procstart_fork import ForkPopen
+from procstart.bench import Options, run
+
+seen = []
+
+class Dummy:
+    @procstart.hookimpl
+    def procstart_start_methods(self):
+        yield procstart.StartMethod(
+            name="benchdummy",
+            launcher=lambda request: ForkPopen(request.process, request),
+            inherits_all_fds=True,
+        )
+
+    @procstart.hookimpl(wrapper=True)
+    def procstart_launch(self, request):
+        seen.append(request.method.name)
+        return (yield)
+
+if __name__ == "__main__":
+    procstart.register_plugin(Dummy(), name="benchdummy")
+    results = run(Options(methods=["fork", "benchdummy"], figures=["start"], repeat=1,
+                          warmup=0, peers=False))
+    rows = {row.method: sorted(row.results) for row in results.figures[0].rows}
+    print(json.dumps({"rows": rows, "seen": sorted(set(seen))}))
+"""
+
+
+def test_custom_method_gets_procstart_only_and_its_plugin_only_its_rows(tmp_path):
+    script = tmp_path / "custom.py"
+    script.write_text(CUSTOM_METHOD_RUN)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    assert data["rows"] == {"fork": ["procstart", "stdlib"], "benchdummy": ["procstart"]}
+    # the custom plugin wraps every launch, but was registered only for its own row
+    assert data["seen"] == ["benchdummy"]
