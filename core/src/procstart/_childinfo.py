@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class ChildInfo:
@@ -44,3 +45,30 @@ class ChildInfo:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def run_child_setup(refs: Iterable[Any], info: ChildInfo) -> None:
+    """Call every plugin's ``procstart_child_setup(info=...)`` in this child.
+
+    ``refs`` come from ``Plugins.child_setup_refs()``: ``"module:qualname"``
+    of a function, a module name, pickled bytes of a plugin object, or the
+    object itself (fork children share the parent's memory).
+    """
+    for ref in refs:
+        if isinstance(ref, str):
+            import importlib
+
+            module_name, _, qualname = ref.partition(":")
+            target: Any = importlib.import_module(module_name)
+            if not qualname:
+                target.procstart_child_setup(info=info)
+                continue
+            for part in qualname.split("."):
+                target = getattr(target, part)
+            target(info=info)
+        else:
+            if isinstance(ref, bytes):
+                import pickle
+
+                ref = pickle.loads(ref)  # noqa: PLW2901
+            ref.procstart_child_setup(info=info)

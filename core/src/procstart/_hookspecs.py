@@ -97,8 +97,10 @@ class ProcstartSpecs:
         """Run in the child after it is started and before its target runs.
 
         The child calls it without loading the plugin manager: the parent
-        sends a reference to each plugin that implements it (a module by
-        name, other objects pickled), so keep it importable and cheap.
+        sends a reference to each implementation (``"module:function"`` for
+        a module-level function, so the child imports only that module;
+        methods of plugin objects travel with the object, pickled). Every
+        child pays for what that module imports: keep it light.
 
         Example::
 

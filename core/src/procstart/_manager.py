@@ -279,15 +279,26 @@ class Plugins:
         return handles
 
     def child_setup_refs(self) -> list[Any]:
-        """References (module names or objects) of plugins with child setup."""
+        """What a child imports or unpickles to run each plugin's child setup.
+
+        A module-level function is referenced as ``"module:qualname"``, so the
+        child imports only the module that defines it (a plugin can keep its
+        child side light); other implementations (methods of a plugin object)
+        travel as the plugin object itself.
+        """
         refs: list[Any] = []
         for impl in self.pm.hook.procstart_child_setup.get_hookimpls():
-            plugin = impl.plugin
-            module_name = getattr(plugin, "__name__", None)
-            if isinstance(module_name, str) and type(plugin).__name__ == "module":
-                refs.append(module_name)
+            func = impl.function
+            module_name = getattr(func, "__module__", None)
+            qualname = getattr(func, "__qualname__", "")
+            if (
+                type(func).__name__ == "function"
+                and isinstance(module_name, str)
+                and "<" not in qualname
+            ):
+                refs.append(f"{module_name}:{qualname}")
             else:
-                refs.append(plugin)
+                refs.append(impl.plugin)
         return refs
 
     def has_tracker(self) -> bool:

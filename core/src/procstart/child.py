@@ -301,19 +301,10 @@ def _apply_procstart_state(prep: dict[str, Any]) -> None:
 def _run_child_setup(prep: dict[str, Any]) -> None:
     if not prep.get("child_setup"):
         return  # most children: no plugin needs a setup
-    from ._childinfo import ChildInfo
+    from ._childinfo import ChildInfo, run_child_setup
 
     info = ChildInfo(method=prep["method"], parent_pid=prep["parent_pid"], handles=dict(_handles))
-    for ref in prep.get("child_setup", ()):
-        if isinstance(ref, str):
-            import importlib
-
-            plugin: Any = importlib.import_module(ref)
-        else:
-            import pickle
-
-            plugin = pickle.loads(ref)
-        plugin.procstart_child_setup(info=info)
+    run_child_setup(prep["child_setup"], info)
 
 
 def prepare(prep: dict[str, Any], inherited: list[int]) -> None:
@@ -424,42 +415,3 @@ def spawn_main(fd: int) -> None:
     if _fast_exit:
         fast_exit(code)
     sys.exit(code)
-
-
-def enter_forked_child(
-    *,
-    method: str,
-    parent_pid: int,
-    handles: dict[str, int],
-    env: dict[str, str],
-    child_setup: list[Any],
-) -> None:
-    """In a child made by ``os.fork()`` of the parent: adopt the method and run setup.
-
-    Fork-based launchers call this in the child before ``_bootstrap``: the
-    child's default becomes ``method`` (as ``multiprocessing`` does), ``env``
-    is applied and every plugin's ``procstart_child_setup`` runs.
-    """
-    from . import _config
-
-    _config.settings.explicit = None
-    _config.settings.inherited = _config.Resolution(
-        method, "parent", f"started with {method!r} by pid {parent_pid}"
-    )
-    context_module = sys.modules.get("procstart._context")
-    if context_module is not None:
-        context_module._forget_resolved()
-    _inherited[:] = list(handles.values())
-    _handles.clear()
-    _handles.update(handles)
-    os.environ.update(env)
-    from ._childinfo import ChildInfo
-
-    info = ChildInfo(method=method, parent_pid=parent_pid, handles=dict(handles))
-    for ref in child_setup:
-        plugin = ref
-        if isinstance(ref, str):
-            import importlib
-
-            plugin = importlib.import_module(ref)
-        plugin.procstart_child_setup(info=info)

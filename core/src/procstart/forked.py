@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from . import _config
-from ._childinfo import ChildInfo
+from ._childinfo import ChildInfo, run_child_setup
 from ._types import LaunchRequest
 
 __all__ = ["ForkedChild"]
@@ -89,9 +89,4 @@ class ForkedChild:
         info = ChildInfo(
             method=self.resolution.method, parent_pid=self.parent_pid, handles=dict(self.handles)
         )
-        for plugin in self.child_setup:
-            if isinstance(plugin, str):
-                import importlib
-
-                plugin = importlib.import_module(plugin)  # noqa: PLW2901
-            plugin.procstart_child_setup(info=info)
+        run_child_setup(self.child_setup, info)

@@ -64,8 +64,7 @@ def preparation_data(
         "handles": handles,
         "handles_by_index": by_index,
         "child_setup": [
-            ref if isinstance(ref, str) else pickle.dumps(ref)
-            for ref in registry.child_setup_refs()
+            ref if isinstance(ref, str) else pickle.dumps(ref) for ref in request.child_setup
         ],
         "plugins": registry.snapshot(),
         "config_path": project.path,

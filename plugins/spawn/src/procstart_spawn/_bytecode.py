@@ -100,7 +100,7 @@ def bundle(child_setup: tuple[object, ...] = ()) -> bytes | None:
     With plugins' ``child_setup`` references (module names), their modules go
     too. Computed once per set of plugins.
     """
-    roots = tuple(sorted({ref for ref in child_setup if isinstance(ref, str)}))
+    roots = tuple(sorted({ref.partition(":")[0] for ref in child_setup if isinstance(ref, str)}))
     with _lock:
         if roots not in _bundles:
             try:
