@@ -117,3 +117,9 @@ def test_server_refuses_fuzzed_input_without_forking(ctx: object) -> None:
                 assert sock.recv(16) == b""
     assert server_children(state.pid) == before
     assert start_join(ctx, t.exit_with, 2).exitcode == 2
+
+
+def test_client_key_length_matches_the_protocol() -> None:
+    from procstart_forkserver import _client
+
+    assert _client._KEY_LEN == proto.KEY_LEN

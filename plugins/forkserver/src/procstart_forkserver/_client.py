@@ -17,8 +17,9 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from . import _protocol as proto
-
+#: bytes of the per-server key (``_protocol.KEY_LEN``; the protocol module,
+#: with hashlib, is imported only after the server was launched)
+_KEY_LEN = 32
 __all__ = [
     "PreloadWarning",
     "ServerDiedWarning",
@@ -181,8 +182,7 @@ def _start_server() -> ServerState:
 
     from procstart.popen import close_fds
 
-    preload = resolved_preload()
-    key = os.urandom(proto.KEY_LEN)
+    key = os.urandom(_KEY_LEN)
     folder = _private_folder()
     address = os.path.join(folder, "s")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -216,6 +216,8 @@ def _start_server() -> ServerState:
     listener.close()
     close_fds(config_r, alive_r, report_w)
     try:
+        # after the launch: reading the configuration overlaps the server's start
+        preload = resolved_preload()
         data = pickle.dumps(_config_for_server(key, address, preload), pickle.HIGHEST_PROTOCOL)
         from procstart.payload import write_all
 
@@ -312,7 +314,9 @@ def _read_report(state: ServerState) -> None:
             chunks.append(chunk)
         os.close(state.report_r)
         state.report_r = None
-        state.preloaded, state.failed = proto.parse_report(b"".join(chunks))
+        from ._protocol import parse_report
+
+        state.preloaded, state.failed = parse_report(b"".join(chunks))
     for module, error in state.failed:
         warnings.warn(
             f"procstart forkserver could not preload {module!r}: {error}",
@@ -349,6 +353,8 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
 
 def _request_fork(state: ServerState, fds: list[int]) -> tuple[int, int]:
     """One connection: authenticate, send fds, get the pid; (pid, status fd)."""
+    from . import _protocol as proto
+
     request = proto.encode_request(len(fds))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -368,6 +374,8 @@ def connect_and_fork(fds: list[int]) -> tuple[int, int]:
     Starts the server if needed; if it turns out to be dead, starts a new one
     and tries once more.
     """
+    from . import _protocol as proto
+
     state = ensure_running()
     try:
         pid, status_fd = _request_fork(state, fds)
