@@ -418,8 +418,14 @@ def _close(fd: int) -> None:
 
 def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> None:
     """Entry point of the server process (see the module docstring)."""
+    import importlib
     import pickle
 
+    # what every child needs does not depend on the configuration: import it
+    # while the parent is still writing that
+    for name in MACHINERY:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
     config: dict[str, Any] = pickle.loads(_read_all(config_fd))
     os.close(config_fd)
     key: bytes = config["key"]
