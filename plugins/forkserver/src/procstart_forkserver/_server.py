@@ -50,6 +50,8 @@ MACHINERY = (
     "procstart._stdlib_tracker",
 )
 
+#: seconds without a request or an exit that count as idle
+_QUIET = 0.05
 #: imported when the server is idle (after the first child, so that they do not
 #: delay it): most real children use some of them (Queue, Event, Lock, Pipe)
 WHEN_IDLE = (
@@ -194,7 +196,8 @@ class Server:
         watched = [self.listener.fileno(), self.alive_fd, self.wake_r]
         try:
             while True:
-                timeout = 0.0 if self.idle_imports and self.forked else None
+                # idle: nothing asked for during a quiet spell, after the first child
+                timeout = _QUIET if self.idle_imports and self.forked else None
                 readable = select.select(watched, [], [], timeout)[0]
                 if not readable:
                     self._import_when_idle()
