@@ -60,8 +60,9 @@ def test_server_killed_between_starts_is_detected_on_connect(ctx: Any) -> None:
     state = _client.current()
     assert state is not None
     os.kill(state.pid, signal.SIGKILL)
-    with pytest.warns(ServerDiedWarning):
+    with pytest.warns(ServerDiedWarning) as record:
         assert start_join(ctx, t.exit_with, 0).exitcode == 0
+    assert record[0].filename.endswith("fs_helpers.py")  # points at the start() call
 
 
 PARENT = """

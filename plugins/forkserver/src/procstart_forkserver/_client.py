@@ -287,7 +287,7 @@ def ensure_running() -> ServerState:
                     f"procstart forkserver (pid {state.pid}) had exited with code {code}; "
                     "starting a new one",
                     ServerDiedWarning,
-                    stacklevel=2,
+                    stacklevel=_user_stacklevel(),
                 )
         if not _fork_hook_installed:
             os.register_at_fork(after_in_child=_after_fork_in_child)
