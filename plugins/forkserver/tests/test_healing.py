@@ -142,3 +142,27 @@ def test_server_sigterm_removes_its_socket_folder(ctx: Any) -> None:
     assert not os.path.exists(folder)
     with pytest.warns(ServerDiedWarning, match=f"exited with code {128 + signal.SIGTERM}"):
         assert start_join(ctx, t.noop).exitcode == 0
+
+
+def test_parent_exit_while_the_server_preloads_leaves_no_server() -> None:
+    code = """
+        import procstart
+        from procstart_forkserver import _client
+        procstart.set_forkserver_preload(["fs_preload_slow"])
+        print(_client.ensure_running().pid, flush=True)
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    env["PYTHONPATH"] = str(HERE)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=WAIT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    server = int(done.stdout.split()[0])
+    if psutil.pid_exists(server):
+        _gone, alive = psutil.wait_procs([psutil.Process(server)], timeout=WAIT)
+        assert not alive

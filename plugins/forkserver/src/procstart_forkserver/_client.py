@@ -293,7 +293,8 @@ def ensure_running() -> ServerState:
             os.register_at_fork(after_in_child=_after_fork_in_child)
             from multiprocessing import util
 
-            util.Finalize(None, stop, exitpriority=-100)
+            # at exit: after children are joined; a server still preloading is killed
+            util.Finalize(None, stop, args=(1.0,), exitpriority=-100)
             _fork_hook_installed = True
         _state = _start_server()
         return _state

@@ -1,0 +1,5 @@
+"""A preload that takes (far) too long."""
+
+import time
+
+time.sleep(600)
