@@ -17,19 +17,22 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-#: bytes of the per-server key (``_protocol.KEY_LEN``; the protocol module,
-#: with hashlib, is imported only after the server was launched)
-_KEY_LEN = 32
 __all__ = [
     "PreloadWarning",
     "ServerDiedWarning",
     "ServerState",
     "connect_and_fork",
+    "current",
     "ensure_running",
+    "environment_drift",
     "info",
     "resolved_preload",
     "stop",
 ]
+
+#: bytes of the per-server key (``_protocol.KEY_LEN``; the protocol module,
+#: with hashlib, is imported only after the server was launched)
+_KEY_LEN = 32
 
 #: the default preload: the parent's main module, as Python 3.14 intends
 DEFAULT_PRELOAD = ("__main__",)
