@@ -11,22 +11,29 @@ plugins add with ``procstart_resource_types``.
 >>> import procstart
 >>> procstart.register_resource("folder", "/tmp/my-scratch")  # doctest: +SKIP
 True
+
+The plugin itself is :mod:`procstart_tracker._plugin` (the entry point).
+Every child imports this package (it holds the child-side hook's module),
+so it imports nothing here: the public names resolve on first use (PEP 562).
 """
 
 from __future__ import annotations
 
-import os
+import importlib
 
-from ._client import HANDLE_KEY, ROOT_ENV, SERVER_ENV, TrackerWarning, client
-from ._plugin import (
-    install_bridge,
-    procstart_child_setup,
-    procstart_inherited_handles,
-    procstart_launch,
-    procstart_register_resource,
-    procstart_status,
-    procstart_unregister_resource,
-)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
+    from ._child import install_bridge as install_bridge
+    from ._client import HANDLE_KEY, ROOT_ENV, TrackerWarning
+    from ._client import SERVER_ENV as SERVER_ENV
+    from ._plugin import (
+        procstart_child_setup,
+        procstart_inherited_handles,
+        procstart_launch,
+        procstart_register_resource,
+        procstart_status,
+        procstart_unregister_resource,
+    )
 
 __version__ = "0.1.0"
 __all__ = [
@@ -42,6 +49,33 @@ __all__ = [
     "status",
 ]
 
+_LAZY = {
+    "HANDLE_KEY": "._client",
+    "ROOT_ENV": "._client",
+    "SERVER_ENV": "._client",
+    "TrackerWarning": "._client",
+    "install_bridge": "._child",
+    "procstart_child_setup": "._plugin",
+    "procstart_inherited_handles": "._plugin",
+    "procstart_launch": "._plugin",
+    "procstart_register_resource": "._plugin",
+    "procstart_status": "._plugin",
+    "procstart_unregister_resource": "._plugin",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 def status() -> dict[str, object]:
     """This process's view of the tracker (state, pid, root, option).
@@ -49,9 +83,6 @@ def status() -> dict[str, object]:
     >>> sorted(status())  # doctest: +SKIP
     ['children-die-with-parent', 'pid', 'root', 'tracker']
     """
+    from ._client import client
+
     return client.status()
-
-
-if not os.environ.get(SERVER_ENV):
-    # loaded as a plugin: from now on SharedMemory and SemLock report here
-    install_bridge()

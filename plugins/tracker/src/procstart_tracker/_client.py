@@ -7,23 +7,26 @@ hook. A child re-attaches to it in its setup hook. Only holders of that
 inherited fd can talk to the tracker: there is no named endpoint.
 
 No psutil, no plugin manager here on the way of a registration: children
-stay cheap.
+stay cheap. Every child that reports to the tracker imports this module (see
+:mod:`procstart_tracker._child`), so it imports only what such a child has
+loaded anyway; ``subprocess``, ``json``, ``warnings`` and the parser come in
+only to start a tracker or report a problem.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
-import json
 import os
 import stat
-import subprocess
 import sys
 import threading
-import warnings
-from typing import Any
 
-from ._protocol import BUILTIN_KINDS, PATH_KINDS, encode_message
+from ._wire import BUILTIN_KINDS, PATH_KINDS, encode_message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
+    import subprocess
+    from typing import Any
 
 __all__ = ["HANDLE_KEY", "ROOT_ENV", "Client", "TrackerWarning", "client", "supported"]
 
@@ -66,6 +69,8 @@ def _die_with_parent() -> bool:
 
     value = _config.project_config().get("children-die-with-parent", True)
     if not isinstance(value, bool):
+        import warnings
+
         warnings.warn(
             f"{_config.project_config().path}: '{_config.TABLE}.children-die-with-parent' "
             f"must be true or false, got {value!r}; using true",
@@ -76,11 +81,23 @@ def _die_with_parent() -> bool:
     return value
 
 
-class _TrackerPopen(subprocess.Popen):  # type: ignore[type-arg]
-    """The tracker outlives this object by design: no "still running" warning."""
+def _tracker_popen(args: list[str], fd: int) -> subprocess.Popen[bytes]:
+    """Start the tracker process, reading from ``fd``."""
+    import subprocess
 
-    def __del__(self) -> None:
-        return
+    class _TrackerPopen(subprocess.Popen):  # type: ignore[type-arg]
+        """The tracker outlives this object by design: no "still running" warning."""
+
+        def __del__(self) -> None:
+            return
+
+    return _TrackerPopen(
+        args,
+        pass_fds=(fd,),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,  # immune to ^C and to kills of our group
+    )
 
 
 def _normalise(kind: str, name: str) -> str:
@@ -98,7 +115,7 @@ class Client:
         self.lock = threading.RLock()
         self.fd: int | None = None
         self._ident: tuple[int, int] | None = None
-        self.proc: _TrackerPopen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.tracker_pid: int | None = None
         #: (pid, create time) of the top-level parent
         self.root: tuple[int, float | None] | None = None
@@ -151,8 +168,10 @@ class Client:
                 return
             self.fd = fd
             self._ident = (st.st_dev, st.st_ino)
-            with contextlib.suppress(OSError):  # passed on only when asked for
-                os.set_inheritable(fd, False)
+            try:  # noqa: SIM105 - contextlib is one import more for every child
+                os.set_inheritable(fd, False)  # passed on only when asked for
+            except OSError:
+                pass
 
     def _is_ours(self, fd: int) -> bool:
         try:
@@ -171,6 +190,8 @@ class Client:
         if self.die_with_parent is None:
             self.die_with_parent = _die_with_parent()
         root_pid, ctime = self.root
+        import json
+
         r, w = os.pipe()
         try:
             args = [
@@ -183,13 +204,7 @@ class Client:
                 "-" if ctime is None else repr(ctime),
                 "1" if self.die_with_parent else "0",
             ]
-            self.proc = _TrackerPopen(
-                args,
-                pass_fds=(r,),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                start_new_session=True,  # immune to ^C and to kills of our group
-            )
+            self.proc = _tracker_popen(args, r)
         except BaseException:
             os.close(w)
             raise
@@ -204,8 +219,10 @@ class Client:
     def _restart(self) -> None:
         old = self.tracker_pid
         if self.fd is not None and self._is_ours(self.fd):
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - contextlib is one import more for every child
                 os.close(self.fd)
+            except OSError:
+                pass
         self.fd = None
         if self.proc is not None:
             self.proc.poll()  # reap it
@@ -213,6 +230,8 @@ class Client:
         try:
             self._start()
             self.restarts += 1
+            import warnings
+
             warnings.warn(
                 f"procstart-tracker: the tracker process{f' {old}' if old else ''} died; "
                 f"started a new one (pid {self.tracker_pid}). Resources registered from "
@@ -313,8 +332,10 @@ class Client:
     def bye(self) -> None:
         """At the root's normal exit: its remaining descendants get a grace period."""
         if self.fd is not None and self.root is not None and self.root[0] == os.getpid():
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - contextlib is one import more for every child
                 os.write(self.fd, encode_message("BYE", os.getpid()))
+            except OSError:
+                pass
 
     def status(self) -> dict[str, Any]:
         """State for ``procstart methods``."""

@@ -1,30 +1,36 @@
-"""The hook implementations that wire the tracker into procstart."""
+"""The hook implementations that wire the tracker into procstart.
+
+This module is what the ``procstart`` entry point names: loading the plugin
+imports it, and from then on the stdlib's SharedMemory and SemLock report to
+the tracker (:func:`install_bridge`, at the end). The child-side hook is
+defined in :mod:`._child`, which children import without this module (no
+pluggy there); only the ``hookimpl`` marker is applied here.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import procstart
 
-from . import _stdlib_bridge
-from ._client import HANDLE_KEY, ROOT_ENV, client, supported
+from . import _child
+from ._child import install_bridge
+from ._client import HANDLE_KEY, ROOT_ENV, SERVER_ENV, client, supported
 
+__all__ = [
+    "install_bridge",
+    "procstart_child_setup",
+    "procstart_inherited_handles",
+    "procstart_launch",
+    "procstart_register_resource",
+    "procstart_status",
+    "procstart_unregister_resource",
+]
 
-def _bridge_register(kind: str, name: str) -> None:
-    client.register(kind, name)
-
-
-def _bridge_unregister(kind: str, name: str) -> None:
-    client.unregister(kind, name)
-
-
-def install_bridge() -> None:
-    """Send the stdlib's SharedMemory/SemLock registrations to this tracker."""
-    if supported():
-        _stdlib_bridge.install(_bridge_register, _bridge_unregister)
+#: keeps ``__module__`` = ``procstart_tracker._child``: a child imports only that
+procstart_child_setup = procstart.hookimpl(_child.procstart_child_setup)
 
 
 @procstart.hookimpl
@@ -45,18 +51,6 @@ def procstart_launch(request: procstart.LaunchRequest) -> Generator[None, Any, A
     if supported() and client.fd is not None:
         client.child_started(popen.pid)
     return popen
-
-
-@procstart.hookimpl
-def procstart_child_setup(info: procstart.ChildInfo) -> None:
-    """Re-attach to the parent's tracker and say hello (grandchildren too)."""
-    fd = info.handles.get(HANDLE_KEY)
-    if fd is None or not supported():
-        return
-    client.attach(fd, os.environ.get(ROOT_ENV))
-    install_bridge()
-    with contextlib.suppress(OSError):  # never fail a child for the tracker's sake
-        client.hello()
 
 
 @procstart.hookimpl
@@ -83,3 +77,8 @@ def procstart_status() -> Mapping[str, object] | None:
     if not supported():
         return {"tracker": "unsupported on this platform"}
     return client.status()
+
+
+if not os.environ.get(SERVER_ENV):
+    # loaded as a plugin: from now on SharedMemory and SemLock report here
+    install_bridge()

@@ -25,15 +25,30 @@ touches the file system or another process.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
-from urllib.parse import quote_from_bytes, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
+
+from ._wire import (
+    BUILTIN_KINDS,
+    IPC_KINDS,
+    MAX_LINE,
+    MAX_NAME,
+    MAX_PID,
+    OPS,
+    PATH_KINDS,
+    check_name,
+    encode_line,
+)
 
 __all__ = [
     "BUILTIN_KINDS",
+    "IPC_KINDS",
     "MAX_LINE",
+    "MAX_NAME",
+    "MAX_PID",
     "OPS",
+    "PATH_KINDS",
     "Message",
     "ProtocolError",
     "check_name",
@@ -41,34 +56,10 @@ __all__ = [
     "parse_message",
 ]
 
-#: one line, newline included, fits in one atomic pipe write
-MAX_LINE = 4096
-#: the longest resource name accepted (decoded bytes)
-MAX_NAME = 3800
-#: highest pid on any supported system (Linux caps at 2**22)
-MAX_PID = 2**31 - 1
-
-#: op -> names of its fields after the pid
-OPS: dict[str, tuple[str, ...]] = {
-    "HELLO": (),
-    "CHILD": ("child",),
-    "REG": ("kind", "name"),
-    "UNREG": ("kind", "name"),
-    "TYPE": ("kind", "ref"),
-    "PING": (),
-    "BYE": (),
-}
-
-BUILTIN_KINDS = frozenset({"shared_memory", "semaphore", "file", "folder"})
-PATH_KINDS = frozenset({"file", "folder"})
-IPC_KINDS = frozenset({"shared_memory", "semaphore"})
-
 _KIND = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 _PID = re.compile(r"[1-9][0-9]{0,9}")
 _ENCODED = re.compile(rb"(?:[A-Za-z0-9/._~+=,@-]|%[0-9A-F]{2})+")
-_SAFE = "/._~+=,@-"
 _REF = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
-_IPC_NAME = re.compile(r"/?[^/\x00]{1,250}")
 
 
 class ProtocolError(ValueError):
@@ -90,50 +81,13 @@ class Message:
     child: int = 0
 
 
-def check_name(kind: str, name: str) -> str | None:
-    """Why ``name`` is not acceptable for ``kind`` (None when it is).
-
-    Paths must be absolute and normalised, with no ``.``/``..`` component
-    and at least two components (a top-level folder is never cleaned up).
-
-    >>> check_name("folder", "/tmp/x/../../etc") is not None
-    True
-    >>> check_name("shared_memory", "/psm_1") is None
-    True
-    """
-    if not name:
-        return "empty name"
-    if "\x00" in name:
-        return "name contains a NUL byte"
-    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME:
-        return f"name longer than {MAX_NAME} bytes"
-    if kind in PATH_KINDS:
-        if not name.startswith("/"):
-            return f"{kind} path must be absolute: {name!r}"
-        parts = name.split("/")[1:]
-        if any(part in ("", ".", "..") for part in parts):
-            return f"{kind} path must be normalised (no '.', '..', '//' or trailing '/'): {name!r}"
-        if posixpath.normpath(name) != name:
-            return f"{kind} path must be normalised: {name!r}"
-        if len(parts) < 2:
-            return f"refusing to track a top-level path: {name!r}"
-    elif kind in IPC_KINDS and (not _IPC_NAME.fullmatch(name) or name.lstrip("/") in (".", "..")):
-        return f"{kind} name must be '/name' without further '/': {name!r}"
-    return None
-
-
-def _encode(value: str) -> str:
-    return quote_from_bytes(value.encode("utf-8", "surrogateescape"), safe=_SAFE)
-
-
 def encode_message(op: str, pid: int, *fields: str | int) -> bytes:
     """The line for one message; raises :class:`ProtocolError` if it is invalid.
 
     >>> encode_message("REG", 42, "folder", "/tmp/a b")
     b'REG 42 folder /tmp/a%20b\\n'
     """
-    line = " ".join([op, str(pid), *(_encode(str(field)) for field in fields)]).encode("ascii")
-    line += b"\n"
+    line = encode_line(op, pid, *fields)
     parse_message(line)  # the same checks as the tracker: fail in the caller
     return line
 

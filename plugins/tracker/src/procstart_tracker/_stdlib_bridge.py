@@ -32,19 +32,33 @@ Checked against ``resource_tracker.py``, ``shared_memory.py`` and
 
 ``getfd()`` is left alone: the stdlib's own spawn/forkserver contexts still
 start and use the stdlib tracker, as without procstart.
+
+Patched lazily: importing ``resource_tracker`` costs ``multiprocessing.spawn``
+and ``runpy``, which a child that never makes a ``SharedMemory`` or a
+``SemLock`` should not pay for. :func:`install` patches at once if the module
+is loaded, else right after its first import (:mod:`._on_import`); both
+``shared_memory`` and ``synchronize`` import it before their first
+``register`` call, so no registration can slip past.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from . import _on_import
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any
+
+    _Sink = Callable[[str, str], None]
 
 __all__ = ["install", "installed", "sem_unlink", "shm_unlink", "uninstall"]
 
+_MODULE = "multiprocessing.resource_tracker"
+
 #: the resource types this tracker takes over from the stdlib's
 TAKEN_OVER = frozenset({"shared_memory", "semaphore"})
-
-_Sink = Callable[[str, str], None]
 
 _originals: dict[str, Any] | None = None
 _register_sink: _Sink | None = None
@@ -83,14 +97,21 @@ def _ensure_running() -> None:
 def install(register: _Sink, unregister: _Sink) -> None:
     """Send the stdlib's shared_memory/semaphore registrations to these sinks.
 
-    ``register(kind, name)`` / ``unregister(kind, name)``. Idempotent.
+    ``register(kind, name)`` / ``unregister(kind, name)``. Idempotent. Takes
+    effect now if ``multiprocessing.resource_tracker`` is imported, else when
+    it is (without importing it here).
     """
-    global _originals, _register_sink, _unregister_sink, _stdlib_was_running
-    from multiprocessing import resource_tracker
-
+    global _register_sink, _unregister_sink
     _register_sink, _unregister_sink = register, unregister
-    if _originals is not None:
+    if _originals is not None or _on_import.pending(_MODULE):
         return
+    _on_import.after_import(_MODULE, _patch)
+
+
+def _patch(resource_tracker: ModuleType) -> None:
+    global _originals, _stdlib_was_running
+    if _originals is not None or _register_sink is None:
+        return  # patched already, or uninstalled before the import
     tracker = getattr(resource_tracker, "_resource_tracker", None)
     _stdlib_was_running = getattr(tracker, "_fd", None) is not None
     _originals = {
@@ -107,10 +128,12 @@ def install(register: _Sink, unregister: _Sink) -> None:
 def uninstall() -> None:
     """Give the stdlib its own functions back (tests)."""
     global _originals, _register_sink, _unregister_sink
-    from multiprocessing import resource_tracker
-
+    _on_import.cancel(_MODULE)
+    _register_sink = _unregister_sink = None
     if _originals is None:
         return
+    from multiprocessing import resource_tracker
+
     for attr, value in _originals.items():
         setattr(resource_tracker, attr, value)
     _originals = _register_sink = _unregister_sink = None
@@ -118,8 +141,8 @@ def uninstall() -> None:
 
 
 def installed() -> bool:
-    """True while the stdlib's registrations come here."""
-    return _originals is not None
+    """True while the stdlib's registrations come here (or will, once it is imported)."""
+    return _originals is not None or _on_import.pending(_MODULE)
 
 
 def forget_after_fork() -> None:
