@@ -22,6 +22,7 @@ import contextlib
 import os
 import select
 import threading
+import time
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
@@ -71,6 +72,7 @@ class ForkServerPopen(ChildPopen):
 
     def __init__(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
         self._status_fd = -1
+        self._server_gone = False
         self._owned: list[int] = []
         # poll() runs in several threads at once (``start()`` elsewhere polls
         # every child); one of them collects the exit code
@@ -120,11 +122,13 @@ class ForkServerPopen(ChildPopen):
 
     # -- status ---------------------------------------------------------------
     def _from_server(self) -> bool:
-        """Read the exit code the server reports; False if the server is gone."""
+        """Read the exit code the server reports; False if the server is gone.
+
+        The connection stays open until :meth:`close`: another thread may be
+        waiting on its fd right now, and a closed number can be reused.
+        """
         data = _read_exact(self._status_fd, proto.REPLY_LEN)
-        self._owned.remove(self._status_fd)
-        os.close(self._status_fd)
-        self._status_fd = -1
+        self._server_gone = True  # either way, it has nothing more to say
         try:
             self.returncode = proto.parse_status(data)
         except proto.ProtocolError:
@@ -156,7 +160,7 @@ class ForkServerPopen(ChildPopen):
     def _poll(self, block: bool) -> int | None:
         if self.returncode is not None:
             return self.returncode
-        if self._status_fd >= 0:
+        if not self._server_gone:
             ready = (
                 block
                 or _readable(self._status_fd)
@@ -172,14 +176,18 @@ class ForkServerPopen(ChildPopen):
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` seconds (forever if None) for the exit code."""
-        if self.returncode is not None:
-            return self.returncode
-        if timeout is not None:
-            from multiprocessing.connection import wait
+        if self.returncode is not None or timeout is None:
+            return self.poll(0)
+        from multiprocessing.connection import wait
 
-            if not wait([self.sentinel], timeout):
+        deadline = time.monotonic() + timeout
+        while self.returncode is None:
+            # the server's report; once the server is gone, the child's own
+            fd = self.sentinel if self._server_gone else self._status_fd
+            if not wait([fd], max(deadline - time.monotonic(), 0.0)):
                 return None
-        return self.poll(os.WNOHANG if timeout == 0.0 else 0)
+            self.poll(0)
+        return self.returncode
 
     def _send_signal(self, sig: int) -> None:
         if self.returncode is None and self.poll() is None:
