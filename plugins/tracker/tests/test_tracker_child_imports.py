@@ -130,6 +130,23 @@ def test_bridge_patches_resource_tracker_when_it_is_first_imported(tmp_path: Pat
     assert out.strip() == repr(expected)
 
 
+def test_bridge_survives_a_find_spec_without_import(tmp_path: Path) -> None:
+    """``importlib.util.find_spec`` alone must not use the lazy patch up."""
+    out = _python(
+        """
+        import importlib.util
+        from procstart_tracker import _stdlib_bridge
+
+        _stdlib_bridge.install(lambda *a: None, lambda *a: None)
+        assert importlib.util.find_spec("multiprocessing.resource_tracker") is not None
+        from multiprocessing import resource_tracker
+        print(resource_tracker.register.__module__)
+        """,
+        tmp_path,
+    )
+    assert out.strip() == "procstart_tracker._stdlib_bridge"
+
+
 def test_bridge_uninstalled_before_the_import_patches_nothing(tmp_path: Path) -> None:
     out = _python(
         """

@@ -7,8 +7,8 @@ and ``runpy`` (a dozen modules), and most children never create a
 the module is loaded already the function runs now; otherwise a one-shot
 meta-path finder wraps the real loader's ``exec_module`` and runs the
 function right after the module's code, before anything can use it, then
-steps aside. procstart's core does the same for the stdlib tracker
-(``procstart.child._attach_stdlib_tracker``).
+steps aside. One pending function per module name. procstart's core does
+much the same for the stdlib tracker (``procstart.child._attach_stdlib_tracker``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,15 @@ if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
-__all__ = ["after_import", "cancel"]
+__all__ = ["after_import", "cancel", "pending"]
 
 
 class _AfterImport:
-    """One-shot finder: the first import of ``name`` also runs ``callback``."""
+    """Finder: the first execution of ``name`` also runs ``callback``.
+
+    It stays in ``sys.meta_path`` until the module's code has run (a mere
+    ``importlib.util.find_spec`` does not use it up), then removes itself.
+    """
 
     def __init__(self, name: str, callback: Callable[[ModuleType], None]) -> None:
         self.name = name
@@ -39,29 +43,26 @@ class _AfterImport:
     ) -> ModuleSpec | None:
         if fullname != self.name:
             return None
-        try:
-            sys.meta_path.remove(self)  # type: ignore[arg-type]
-        except ValueError:
-            return None  # cancelled, or another thread got here first
         spec = None
-        for finder in sys.meta_path:  # the finders after us, as the import system would
+        for finder in list(sys.meta_path):  # the others, as the import system would ask them
             find_spec = getattr(finder, "find_spec", None)
-            spec = find_spec(fullname, path, target) if find_spec is not None else None
+            if finder is self or find_spec is None:
+                continue
+            spec = find_spec(fullname, path, target)
             if spec is not None:
                 break
         loader = getattr(spec, "loader", None)
         exec_module = getattr(loader, "exec_module", None)
         if exec_module is None:  # not found, or an old-style loader: leave it be
             return spec
-        callback, me = self.callback, self
 
         def exec_module_then_callback(module: ModuleType) -> None:
+            exec_module(module)
             try:
-                exec_module(module)
-            except BaseException:
-                sys.meta_path.insert(0, me)  # type: ignore[arg-type]  # the next try
-                raise
-            callback(module)
+                sys.meta_path.remove(self)  # type: ignore[arg-type]
+            except ValueError:
+                return  # cancelled meanwhile, or done already
+            self.callback(module)
 
         loader.exec_module = exec_module_then_callback  # type: ignore[union-attr]
         return spec
