@@ -51,7 +51,11 @@ def describe(methods: list[str], peers: bool) -> dict[str, Any]:
         load: list[float] | None = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = None
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None)
     return {
+        #: what children re-import as __mp_main__ (the stdlib skips -m pkg)
+        "main": os.path.basename(main_file) if main_file else "<no file>",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),

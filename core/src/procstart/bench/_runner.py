@@ -147,9 +147,15 @@ def join_or_kill(proc: Any, timeout: float = TIMEOUT) -> None:
         raise RuntimeError(f"child exited with code {proc.exitcode}")
 
 
-#: the code a fresh interpreter runs for an isolated sample (no __main__ file,
-#: so no library re-imports anything in its children)
-_WORKER = "from procstart.bench._worker import main; main()"
+#: the script every measuring process runs as ``__main__`` (see ``_script.py``)
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_script.py")
+
+
+def under_script() -> bool:
+    """True when this process runs :data:`SCRIPT` as its ``__main__``."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is not None and os.path.abspath(path) == SCRIPT
 
 
 def isolated(
@@ -173,7 +179,7 @@ def isolated(
     full_env.pop("PYTHONPROFILEIMPORTTIME", None)
     full_env.update(env or {})
     done = subprocess.run(
-        [sys.executable, "-c", _WORKER, json.dumps(spec)],
+        [sys.executable, SCRIPT, "worker", json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,

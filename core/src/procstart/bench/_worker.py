@@ -1,8 +1,8 @@
 """The fresh interpreter behind an isolated sample (cold start, USS, imports).
 
-Run as ``python -c "from procstart.bench._worker import main; main()" SPEC``
-where SPEC is JSON ``{"module", "contender", "params"}``; prints one JSON
-line: the sample (metric -> value) or ``{"error": ...}``.
+Run as ``python .../procstart/bench/_script.py worker SPEC`` where SPEC is
+JSON ``{"module", "contender", "params"}``; prints one JSON line: the sample
+(metric -> value) or ``{"error": ...}``.
 """
 
 from __future__ import annotations

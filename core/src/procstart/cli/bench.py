@@ -98,8 +98,41 @@ class Progress:
             sys.stderr.flush()
 
 
+def _argv(args: argparse.Namespace) -> list[str]:
+    """The command line that gives ``args`` again."""
+    out: list[str] = ["--quick"] if args.quick else []
+    for flag, values in (("--methods", args.methods), ("--figures", args.figures)):
+        if values:
+            out += [flag, ",".join(values)]
+    if args.without:
+        out += ["--without", ",".join(args.without)]
+    if args.repeat is not None:
+        out += ["--repeat", str(args.repeat)]
+    out += ["--warmup", str(args.warmup)]
+    for flag, on in (("--no-peers", args.no_peers), ("--all-plugins", args.all_plugins)):
+        if on:
+            out.append(flag)
+    for name in ("json", "chart", "markdown", "notes"):
+        value = getattr(args, name)
+        if value:
+            out += [f"--{name}", value]
+    if args.quiet:
+        out.append("--quiet")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmarks, print the table, write the files asked for."""
+    """Run the benchmarks, print the table, write the files asked for.
+
+    Measuring happens in a fresh interpreter whose ``__main__`` is a minimal
+    script (see ``procstart/bench/_script.py``), as in a user's program.
+    """
+    from ..bench._runner import SCRIPT, under_script
+
+    if not args.from_json and not under_script():
+        import subprocess
+
+        return subprocess.call([sys.executable, SCRIPT, "bench", *_argv(args)])
     from ..bench import chart, report
     from ..bench._runner import Options
     from ..bench._runner import run as run_bench
