@@ -117,37 +117,9 @@ def _attach_stdlib_tracker(fd: int) -> None:
     tracker, so attach when something imports it (or now, if already done).
     """
     from ._stdlib_tracker import attach
+    from .importhook import after_import
 
-    name = "multiprocessing.resource_tracker"
-    if name in sys.modules:
-        attach(fd)
-        return
-
-    class _AttachOnImport:
-        @staticmethod
-        def find_spec(fullname: str, path: Any = None, target: Any = None) -> Any:
-            if fullname != name:
-                return None
-            try:
-                sys.meta_path.remove(_AttachOnImport)  # type: ignore[arg-type]
-            except ValueError:
-                return None  # another thread got here first
-            from importlib.util import find_spec
-
-            spec = find_spec(fullname)
-            loader = getattr(spec, "loader", None)
-            exec_module = getattr(loader, "exec_module", None)
-            if spec is None or loader is None or exec_module is None:
-                return spec
-
-            def exec_then_attach(module: Any) -> None:
-                exec_module(module)
-                attach(fd)
-
-            loader.exec_module = exec_then_attach  # type: ignore[union-attr]
-            return spec
-
-    sys.meta_path.insert(0, _AttachOnImport)  # type: ignore[arg-type]
+    after_import("multiprocessing.resource_tracker", lambda _module: attach(fd))
 
 
 def _read_exact(fd: int, size: int) -> bytes:

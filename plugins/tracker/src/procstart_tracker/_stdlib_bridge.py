@@ -36,14 +36,14 @@ start and use the stdlib tracker, as without procstart.
 Patched lazily: importing ``resource_tracker`` costs ``multiprocessing.spawn``
 and ``runpy``, which a child that never makes a ``SharedMemory`` or a
 ``SemLock`` should not pay for. :func:`install` patches at once if the module
-is loaded, else right after its first import (:mod:`._on_import`); both
+is loaded, else right after its first import (:mod:`procstart.importhook`); both
 ``shared_memory`` and ``synchronize`` import it before their first
 ``register`` call, so no registration can slip past.
 """
 
 from __future__ import annotations
 
-from . import _on_import
+from procstart import importhook
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
@@ -103,9 +103,9 @@ def install(register: _Sink, unregister: _Sink) -> None:
     """
     global _register_sink, _unregister_sink
     _register_sink, _unregister_sink = register, unregister
-    if _originals is not None or _on_import.pending(_MODULE):
+    if _originals is not None or importhook.pending(_MODULE, _patch):
         return
-    _on_import.after_import(_MODULE, _patch)
+    importhook.after_import(_MODULE, _patch)
 
 
 def _patch(resource_tracker: ModuleType) -> None:
@@ -128,7 +128,7 @@ def _patch(resource_tracker: ModuleType) -> None:
 def uninstall() -> None:
     """Give the stdlib its own functions back (tests)."""
     global _originals, _register_sink, _unregister_sink
-    _on_import.cancel(_MODULE)
+    importhook.cancel(_MODULE, _patch)
     _register_sink = _unregister_sink = None
     if _originals is None:
         return
@@ -142,7 +142,7 @@ def uninstall() -> None:
 
 def installed() -> bool:
     """True while the stdlib's registrations come here (or will, once it is imported)."""
-    return _originals is not None or _on_import.pending(_MODULE)
+    return _originals is not None or importhook.pending(_MODULE, _patch)
 
 
 def forget_after_fork() -> None:
