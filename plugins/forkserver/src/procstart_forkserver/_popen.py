@@ -186,7 +186,12 @@ class ForkServerPopen(ChildPopen):
             fd = self.sentinel if self._server_gone else self._status_fd
             if not wait([fd], max(deadline - time.monotonic(), 0.0)):
                 return None
-            self.poll(0)
+            if not self._collecting.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+                return None
+            try:
+                self._poll(False)  # fd is readable: nothing here blocks
+            finally:
+                self._collecting.release()
         return self.returncode
 
     def _send_signal(self, sig: int) -> None:
