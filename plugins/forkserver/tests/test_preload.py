@@ -211,3 +211,45 @@ def test_main_that_fails_to_preload_fails_in_the_child_too(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1"]
     assert "could not preload '__main__': ImportError: this main module refuses" in done.stderr
+
+
+WARM_CHILD = """
+import sys, time
+import procstart, procstart_forkserver, fs_targets as t
+procstart.register_plugin(procstart_forkserver, name="forkserver")
+procstart.set_forkserver_preload(["fs_targets"])  # the targets' module, as an app would
+ctx = procstart.get_context("forkserver")
+for _ in range(3):
+    p = ctx.Process(target=t.noop); p.start(); p.join(60)
+time.sleep(0.5)  # the server imports the Queue/Event machinery when idle
+q = ctx.Queue()
+sys.stderr.write("=== begin\\n"); sys.stderr.flush()
+p = ctx.Process(target=t.put, args=(q, "x")); p.start(); p.join(60)
+sys.stderr.write("=== end\\n"); sys.stderr.flush()
+print(p.exitcode, q.get(timeout=60))
+"""
+
+
+def test_a_warm_child_imports_nothing() -> None:
+    """Everything a child with a Queue needs is already in the server."""
+    import subprocess
+    import sys
+
+    from fs_helpers import HERE
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    env.update(
+        PYTHONPATH=str(HERE), PYTHONPROFILEIMPORTTIME="1", PROCSTART_DISABLE_PLUGIN_AUTOLOAD="1"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_CHILD],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=WAIT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["0", "x"]
+    between = done.stderr.split("=== begin\n")[1].split("=== end\n")[0]
+    assert "import time:" not in between, between

@@ -146,6 +146,12 @@ def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str
     extra = [ref for ref in _manager.plugins().child_setup_refs() if isinstance(ref, str)]
     if "cloudpickle" in sys.modules:  # this program sends things by value
         extra.append("cloudpickle")
+    # their child setup may import more of their package: what this process
+    # has of it is imported by the server when idle (never before a child)
+    packages = tuple(ref.partition(".")[0] + "." for ref in extra)
+    idle = (
+        sorted(name for name in list(sys.modules) if name.startswith(packages)) if packages else []
+    )
     return {
         "key": key,
         "address": address,
@@ -155,6 +161,7 @@ def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str
         "argv": list(sys.argv),
         "dir": os.getcwd(),
         "extra": extra,
+        "idle": idle,
     }
 
 

@@ -48,12 +48,14 @@ MACHINERY = (
     "procstart._childinfo",
     "procstart._process",
     "procstart._stdlib_tracker",
+    "procstart._fds",
+    "procstart.importhook",
 )
 
-#: seconds without a request or an exit that count as idle
-_QUIET = 0.05
-#: imported when the server is idle (after the first child, so that they do not
-#: delay it): most real children use some of them (Queue, Event, Lock, Pipe)
+#: imported when the server is idle, once its first child has been reaped (so
+#: they never delay the first start): most real children use some of them
+#: (Queue, Event, Lock, Pipe); the parent adds the submodules of the plugins
+#: whose child setup every child runs
 WHEN_IDLE = (
     "multiprocessing.connection",
     "multiprocessing.synchronize",
@@ -184,6 +186,7 @@ class Server:
         #: modules still to import while nothing else is asked for
         self.idle_imports: list[str] = []
         self.forked = 0
+        self.reaped = 0
 
     # -- the loop -----------------------------------------------------------
     def serve_forever(self) -> None:
@@ -196,8 +199,8 @@ class Server:
         watched = [self.listener.fileno(), self.alive_fd, self.wake_r]
         try:
             while True:
-                # idle: nothing asked for during a quiet spell, after the first child
-                timeout = _QUIET if self.idle_imports and self.forked else None
+                # one idle import per pass, between requests and exits
+                timeout = 0.0 if self.idle_imports and self.reaped else None
                 readable = select.select(watched, [], [], timeout)[0]
                 if not readable:
                     self._import_when_idle()
@@ -303,6 +306,7 @@ class Server:
                 return
             if pid == 0:
                 return
+            self.reaped += 1
             fd = self.children.pop(pid, None)
             if fd is not None:
                 _send(fd, proto.encode_status(os.waitstatus_to_exitcode(status)))
@@ -433,7 +437,10 @@ def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> Non
     os.close(config_fd)
     key: bytes = config["key"]
     server = Server(listener_fd, alive_fd, key, config.get("address", ""))
-    server.idle_imports = [*(name for name in WHEN_IDLE if name not in sys.modules), ""]
+    server.idle_imports = [
+        *(name for name in (*WHEN_IDLE, *config.get("idle", ())) if name not in sys.modules),
+        "",  # then freeze
+    ]
     done, failed = preload(config)
     with contextlib.suppress(OSError):
         os.write(report_fd, proto.encode_report(done, failed))
