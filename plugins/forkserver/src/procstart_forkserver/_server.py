@@ -48,7 +48,6 @@ MACHINERY = (
     "procstart._childinfo",
     "procstart._process",
     "procstart._stdlib_tracker",
-    "procstart._fds",
     "procstart.importhook",
 )
 
@@ -57,6 +56,7 @@ MACHINERY = (
 #: (Queue, Event, Lock, Pipe); the parent adds the submodules of the plugins
 #: whose child setup every child runs
 WHEN_IDLE = (
+    "procstart._fds",
     "multiprocessing.connection",
     "multiprocessing.synchronize",
     "multiprocessing.queues",
