@@ -168,3 +168,27 @@ def test_parent_exit_while_the_server_preloads_leaves_no_server() -> None:
     if psutil.pid_exists(server):
         _gone, alive = psutil.wait_procs([psutil.Process(server)], timeout=WAIT)
         assert not alive
+
+
+def test_socket_folder_of_a_server_killed_with_its_parent_goes_with_a_tracker() -> None:
+    """Both SIGKILLed: nobody of ours is left to clean up; the tracker does it."""
+    pytest.importorskip("procstart_tracker")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    env["PYTHONPATH"] = str(HERE)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(PARENT)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert parent.stdout is not None
+        server_pid, _child, address = parent.stdout.readline().split()
+        os.kill(int(server_pid), signal.SIGKILL)
+        parent.kill()
+        parent.wait(WAIT)
+        deadline = time.monotonic() + WAIT
+        while os.path.exists(os.path.dirname(address)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists(os.path.dirname(address))
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(WAIT)

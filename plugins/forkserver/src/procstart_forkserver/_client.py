@@ -244,7 +244,21 @@ def _start_server() -> ServerState:
         process, address=address, key=key, alive_w=alive_w, report_r=report_r, preload=preload
     )
     state.environ = environ
+    _track_folder(folder, register=True)
     return state
+
+
+def _track_folder(folder: str, *, register: bool) -> None:
+    """Tell the installed tracker (if any) about the socket folder.
+
+    The server removes it when it exits, the parent when it finds the server
+    dead; if both die by SIGKILL, a tracker is the only one left to do it.
+    """
+    import procstart
+
+    call = procstart.register_resource if register else procstart.unregister_resource
+    with contextlib.suppress(Exception):  # a tracker problem must not stop a launch
+        call("folder", folder)
 
 
 def environment_drift(state: ServerState) -> dict[str, str]:
@@ -279,6 +293,7 @@ def _forget(state: ServerState) -> None:
     state.process.poll()
     state.close_ends()
     _remove(state.address)
+    _track_folder(os.path.dirname(state.address), register=False)
 
 
 def ensure_running() -> ServerState:
