@@ -143,7 +143,13 @@ def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str
     from procstart import _manager
     from procstart.payload import _main_reference
 
-    extra = [ref for ref in _manager.plugins().child_setup_refs() if isinstance(ref, str)]
+    # child setup references are "module:function" (or a module name): the
+    # server imports the modules so that forked children find them loaded
+    extra = [
+        ref.partition(":")[0]
+        for ref in _manager.plugins().child_setup_refs()
+        if isinstance(ref, str)
+    ]
     if "cloudpickle" in sys.modules:  # this program sends things by value
         extra.append("cloudpickle")
     # their child setup may import more of their package: what this process
