@@ -15,6 +15,8 @@ from typing import Any
 #: the column every ratio is computed against, and the one it divides
 BASELINE = "stdlib"
 SUBJECT = "procstart"
+#: below this, on both sides, a metric's ratio is not shown (bytes: 1 MiB)
+RATIO_FLOOR = {"peak_rss": float(1 << 20)}
 #: display order of the columns
 COLUMNS = ("procstart", "stdlib", "multiprocess", "loky")
 
@@ -117,9 +119,15 @@ class Row:
         return stats.median if stats and stats.samples else None
 
     def ratio(self, metric: str, over: str = BASELINE, of: str = SUBJECT) -> float | None:
-        """median(``of``) / median(``over``), None when either is missing."""
+        """median(``of``) / median(``over``), None when either is missing.
+
+        Also None when both are below the metric's :data:`RATIO_FLOOR` (a
+        ratio of two near-zero peaks says nothing).
+        """
         top, bottom = self.median(of, metric), self.median(over, metric)
         if top is None or bottom is None or bottom <= 0:
+            return None
+        if max(top, bottom) < RATIO_FLOOR.get(metric, 0.0):
             return None
         return top / bottom
 

@@ -2,14 +2,16 @@
 
 Each sample is a fresh interpreter run with ``PYTHONPROFILEIMPORTTIME=1``
 (which its exec'd children and fork server inherit). It starts one child
-to warm everything up, then writes a marker to stderr, starts and joins a
-trivial child, and writes another: the import lines between the markers
-are the child's, whose ``self`` times are summed.
+to warm everything up, waits half a second for servers and trackers to
+settle (they write to the same stderr), then writes a marker to stderr,
+starts and joins a trivial child, and writes another: the import lines
+between the markers are the child's, whose ``self`` times are summed.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from ._children import noop
@@ -21,6 +23,8 @@ ID = "imports"
 TITLE = "child bootstrap imports"
 BEGIN = "@@procstart-bench-child-begin@@"
 END = "@@procstart-bench-child-end@@"
+#: seconds between the first child and the marked one
+SETTLE = 0.5
 
 
 def isolated_sample(contender: Contender, params: dict[str, Any]) -> Sample:
@@ -28,6 +32,9 @@ def isolated_sample(contender: Contender, params: dict[str, Any]) -> Sample:
     ctx: Any = contender.context()
     for marker in (None, BEGIN):
         if marker:
+            # let servers and trackers finish what the first child set off
+            # (idle imports, lazy imports): their lines share this stderr
+            time.sleep(params.get("settle", SETTLE))
             os.write(2, f"{marker}\n".encode())
         proc = ctx.Process(target=noop)
         proc.start()

@@ -39,8 +39,8 @@ def _cell(row: Row, column: str, metric: Metric, spread: bool) -> str:
     return text
 
 
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
+def _ratio(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}x"
 
 
 def _header(metric: Metric) -> str:
@@ -65,7 +65,7 @@ def targets_table(targets: Iterable[Target]) -> tuple[list[str], list[list[str]]
     rows = []
     for target in targets:
         verdict = {True: "met", False: "MISSED", None: "not measured"}[target.met]
-        rows.append([target.name, _ratio(target.ratio), f"<= {target.limit:.2f}x", verdict])
+        rows.append([target.name, _ratio(target.ratio, 3), f"<= {target.limit:.2f}x", verdict])
     return ["target", "ratio", "limit", "verdict"], rows
 
 
