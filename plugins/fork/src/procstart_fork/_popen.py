@@ -8,10 +8,9 @@ from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
 import procstart
+from procstart import fork_atexit
 from procstart.forked import ForkedChild
 from procstart.popen import ChildPopen, close_fds
-
-from . import _atexit_compat
 
 
 class ForkPopen(ChildPopen):
@@ -28,7 +27,7 @@ class ForkPopen(ChildPopen):
         # decided here, in the parent: in the child every object touched costs
         # a copy-on-write page fault, so the child reads only these locals
         plan = ForkedChild.for_request(request)
-        child_atexit = _atexit_compat.RUNS_CHILD_ATEXIT
+        child_atexit = fork_atexit.RUNS_CHILD_ATEXIT
         parent_r, child_w = os.pipe()
         try:
             child_r, parent_w = os.pipe()
@@ -43,7 +42,7 @@ class ForkPopen(ChildPopen):
         if self.pid == 0:
             try:
                 if child_atexit:
-                    _atexit_compat.child_started()
+                    fork_atexit.child_started()
                 os.close(parent_r)
                 os.close(parent_w)
                 if plan is not None:
@@ -56,7 +55,7 @@ class ForkPopen(ChildPopen):
                 sys.stderr.flush()
             finally:
                 if child_atexit:
-                    _atexit_compat.child_exiting()
+                    fork_atexit.child_exiting()
                 os._exit(code)
         os.close(child_w)
         os.close(child_r)

@@ -24,6 +24,9 @@ import signal
 import socket
 import sys
 
+from procstart import fork_atexit
+from procstart.fork_atexit import RUNS_CHILD_ATEXIT
+
 from . import _protocol as proto
 
 TYPE_CHECKING = False  # no typing import: the server must start fast
@@ -317,6 +320,8 @@ class Server:
         self, status_fd: int, fds: list[int], mask: set[int | signal.Signals]
     ) -> None:
         try:
+            if RUNS_CHILD_ATEXIT:  # 3.13+: the child runs multiprocessing's exit function
+                fork_atexit.child_started()
             self._reset_in_child(status_fd)
             # a signal sent to the child meanwhile is delivered now, as the child's
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -363,6 +368,9 @@ def run_child(payload_fd: int, sentinel_w: int, inherited: list[int]) -> int:
 
         traceback.print_exc()
     finally:
+        if RUNS_CHILD_ATEXIT:  # flushes Queue feeders, runs finalizers (3.13+)
+            with contextlib.suppress(BaseException):
+                fork_atexit.child_exiting()
         for stream in (sys.stdout, sys.stderr):
             try:
                 if stream is not None:
