@@ -25,6 +25,8 @@ QUICK_ITEMS = 1_000
 COLD = Metric("create_map_shutdown", "s", 1e3, "ms")
 WARM = Metric("warm_map", "s", 1e3, "ms")
 WARM_MAPS = 5
+#: a map that takes longer is a hang (workers dying and being replaced...)
+TIMEOUT = 120.0
 WARM_BUDGET = 0.05
 
 
@@ -51,9 +53,9 @@ def pool_map(ctx: Any, items: int) -> Sample:
     started = time.perf_counter()
     pool = ctx.Pool(WORKERS)
     try:
-        pool.map(square, data)
+        pool.map_async(square, data).get(TIMEOUT)
         first = time.perf_counter()
-        warm = warm_maps(lambda: pool.map(square, data))
+        warm = warm_maps(lambda: pool.map_async(square, data).get(TIMEOUT))
         second = time.perf_counter()
         pool.close()
         pool.join()
@@ -69,12 +71,14 @@ def executor_map(contender: Contender, items: int) -> Sample:
     started = time.perf_counter()
     executor = contender.executor(WORKERS)
     try:
-        list(executor.map(square, data))
+        list(executor.map(square, data, timeout=TIMEOUT))
         first = time.perf_counter()
-        warm = warm_maps(lambda: list(executor.map(square, data)))
+        warm = warm_maps(lambda: list(executor.map(square, data, timeout=TIMEOUT)))
         second = time.perf_counter()
-    finally:
-        executor.shutdown(wait=True)
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
     done = time.perf_counter()
     return {COLD.name: (first - started) + (done - second), WARM.name: warm}
 
