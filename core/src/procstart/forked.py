@@ -20,7 +20,9 @@ import os
 import sys
 from typing import Any
 
-from . import _config
+# imported here, in the parent: a forked child that imported it itself would
+# compile it anew each time when bytecode caching is off
+from . import _config, child
 from ._childinfo import ChildInfo, run_child_setup
 from ._types import LaunchRequest
 
@@ -77,8 +79,6 @@ class ForkedChild:
         if context_module is not None:
             context_module.__dict__["_resolved"] = None
         if self.handles:
-            from . import child
-
             child._inherited[:] = list(self.handles.values())
             child._handles.clear()
             child._handles.update(self.handles)
