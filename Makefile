@@ -11,10 +11,13 @@ STAMP := $(VENV)/.procstart-installed
 
 venv: $(STAMP)
 
-$(STAMP): requirements-dev.txt $(foreach d,$(DISTS),$(d)/pyproject.toml)
+$(STAMP): Makefile requirements-dev.txt $(foreach d,$(DISTS),$(d)/pyproject.toml)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(foreach d,$(DISTS),-e $(d))
+	@# as a wheel install would: byte-compile the sources (editable installs don't,
+	@# and with PYTHONDONTWRITEBYTECODE set every child would compile them again)
+	$(PY) -m compileall -q $(foreach d,$(DISTS),$(d)/src)
 	@touch $@
 
 demo: $(STAMP)
