@@ -27,6 +27,8 @@ def available() -> bool:
 
 
 def _panel(ax: Any, figure: Figure, metric: Metric) -> None:
+    from matplotlib.ticker import NullFormatter
+
     columns = [c for c in COLUMNS if any(c in row.results for row in figure.rows)]
     height = 0.8 / max(1, len(columns))
     labels = [row.label for row in figure.rows]
@@ -55,6 +57,8 @@ def _panel(ax: Any, figure: Figure, metric: Metric) -> None:
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    # a narrow log range labels its minor ticks too, and they overlap
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"{metric.display_unit} (log scale; bar = median, whisker = min-max)", fontsize=7)
     ax.set_title(f"{figure.title}: {metric.name}", fontsize=9)
     ax.tick_params(axis="x", labelsize=7)
