@@ -55,6 +55,15 @@ def supported() -> bool:
     return os.name == "posix"
 
 
+def _reader_alive(fd: int) -> bool:
+    """False once nobody can read the pipe ``fd`` writes to (the tracker died)."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
 def _own_create_time() -> float | None:
     try:
         import psutil
@@ -253,10 +262,18 @@ class Client:
             self._restarting = False
 
     def ensure_running(self) -> int:
-        """The tracker's fd, starting (or restarting) the tracker if needed."""
-        self.send("PING")
-        assert self.fd is not None
-        return self.fd
+        """The tracker's fd, starting (or restarting) the tracker if needed.
+
+        Called on every launch, so it sends nothing while the tracker lives:
+        a pipe whose reader is gone reports POLLERR on its write end, which
+        is checked without waking the tracker.
+        """
+        with self.lock:
+            fd = self.fd
+            if fd is None or not self._is_ours(fd) or not _reader_alive(fd):
+                self.send("PING")  # starts or restarts it (with the usual warning)
+            assert self.fd is not None
+            return self.fd
 
     def _write(self, line: bytes) -> None:
         with self.lock:
