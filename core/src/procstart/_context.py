@@ -314,12 +314,6 @@ def get_all_start_methods() -> list[str]:
     return names
 
 
-def _forget_resolved() -> None:
-    """In a new child: resolve the default again (from what the parent handed down)."""
-    global _resolved
-    _resolved = None
-
-
 def _forget_resolution() -> None:
     """Tests: drop the resolved default and cached contexts."""
     global _resolved

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -414,12 +413,6 @@ def _reset_for_tests() -> None:
     global _plugins
     with _plugins_lock:
         _plugins = None
-
-
-def warn_broken(registry: Plugins) -> None:
-    """Emit one warning per broken plugin (used by the CLI and the demo)."""
-    for broken in registry.broken:
-        warnings.warn(f"procstart plugin failed to load: {broken.describe()}", stacklevel=2)
 
 
 def iter_methods(registry: Plugins) -> Iterable[StartMethod]:

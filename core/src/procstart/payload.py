@@ -23,10 +23,6 @@ __all__ = ["build", "main_reference", "pickle_process", "preparation_data", "wri
 
 def main_reference() -> dict[str, str]:
     """How a child finds the parent's ``__main__``: ``main_name``, ``main_path`` or nothing."""
-    return _main_reference()
-
-
-def _main_reference() -> dict[str, str]:
     main = sys.modules.get("__main__")
     if main is None or not main_is_importable():
         return {}
@@ -72,7 +68,7 @@ def preparation_data(
         "forkserver_preload": _config.settings.forkserver_preload,
         "executable": _config.settings.executable,
         "env": dict(request.env),
-        **_main_reference(),
+        **main_reference(),
     }
     if logger is not None:
         prep["log_level"] = logger.getEffectiveLevel()

@@ -141,7 +141,7 @@ def _private_folder() -> str:
 
 def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str, Any]:
     from procstart import _manager
-    from procstart.payload import _main_reference
+    from procstart.payload import main_reference
 
     # child setup references are "module:function" (or a module name): the
     # server imports the modules so that forked children find them loaded
@@ -162,7 +162,7 @@ def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str
         "key": key,
         "address": address,
         "preload": preload,
-        "main": _main_reference() if "__main__" in preload else {},
+        "main": main_reference() if "__main__" in preload else {},
         "sys_path": list(sys.path),
         "argv": list(sys.argv),
         "dir": os.getcwd(),
