@@ -14,11 +14,12 @@ Public names: :class:`ForkServerPopen`, :data:`SERVER_DIED_EXITCODE`,
 
 from __future__ import annotations
 
+from procstart import lazy
+
 # no typing import: the server process imports this package and must start fast
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any
 
     from ._client import PreloadWarning, ServerDiedWarning
     from ._plugin import procstart_inherited_handles, procstart_start_methods
@@ -52,15 +53,7 @@ _LAZY = {
 _HOOKS = ("procstart_inherited_handles", "procstart_start_methods")
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, _lazy_dir = lazy.attach(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:
@@ -68,7 +61,7 @@ def __dir__() -> list[str]:
     # __dict__ (no __getattr__): bind the hooks now, so registration sees them
     for name in _HOOKS:
         __getattr__(name)
-    return sorted({*globals(), *_LAZY})
+    return _lazy_dir()
 
 
 def server_info() -> Mapping[str, object]:
