@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -191,3 +192,14 @@ def last_json(result: subprocess.CompletedProcess[str]) -> object:
     lines = result.stdout.strip().splitlines()
     assert lines, f"parent printed nothing; stderr:\n{result.stderr}"
     return json.loads(lines[-1])
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything a peer sends until it closes (a reset counts as closed)."""
+    answer = b""
+    try:
+        while chunk := sock.recv(64):
+            answer += chunk
+    except ConnectionResetError:
+        pass
+    return answer

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 import procstart
 from procstart.child import MAGIC, PayloadError, read_payload
 from tests.reliability import _targets
-from tests.reliability.conftest import INSTALLED, WAIT, Counts
+from tests.reliability.conftest import INSTALLED, WAIT, Counts, read_until_closed
 
 
 def _settings(counts: Counts, base: int) -> settings:
@@ -237,13 +237,7 @@ def _talk(address: str, data: bytes, fds: list[int]) -> bytes:
             sock.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             return b""
-        answer = b""
-        try:
-            while chunk := sock.recv(64):
-                answer += chunk
-        except ConnectionResetError:
-            pass
-        return answer
+        return read_until_closed(sock)
     finally:
         sock.close()
 

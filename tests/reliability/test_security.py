@@ -21,7 +21,13 @@ import pytest
 
 import procstart
 from tests.reliability import _targets
-from tests.reliability.conftest import INSTALLED, WAIT, last_json, run_parent
+from tests.reliability.conftest import (
+    INSTALLED,
+    WAIT,
+    last_json,
+    read_until_closed,
+    run_parent,
+)
 
 
 def _identity(fd: int) -> tuple[int, int]:
@@ -117,13 +123,7 @@ def _exchange(address: str, answer_to, fds: list[int]) -> bytes:  # type: ignore
         if message is not None:
             socket.send_fds(sock, [message], fds)
         sock.shutdown(socket.SHUT_WR)
-        answer = b""
-        try:
-            while chunk := sock.recv(64):
-                answer += chunk
-        except ConnectionResetError:
-            pass
-        return answer
+        return read_until_closed(sock)
     finally:
         sock.close()
 
