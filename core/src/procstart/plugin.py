@@ -1,0 +1,217 @@
+"""The one public module for plugin authors.
+
+Everything a start method, a tracker or a launch wrapper needs from the core
+is here; a plugin imports ``procstart`` (the ``multiprocessing`` API) and
+``procstart.plugin``, nothing else. CI enforces it (``make lint-imports``).
+
+A start method in full::
+
+    import procstart.plugin as psp
+
+    class _Popen(psp.ChildPopen):
+        method = "mine"
+
+        def _launch(self, process_obj, request):
+            ...  # start the child, set self.pid and self.sentinel
+
+    @psp.hookimpl
+    def procstart_start_methods():
+        yield psp.StartMethod(name="mine", launcher=_Popen, description="my method")
+
+Names resolve on first use (PEP 562): a child that imports this module pays
+only for what it touches.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: children import this module
+if TYPE_CHECKING:
+    from typing import Any
+
+#: public name -> (module, attribute); a module itself when attribute is ""
+_EXPORTS: dict[str, tuple[str, str]] = {
+    # hook markers
+    "hookimpl": ("procstart._hookspecs", "hookimpl"),
+    "hookspec": ("procstart._hookspecs", "hookspec"),
+    # values plugins return or receive
+    "StartMethod": ("procstart._types", "StartMethod"),
+    "LaunchRequest": ("procstart._types", "LaunchRequest"),
+    "InheritedHandle": ("procstart._types", "InheritedHandle"),
+    "Resource": ("procstart._types", "Resource"),
+    "ResourceType": ("procstart._types", "ResourceType"),
+    "ConfigKey": ("procstart._types", "ConfigKey"),
+    "PopenLike": ("procstart._types", "PopenLike"),
+    "ChildInfo": ("procstart._types", "ChildInfo"),
+    # errors
+    "ConfigError": ("procstart.errors", "ConfigError"),
+    "SerializationError": ("procstart.errors", "SerializationError"),
+    # launcher building blocks
+    "ChildPopen": ("procstart.popen", "ChildPopen"),
+    "close_fds": ("procstart.popen", "close_fds"),
+    "IndexedFd": ("procstart._fds", "IndexedFd"),
+    "PassedFd": ("procstart._fds", "PassedFd"),
+    "ForkedChild": ("procstart.forked", "ForkedChild"),
+    "fork_atexit": ("procstart.fork_atexit", ""),
+    "payload": ("procstart.payload", ""),
+    "child": ("procstart.child", ""),
+    # resources
+    "register_resource": ("procstart.resources", "register_resource"),
+    "unregister_resource": ("procstart.resources", "unregister_resource"),
+    # helpers for light plugin packages
+    "lazy_attach": ("procstart.lazy", "attach"),
+    "after_import": ("procstart.importhook", "after_import"),
+    "cancel_after_import": ("procstart.importhook", "cancel"),
+    "after_import_pending": ("procstart.importhook", "pending"),
+}
+
+
+def config_value(key: str, default: Any = None) -> Any:
+    """The value of ``[tool.procstart] key`` for this process, or ``default``.
+
+    A plugin reads only the keys it declared with ``procstart_config_keys``;
+    the table is validated on first use (a wrong type raises ``ConfigError``
+    naming the file and the dotted key).
+
+    >>> config_value("no-such-key", 3)  # doctest: +SKIP
+    3
+    """
+    from . import config
+
+    return config.get(key, default)
+
+
+def config_file() -> str | None:
+    """Path of the ``pyproject.toml`` whose ``[tool.procstart]`` applies, if any.
+
+    >>> config_file()  # doctest: +SKIP
+    '/home/me/project/pyproject.toml'
+    """
+    from . import _config
+
+    return _config.project_config().path
+
+
+def executable() -> str:
+    """The interpreter children should run (``set_executable()`` or ``sys.executable``).
+
+    >>> executable()  # doctest: +SKIP
+    '/usr/bin/python3'
+    """
+    import sys
+
+    from . import _config
+
+    return _config.settings.executable or sys.executable
+
+
+def forkserver_preload() -> list[str] | None:
+    """The list given to ``set_forkserver_preload()`` in code, or None if never called.
+
+    >>> forkserver_preload()  # doctest: +SKIP
+    ['__main__']
+    """
+    from . import _config
+
+    chosen = _config.settings.forkserver_preload
+    return None if chosen is None else list(chosen)
+
+
+def child_setup_refs() -> list[Any]:
+    """Every installed ``procstart_child_setup`` as a reference a child can import.
+
+    Server-based methods preload the modules these name so that forked
+    children find them loaded.
+
+    >>> child_setup_refs()  # doctest: +SKIP
+    ['procstart_tracker._child:procstart_child_setup']
+    """
+    from . import _manager
+
+    return list(_manager.plugins().child_setup_refs())
+
+
+def resource_types() -> list[Any]:
+    """Every ``ResourceType`` installed plugins declare (a tracker reads this).
+
+    >>> [t.kind for t in resource_types()]  # doctest: +SKIP
+    ['limits-scratch']
+    """
+    from . import _manager
+
+    return list(_manager.plugins().resource_types())
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'procstart.plugin' has no attribute {name!r}") from None
+    loaded = importlib.import_module(module)
+    value = loaded if not attribute else getattr(loaded, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from . import child, fork_atexit, payload
+    from ._fds import IndexedFd, PassedFd
+    from ._hookspecs import hookimpl, hookspec
+    from ._types import (
+        ChildInfo,
+        ConfigKey,
+        InheritedHandle,
+        LaunchRequest,
+        PopenLike,
+        Resource,
+        ResourceType,
+        StartMethod,
+    )
+    from .errors import ConfigError, SerializationError
+    from .forked import ForkedChild
+    from .importhook import after_import
+    from .importhook import cancel as cancel_after_import
+    from .importhook import pending as after_import_pending
+    from .lazy import attach as lazy_attach
+    from .popen import ChildPopen, close_fds
+    from .resources import register_resource, unregister_resource
+
+__all__ = [
+    "ChildInfo",
+    "ChildPopen",
+    "ConfigError",
+    "ConfigKey",
+    "ForkedChild",
+    "IndexedFd",
+    "InheritedHandle",
+    "LaunchRequest",
+    "PassedFd",
+    "PopenLike",
+    "Resource",
+    "ResourceType",
+    "SerializationError",
+    "StartMethod",
+    "after_import",
+    "after_import_pending",
+    "cancel_after_import",
+    "child",
+    "child_setup_refs",
+    "close_fds",
+    "config_file",
+    "config_value",
+    "executable",
+    "fork_atexit",
+    "forkserver_preload",
+    "hookimpl",
+    "hookspec",
+    "lazy_attach",
+    "payload",
+    "register_resource",
+    "resource_types",
+    "unregister_resource",
+]
