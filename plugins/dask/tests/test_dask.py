@@ -387,3 +387,20 @@ def test_demo_starts_a_child_through_dask(dask_cluster: str, tmp_path: Path) -> 
     rows = [line for line in done.stdout.splitlines() if line.startswith("dask")]
     assert rows, done.stdout + done.stderr
     assert "ok: lambda(21)=42, child says method=dask, exit=0" in rows[0]
+
+
+def test_dask_is_a_remote_method_never_picked_by_default() -> None:
+    method = procstart.get_context("dask").method
+    assert method.remote is True
+    assert method.distribution == "procstart-dask"
+    # the pytest plugin's start_method fixture leaves remote methods out unless named
+    from procstart.pytest_plugin import selected_methods
+
+    class _Config:
+        def getoption(self, _name: str) -> None:
+            return None
+
+        def getini(self, _name: str) -> str:
+            return ""
+
+    assert "dask" not in selected_methods(_Config())  # type: ignore[arg-type]

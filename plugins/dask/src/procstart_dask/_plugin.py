@@ -105,6 +105,7 @@ def procstart_start_methods() -> Iterator[procstart.StartMethod]:
         description="children on a Dask cluster (local one unless dask-scheduler is set)",
         info=_info,
         context_api=CONTEXT_API,
+        remote=True,
     )
 
 
