@@ -126,3 +126,9 @@ def daemon_parent(address: str, pid_file: str) -> None:
 def _report_and_sleep(queue: Any) -> None:
     queue.put(os.getpid())
     time.sleep(600)
+
+
+def check_in_then_wait(arrived: Any, go: Any, n: int) -> None:
+    arrived.put(n)
+    if not go.wait(120):
+        sys.exit(7)

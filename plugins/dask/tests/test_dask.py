@@ -91,6 +91,20 @@ def test_terminate_and_kill_reach_a_busy_remote_child(ctx: Any) -> None:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
 
 
+def test_more_children_than_worker_threads_all_run_at_once(ctx: Any) -> None:
+    # each child waits for the others: with 2 worker threads this completes only
+    # if children do not hold a thread each (as local processes do not)
+    arrived, go = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=t.check_in_then_wait, args=(arrived, go, n)) for n in range(5)]
+    for proc in procs:
+        proc.start()
+    assert sorted(arrived.get(timeout=WAIT) for _ in procs) == list(range(5))
+    go.set()
+    for proc in procs:
+        proc.join(WAIT)
+        assert proc.exitcode == 0
+
+
 def test_sentinel_works_with_connection_wait(ctx: Any) -> None:
     proc = ctx.Process(target=t.spin, args=(0.5,))
     proc.start()

@@ -53,23 +53,19 @@ def run_chunk(  # noqa: PLR0917 - a task's arguments, positional for Dask
     return [func(arg) for arg in chunk]
 
 
-def _wait(futures: list[Any], timeout: float | None) -> None:
+def _wait(client: Any, futures: list[Any], timeout: float | None) -> None:
     """Wait until every future is done; ``multiprocessing.TimeoutError`` after ``timeout``."""
     import asyncio
-    import time
-    from concurrent.futures import CancelledError
 
-    deadline = None if timeout is None else time.monotonic() + timeout
-    for future in futures:
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            future.exception(timeout=remaining)
-        except CancelledError:
-            pass
-        except Exception as exc:
-            if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-                raise MpTimeoutError from None
-            raise
+    from distributed import wait
+
+    try:
+        with client.as_current():
+            wait(futures, timeout=timeout)
+    except Exception as exc:
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            raise MpTimeoutError from None
+        raise
 
 
 class ApplyResult:
@@ -77,14 +73,15 @@ class ApplyResult:
 
     def __init__(
         self,
+        client: Any,
         futures: list[Any],
         assemble: Callable[[list[Any]], Any],
         callback: Callable[[Any], Any] | None = None,
         error_callback: Callable[[BaseException], Any] | None = None,
     ) -> None:
+        self._client = client
         self._futures = futures
         self._assemble = assemble
-        self._done = threading.Event()
         if callback is not None or error_callback is not None:
             threading.Thread(
                 target=self._call_back, args=(callback, error_callback), daemon=True
@@ -117,12 +114,12 @@ class ApplyResult:
     def wait(self, timeout: float | None = None) -> None:
         """Wait until ready or ``timeout`` seconds have passed."""
         with contextlib.suppress(MpTimeoutError):
-            _wait(self._futures, timeout)
+            _wait(self._client, self._futures, timeout)
 
     def get(self, timeout: float | None = None) -> Any:
         """The result, or the task's exception; ``multiprocessing.TimeoutError`` on timeout."""
-        _wait(self._futures, timeout)
-        return self._assemble([f.result() for f in self._futures])
+        _wait(self._client, self._futures, timeout)
+        return self._assemble(self._client.gather(self._futures))
 
 
 AsyncResult = ApplyResult
@@ -132,14 +129,15 @@ MapResult = ApplyResult
 class IMapIterator:
     """What ``imap`` / ``imap_unordered`` return: an iterator with ``next(timeout)``."""
 
-    def __init__(self, futures: list[Any], ordered: bool, loop: Any = None) -> None:
+    def __init__(self, client: Any, futures: list[Any], ordered: bool) -> None:
+        self._client = client
         self._buffer: list[Any] = []
         if ordered or not futures:
             self._chunks: Iterator[Any] = iter(futures)
         else:
             from distributed import as_completed
 
-            self._chunks = iter(as_completed(futures, loop=loop))
+            self._chunks = iter(as_completed(futures, loop=client.loop))
         self._ordered = ordered
 
     def __iter__(self) -> IMapIterator:
@@ -149,7 +147,7 @@ class IMapIterator:
         """The next result; ``multiprocessing.TimeoutError`` after ``timeout`` seconds."""
         while not self._buffer:
             future = next(self._chunks)  # StopIteration ends the iteration
-            _wait([future], timeout)
+            _wait(self._client, [future], timeout)
             self._buffer = list(future.result())
             self._buffer.reverse()
         return self._buffer.pop()
@@ -206,19 +204,17 @@ class Pool:
             chunksize += bool(extra)
         chunksize = max(1, chunksize)
         chunks = [items[i : i + chunksize] for i in range(0, len(items), chunksize)]
-        futures = [
-            self._client.submit(
-                run_chunk,
-                self._token,
-                self._initializer,
-                self._initargs,
-                func,
-                chunk,
-                star,
-                pure=False,
-            )
-            for chunk in chunks
-        ]
+        k = len(chunks)
+        futures: list[Any] = self._client.map(
+            run_chunk,
+            [self._token] * k,
+            [self._initializer] * k,
+            [self._initargs] * k,
+            [func] * k,
+            chunks,
+            [star] * k,
+            pure=False,
+        )
         self._futures = [f for f in self._futures if not f.done()] + futures
         return futures
 
@@ -238,7 +234,9 @@ class Pool:
         """Start ``func(*args, **kwds)`` on a worker; an :class:`ApplyResult`."""
         call = _Call(func, dict(kwds or {}))
         futures = self._submit(call, [tuple(args)], 1, star=True)
-        return ApplyResult(futures, lambda results: results[0][0], callback, error_callback)
+        return ApplyResult(
+            self._client, futures, lambda results: results[0][0], callback, error_callback
+        )
 
     def map(
         self, func: Callable[[Any], Any], iterable: Iterable[Any], chunksize: int | None = None
@@ -256,7 +254,7 @@ class Pool:
     ) -> ApplyResult:
         """Start :meth:`map`; an :class:`ApplyResult` whose ``get()`` is the list."""
         futures = self._submit(func, iterable, chunksize, star=False)
-        return ApplyResult(futures, _concat, callback, error_callback)
+        return ApplyResult(self._client, futures, _concat, callback, error_callback)
 
     def starmap(
         self,
@@ -277,20 +275,21 @@ class Pool:
     ) -> ApplyResult:
         """Start :meth:`starmap`; an :class:`ApplyResult`."""
         futures = self._submit(func, [tuple(a) for a in iterable], chunksize, star=True)
-        return ApplyResult(futures, _concat, callback, error_callback)
+        return ApplyResult(self._client, futures, _concat, callback, error_callback)
 
     def imap(
         self, func: Callable[[Any], Any], iterable: Iterable[Any], chunksize: int = 1
     ) -> IMapIterator:
         """Results in order, as an iterator (``next(timeout)`` too)."""
-        return IMapIterator(self._submit(func, iterable, chunksize, star=False), ordered=True)
+        futures = self._submit(func, iterable, chunksize, star=False)
+        return IMapIterator(self._client, futures, ordered=True)
 
     def imap_unordered(
         self, func: Callable[[Any], Any], iterable: Iterable[Any], chunksize: int = 1
     ) -> IMapIterator:
         """Results as their chunks finish."""
         futures = self._submit(func, iterable, chunksize, star=False)
-        return IMapIterator(futures, ordered=False, loop=self._client.loop)
+        return IMapIterator(self._client, futures, ordered=False)
 
     def close(self) -> None:
         """Accept no more work; :meth:`join` waits for what was submitted."""
@@ -309,7 +308,7 @@ class Pool:
         if self._state == _RUN:
             raise ValueError("Pool is still running")
         if self._futures:
-            _wait(self._futures, None)
+            _wait(self._client, self._futures, None)
         self._futures = []
 
     def __enter__(self) -> Pool:

@@ -47,6 +47,7 @@ class DaskPopen:
         self._name = process_obj.name
         self._pid: int | None = None
         self._signal: int | None = None
+        self._finishing = threading.Lock()
         prep = psp.payload.preparation_data(request, handles={}, by_index=False)
         # __main__'s functions travel by value (cloudpickle): the worker need
         # not have the parent's script; child-setup hooks expect local handles
@@ -88,6 +89,12 @@ class DaskPopen:
         return -signal.SIGKILL, b"", message.encode()
 
     def _finished(self, future: Any) -> None:
+        # from distributed's callback thread, or from wait(): once
+        with self._finishing:
+            if self.returncode is None:
+                self._finish(future)
+
+    def _finish(self, future: Any) -> None:
         try:
             code, out, err = self._outcome(future)
         except BaseException as exc:  # noqa: BLE001 - the sentinel must close anyway
@@ -132,9 +139,25 @@ class DaskPopen:
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` seconds (forever if None) for the exit code."""
         if self.returncode is None:
-            from multiprocessing.connection import wait
+            # wait for the task itself, not only for the sentinel: at exit
+            # distributed's callback thread is gone (concurrent.futures stops
+            # its pools before atexit runs), so finish here if need be
+            import asyncio
 
-            wait([self.sentinel], timeout)
+            from distributed import wait
+
+            try:
+                with self._client.as_current():
+                    wait([self._future], timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - a closed client, see below
+                if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+                    return None
+                # a closed client: the callback has run or will close the sentinel
+                from multiprocessing.connection import wait as wait_fds
+
+                wait_fds([self.sentinel], timeout)
+                return self.returncode
+            self._finished(self._future)
         return self.returncode
 
     def _send_signal(self, signum: int) -> None:

@@ -78,6 +78,19 @@ def _first_attempt(key: str) -> bool:
     return True
 
 
+def _leave_the_thread_pool() -> None:
+    """Free this task's worker thread slot while the child runs.
+
+    A child is a process, not a computation: children that wait for each
+    other (a queue, an event) must all run at once, as local processes do,
+    however few threads the workers have (``distributed.secede``).
+    """
+    with contextlib.suppress(ImportError, ValueError):
+        from distributed import secede
+
+        secede()
+
+
 def _write(fd: int, data: bytes) -> None:
     view = memoryview(data)
     try:
@@ -103,6 +116,7 @@ def run_child(key: str, prep: dict[str, Any], process_bytes: bytes) -> dict[str,
             f"retried the task on {host}, which does not run a process twice\n"
         )
         return {"exitcode": LOST, "stdout": b"", "stderr": message.encode(), "pid": 0, "host": host}
+    _leave_the_thread_pool()
     payload = _payload(_localise(prep), process_bytes)
     read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
