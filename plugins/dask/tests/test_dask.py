@@ -376,6 +376,9 @@ def test_worker_killed_while_running_a_child(ctx: Any, capsys: Any) -> None:
     procstart_dask.client().wait_for_workers(2, timeout=WAIT)
 
 
+# fork in a process that runs a Dask client (threads): Python 3.12+ warns, as
+# it does for any threaded parent; the program itself does nothing unsafe
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 @pytest.mark.parametrize("method", ["fork", "dask"])
 def test_same_program_same_results_under_fork_and_dask(dask_cluster: str, method: str) -> None:
     result = t.program(procstart.get_context(method))
