@@ -132,3 +132,7 @@ def check_in_then_wait(arrived: Any, go: Any, n: int) -> None:
     arrived.put(n)
     if not go.wait(120):
         sys.exit(7)
+
+
+def meet(barrier: Any, out: Any) -> None:
+    out.put(barrier.wait(60))

@@ -72,6 +72,7 @@ CONTEXT_API: dict[str, Callable[..., Any]] = {
             "RLock",
             "BoundedSemaphore",
             "Value",
+            "Barrier",
         )
     },
     "Pool": _pool,
@@ -85,7 +86,6 @@ CONTEXT_API: dict[str, Callable[..., Any]] = {
             "RawValue()",
             "Manager()",
             "Condition()",
-            "Barrier()",
             "Semaphore()",
         )
     },

@@ -18,6 +18,8 @@ Guarantees (see docs/outgrowing-one-machine.md for the table):
 - ``RLock``: a ``Lock`` plus an owner count kept by the owning thread.
 - ``BoundedSemaphore``: ``distributed.Semaphore`` (leases, as ``Lock``).
 - ``Value``: a ``distributed.Variable``; ``get_lock()`` is an ``RLock``.
+- ``Barrier``: state in a ``Value`` under a ``Lock``, an ``Event`` per
+  generation; timeouts, ``abort()`` and ``reset()`` break it as the stdlib's.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import cloudpickle
 from . import _cluster
 
 __all__ = [
+    "Barrier",
     "BoundedSemaphore",
     "Event",
     "JoinableQueue",
@@ -442,3 +445,106 @@ class Value(_Shared):
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class Barrier(_Shared):
+    """``multiprocessing.Barrier(parties, action, timeout)`` across machines.
+
+    State ``(generation, waiting, broken, last broken generation)`` is a
+    ``Value`` guarded by a ``Lock``; each generation's waiters wait on an
+    ``Event`` of their own. ``wait`` returns the arrival index; a timeout,
+    ``abort()`` or ``reset()`` breaks the barrier for the parties waiting
+    (``threading.BrokenBarrierError``), as the stdlib's does.
+    """
+
+    _prefix = "procstart-barrier"
+
+    def __init__(self, parties: int, action: Any = None, timeout: float | None = None) -> None:
+        if parties < 1:
+            raise ValueError("parties must be > 0")
+        super().__init__()
+        self._parties = parties
+        self._action = action
+        self._timeout = timeout
+        self._guard = Lock()
+        self._status = Value("O", (0, 0, False, -1), lock=False)
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "_parties": self._parties,
+            "_action": self._action,
+            "_timeout": self._timeout,
+            "_guard": self._guard,
+            "_status": self._status,
+        }
+
+    def _make(self, client: Any) -> Any:
+        return None
+
+    def _released(self, generation: int) -> Event:
+        event: Event = _rebuild(Event, f"{self._name}-gen-{generation}", self._address, {})
+        return event
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for all parties; the arrival index (0 .. parties-1)."""
+        if timeout is None:
+            timeout = self._timeout
+        with self._guard:
+            generation, waiting, broken, _last = self._status.value
+            if broken:
+                raise threading.BrokenBarrierError
+            index = int(waiting)
+            if waiting + 1 == self._parties:
+                if self._action is not None:
+                    try:
+                        self._action()
+                    except BaseException:
+                        self._break(generation)
+                        raise
+                self._status.value = (generation + 1, 0, False, _last)
+                self._released(generation).set()
+                return index
+            self._status.value = (generation, waiting + 1, False, _last)
+        if not self._released(generation).wait(timeout):
+            self.abort()
+            raise threading.BrokenBarrierError
+        now, _waiting, broken, last = self._status.value
+        if (broken and now == generation) or last == generation:
+            raise threading.BrokenBarrierError
+        return index
+
+    def _break(self, generation: int) -> None:
+        _gen, waiting, _broken, _last = self._status.value
+        self._status.value = (generation, waiting, True, generation)
+        self._released(generation).set()
+
+    def abort(self) -> None:
+        """Break the barrier: waiting and future parties get ``BrokenBarrierError``."""
+        with self._guard:
+            generation = self._status.value[0]
+            self._break(generation)
+
+    def reset(self) -> None:
+        """Back to empty; parties waiting now get ``BrokenBarrierError``."""
+        with self._guard:
+            generation, waiting, broken, last = self._status.value
+            if waiting or broken:
+                self._released(generation).set()
+                last = generation
+            self._status.value = (generation + 1, 0, False, last)
+
+    @property
+    def parties(self) -> int:
+        """The number of parties the barrier waits for."""
+        return self._parties
+
+    @property
+    def n_waiting(self) -> int:
+        """Parties waiting now."""
+        _gen, waiting, broken, _last = self._status.value
+        return 0 if broken else int(waiting)
+
+    @property
+    def broken(self) -> bool:
+        """True when the barrier is broken."""
+        return bool(self._status.value[2])
