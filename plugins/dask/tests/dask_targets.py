@@ -136,3 +136,9 @@ def check_in_then_wait(arrived: Any, go: Any, n: int) -> None:
 
 def meet(barrier: Any, out: Any) -> None:
     out.put(barrier.wait(60))
+
+
+def set_and_notify(cond: Any, state: Any) -> None:
+    with cond:
+        state.value = 1
+        cond.notify_all()

@@ -73,6 +73,7 @@ CONTEXT_API: dict[str, Callable[..., Any]] = {
             "BoundedSemaphore",
             "Value",
             "Barrier",
+            "Condition",
         )
     },
     "Pool": _pool,
@@ -85,7 +86,6 @@ CONTEXT_API: dict[str, Callable[..., Any]] = {
             "RawArray()",
             "RawValue()",
             "Manager()",
-            "Condition()",
             "Semaphore()",
         )
     },

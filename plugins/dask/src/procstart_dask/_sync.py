@@ -18,6 +18,8 @@ Guarantees (see docs/outgrowing-one-machine.md for the table):
 - ``RLock``: a ``Lock`` plus an owner count kept by the owning thread.
 - ``BoundedSemaphore``: ``distributed.Semaphore`` (leases, as ``Lock``).
 - ``Value``: a ``distributed.Variable``; ``get_lock()`` is an ``RLock``.
+- ``Condition``: a FIFO of waiters' private queues; ``notify`` skips
+  waiters that timed out.
 - ``Barrier``: state in a ``Value`` under a ``Lock``, an ``Event`` per
   generation; timeouts, ``abort()`` and ``reset()`` break it as the stdlib's.
 """
@@ -37,6 +39,7 @@ from . import _cluster
 __all__ = [
     "Barrier",
     "BoundedSemaphore",
+    "Condition",
     "Event",
     "JoinableQueue",
     "Lock",
@@ -548,3 +551,97 @@ class Barrier(_Shared):
     def broken(self) -> bool:
         """True when the barrier is broken."""
         return bool(self._status.value[2])
+
+
+class Condition(_Shared):
+    """``multiprocessing.Condition(lock)`` across machines.
+
+    Each ``wait`` puts a private wake-up queue in a FIFO of waiters and
+    releases the lock; ``notify(n)`` wakes the ``n`` oldest waiters still
+    waiting (a waiter that timed out marks itself gone and is skipped).
+    """
+
+    _prefix = "procstart-condition"
+
+    def __init__(self, lock: Any = None) -> None:
+        super().__init__()
+        self._lock = lock if lock is not None else RLock()
+        self._waiters = Queue()
+
+    def _state(self) -> dict[str, Any]:
+        return {"_lock": self._lock, "_waiters": self._waiters}
+
+    def _make(self, client: Any) -> Any:
+        return None
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        """Acquire the underlying lock."""
+        return bool(self._lock.acquire(block, timeout))
+
+    def release(self) -> None:
+        """Release the underlying lock."""
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def _release_all(self) -> int:
+        if isinstance(self._lock, RLock):
+            count = self._lock._count
+            for _ in range(count):
+                self._lock.release()
+            return count
+        self._lock.release()
+        return 1
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Release the lock, wait for a notify (``timeout``), re-acquire; False on timeout."""
+        wake, gone = Queue(), Event()
+        self._waiters.put((wake, gone))
+        held = self._release_all()
+        try:
+            try:
+                wake.get(timeout=timeout)
+                return True
+            except _queue.Empty:
+                gone.set()
+                try:  # a notify that raced the timeout still counts
+                    wake.get(False)
+                    return True
+                except _queue.Empty:
+                    return False
+        finally:
+            for _ in range(held):
+                self._lock.acquire()
+
+    def wait_for(self, predicate: Any, timeout: float | None = None) -> Any:
+        """Wait until ``predicate()`` is true (or ``timeout``); its last value."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        result = predicate()
+        while not result:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            self.wait(remaining)
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to ``n`` waiters, oldest first."""
+        woken = 0
+        while woken < n:
+            try:
+                wake, gone = self._waiters.get(False)
+            except _queue.Empty:
+                return
+            if gone.is_set():
+                continue
+            wake.put(True)
+            woken += 1
+
+    def notify_all(self) -> None:
+        """Wake every waiter."""
+        self.notify(1 << 30)

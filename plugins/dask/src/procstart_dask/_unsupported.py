@@ -34,7 +34,6 @@ ALTERNATIVES: dict[str, str] = {
     "SyncManager on a reachable TCP address yourself",
     "Pool(maxtasksperchild=...)": "Dask workers are long-lived and shared: leave "
     "maxtasksperchild unset (restart workers with client.restart() if you must)",
-    "Condition()": "use ctx.Event() or ctx.Queue() to signal between processes",
     "Semaphore()": "use ctx.BoundedSemaphore() (a Dask semaphore: leases, released "
     "only by their holder)",
     "shared memory": "send the data through ctx.Queue() or return it from a Pool task",
