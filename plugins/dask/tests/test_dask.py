@@ -422,6 +422,43 @@ def test_same_program_same_results_under_fork_and_dask(dask_cluster: str, method
     }
 
 
+_MODULE_API_PROGRAM = textwrap.dedent(
+    """
+    import procstart as mp
+    if __name__ == "__main__":
+        q, lock = mp.Queue(), mp.Lock()
+        p = mp.Process(target=lambda q, lock: q.put((mp.get_start_method(), type(lock).__module__)),
+                       args=(q, lock))
+        p.start()
+        print(q.get(timeout=60), type(q).__module__)
+        p.join(60)
+        with mp.Pool(2) as pool:
+            print(pool.map(abs, [-1, -2]), type(pool).__module__)
+    """
+)
+
+
+def test_one_config_line_moves_the_module_api_to_dask(dask_cluster: str, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.procstart]\nstart-method = "dask"\ndask-scheduler = "{dask_cluster}"\n'
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _MODULE_API_PROGRAM],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "('dask', 'procstart_dask._sync') procstart_dask._sync",
+        "[1, 2] procstart_dask._pool",
+    ]
+
+
 def test_demo_starts_a_child_through_dask(dask_cluster: str, tmp_path: Path) -> None:
     env = {**os.environ, "PROCSTART_DASK_SCHEDULER": dask_cluster}
     done = subprocess.run(
