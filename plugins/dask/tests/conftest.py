@@ -1,4 +1,4 @@
-"""procstart-dask tests: one LocalCluster (over loopback) for the whole session.
+"""procstart-dask tests: one LocalCluster (over loopback) for the test module.
 
 Targets live in ``dask_targets`` next to this file; this folder is put on
 ``sys.path`` before the cluster starts, so the workers (spawned with the
@@ -20,9 +20,13 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_cluster() -> Iterator[str]:
-    """The session's embedded LocalCluster (2 workers); yields the scheduler address."""
+    """An embedded LocalCluster (2 workers) for the module; yields the scheduler address.
+
+    Module-scoped: its worker processes and threads are gone before the next
+    distribution's tests run (they fork, and count children).
+    """
     for name in ("PROCSTART_DASK_SCHEDULER", "PROCSTART_START_METHOD"):
         os.environ.pop(name, None)
     import procstart_dask
