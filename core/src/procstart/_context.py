@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import types
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
+from typing import Any
 
 from . import _config, _manager
 from ._process import ProcstartProcess, process_class
@@ -38,6 +40,9 @@ class ProcstartContext(BaseContext):
         self._name = method
         self.Process = process_class(method)
         self._method_cache: tuple[int, StartMethod] | None = None
+        # a method may replace Queue, Lock, Pool... (StartMethod.context_api)
+        for attribute, factory in start_method(method).context_api.items():
+            setattr(self, attribute, types.MethodType(factory, self))
 
     def get_start_method(self, allow_none: bool = False) -> str:
         """This context's method name."""
@@ -114,6 +119,25 @@ class DefaultContext(BaseContext):
         """See :meth:`ProcstartContext.set_forkserver_preload`."""
         ProcstartContext.set_forkserver_preload(self, module_names)  # type: ignore[arg-type]
 
+
+def _delegate(name: str) -> Any:
+    def method(self: DefaultContext, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.get_context(), name)(*args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``{name}`` of the default method's context, resolved at the call."
+    return method
+
+
+# the default context asks the resolved method's context, so a method that
+# replaces Queue, Lock, Pool... (StartMethod.context_api) is obeyed by
+# ``procstart.Queue()`` too; for the others this is what BaseContext does
+for _name in (
+    "Array", "Barrier", "BoundedSemaphore", "Condition", "Event", "JoinableQueue",
+    "Lock", "Manager", "Pipe", "Pool", "Queue", "RLock", "RawArray", "RawValue",
+    "Semaphore", "SimpleQueue", "Value",
+):  # fmt: skip
+    setattr(DefaultContext, _name, _delegate(_name))
 
 _contexts: dict[str, ProcstartContext] = {}
 _lock = threading.RLock()
@@ -210,7 +234,7 @@ def _platform_default(registry: _manager.Plugins) -> _config.Resolution:
             order = " > ".join(_config.PLATFORM_PREFERENCE)
             return _config.Resolution(name, "platform", f"{sys.platform}: {order}")
     for name in sorted(installed):
-        if installed[name].is_available:
+        if installed[name].is_available and not installed[name].remote:
             return _config.Resolution(name, "platform", "the only kind installed")
     raise NoStartMethodError(
         f"no start method is installed: procstart is only the core; {_INSTALL_HINT}"

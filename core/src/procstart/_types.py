@@ -81,6 +81,15 @@ class StartMethod:
     #: True for fork-like methods: the child already holds every fd of the
     #: parent, so handles need not be sent (they keep their numbers)
     inherits_all_fds: bool = False
+    #: context attributes this method provides in place of the stdlib's
+    #: (``Queue``, ``Lock``, ``Pool``...), each a callable taking the context
+    #: first: for methods whose children do not share this machine's kernel
+    #: objects (a cluster), so that ``ctx.Queue()`` makes one that reaches them
+    context_api: Mapping[str, Callable[..., Any]] = field(default_factory=dict, compare=False)
+    #: True when children run on other machines (a cluster): their pids are
+    #: not this host's, so trackers leave them alone, and the method is never
+    #: picked as the platform default
+    remote: bool = False
     #: set by the core: the distribution that provided the method
     distribution: str = field(default="", compare=False)
     #: set by the core: that distribution's version

@@ -55,6 +55,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ForkedChild": ("procstart.forked", "ForkedChild"),
     "fork_atexit": ("procstart.fork_atexit", ""),
     "payload": ("procstart.payload", ""),
+    # pickling a process object as a launcher does: Queues/Locks agree to be
+    # pickled and ask this popen for their fds (``with spawning(popen): ...``)
+    "spawning": ("procstart.serialization", "spawning"),
     "child": ("procstart.child", ""),
     # resources
     "register_resource": ("procstart.resources", "register_resource"),
@@ -180,6 +183,7 @@ if TYPE_CHECKING:
     from .lazy import attach as lazy_attach
     from .popen import ChildPopen, close_fds
     from .resources import register_resource, unregister_resource
+    from .serialization import spawning
 
 __all__ = [
     "ChildInfo",
@@ -213,5 +217,6 @@ __all__ = [
     "payload",
     "register_resource",
     "resource_types",
+    "spawning",
     "unregister_resource",
 ]

@@ -14,7 +14,8 @@ once per selected method::
         ...
 
 ``--procstart-methods=spawn,forkserver`` (or the ``procstart_methods`` ini
-option) picks the methods; the default is every installed one. While the
+option) picks the methods; the default is every installed one except remote
+ones (a cluster, e.g. ``dask``: name it to include it). While the
 test runs, the method is also procstart's default (``procstart.Process``,
 ``procstart.Pool``...); the previous default comes back afterwards.
 """
@@ -108,7 +109,8 @@ def selected_methods(config: pytest.Config) -> list[str]:
             if canonical not in chosen:
                 chosen.append(canonical)
     else:
-        chosen = installed
+        # remote methods (a cluster) only when asked for by name
+        chosen = [name for name in installed if not registry.methods[name].remote]
     config._procstart_methods = chosen  # type: ignore[attr-defined]
     return chosen
 

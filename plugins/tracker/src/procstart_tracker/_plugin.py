@@ -48,7 +48,8 @@ def procstart_launch(request: procstart.LaunchRequest) -> Generator[None, Any, A
     if supported() and client.fd is not None:
         request.env[ROOT_ENV] = client.root_token()
     popen = yield
-    if supported() and client.fd is not None:
+    # a remote method's pid belongs to another host: never track it here
+    if supported() and client.fd is not None and not request.method.remote:
         client.child_started(popen.pid)
     return popen
 
