@@ -30,12 +30,31 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
     from typing import Any
 
+#: every procstart module a child of an exec- or server-based method may import
+#: before its target runs: the modules behind this entry point, the process
+#: classes and fd stand-ins it unpickles, and what ``prepare`` imports when a
+#: payload asks (child setup, the stdlib tracker). One list for every launcher
+#: (spawn ships their bytecode, a fork server imports them once);
+#: ``core/tests/test_child_modules.py`` checks it against real children.
+CHILD_MODULES = (
+    "procstart",
+    "procstart.child",
+    "procstart._config",
+    "procstart._names",
+    "procstart._process",
+    "procstart._stdlib_tracker",
+    "procstart._childinfo",
+    "procstart.importhook",
+    "procstart._fds",
+)
+
 MAGIC = b"PRCSTRT1"
 _LEN_BYTES = 8
 #: refuse absurd lengths before allocating anything (a 1 TiB payload is a bug)
 MAX_SECTION = 1 << 40
 
 __all__ = [
+    "CHILD_MODULES",
     "MAGIC",
     "PayloadError",
     "fast_exit",

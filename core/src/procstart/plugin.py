@@ -55,6 +55,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ForkedChild": ("procstart.forked", "ForkedChild"),
     "fork_atexit": ("procstart.fork_atexit", ""),
     "payload": ("procstart.payload", ""),
+    "main_reference": ("procstart.payload", "main_reference"),
+    "write_all": ("procstart.payload", "write_all"),
     "child": ("procstart.child", ""),
     # resources
     "register_resource": ("procstart.resources", "register_resource"),
@@ -132,6 +134,21 @@ def child_setup_refs() -> list[Any]:
     return list(_manager.plugins().child_setup_refs())
 
 
+def child_modules() -> tuple[str, ...]:
+    """Every ``procstart`` module a child may import before its target runs.
+
+    A launcher that prepares children ahead (a fork server importing them
+    once, spawn shipping their bytecode) uses this list instead of keeping
+    its own.
+
+    >>> "procstart.child" in child_modules()
+    True
+    """
+    from .child import CHILD_MODULES
+
+    return CHILD_MODULES
+
+
 def resource_types() -> list[Any]:
     """Every ``ResourceType`` installed plugins declare (a tracker reads this).
 
@@ -178,6 +195,7 @@ if TYPE_CHECKING:
     from .importhook import cancel as cancel_after_import
     from .importhook import pending as after_import_pending
     from .lazy import attach as lazy_attach
+    from .payload import main_reference, write_all
     from .popen import ChildPopen, close_fds
     from .resources import register_resource, unregister_resource
 
@@ -200,6 +218,7 @@ __all__ = [
     "after_import_pending",
     "cancel_after_import",
     "child",
+    "child_modules",
     "child_setup_refs",
     "close_fds",
     "config_file",
@@ -210,8 +229,10 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "lazy_attach",
+    "main_reference",
     "payload",
     "register_resource",
     "resource_types",
     "unregister_resource",
+    "write_all",
 ]

@@ -14,7 +14,7 @@ Public names: :class:`ForkServerPopen`, :data:`SERVER_DIED_EXITCODE`,
 
 from __future__ import annotations
 
-from procstart import lazy
+from procstart.plugin import lazy_attach
 
 # no typing import: the server process imports this package and must start fast
 TYPE_CHECKING = False
@@ -53,7 +53,7 @@ _LAZY = {
 _HOOKS = ("procstart_inherited_handles", "procstart_start_methods")
 
 
-__getattr__, _lazy_dir = lazy.attach(__name__, _LAZY)
+__getattr__, _lazy_dir = lazy_attach(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -24,18 +24,13 @@ import os
 import sys
 import threading
 
+from procstart.plugin import child_modules
+
 __all__ = ["BOOTSTRAP_MODULES", "bootstrap_code", "bundle", "main_code", "plugin_modules"]
 
-#: what a spawn child imports from procstart before its target runs
-BOOTSTRAP_MODULES = (
-    "procstart",
-    "procstart.child",
-    "procstart._config",
-    "procstart._names",
-    "procstart._process",
-    "procstart._stdlib_tracker",
-    "procstart._childinfo",  # when a plugin has child-side setup
-)
+#: what a spawn child may import from procstart before its target runs (the
+#: core's one list, shared with every launcher)
+BOOTSTRAP_MODULES = child_modules()
 
 #: without these the child's -c program cannot reach procstart.child
 _REQUIRED = frozenset({"procstart", "procstart.child"})
