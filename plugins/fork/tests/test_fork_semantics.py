@@ -9,9 +9,9 @@ import time
 from multiprocessing.connection import wait
 
 import pytest
+from tests.conftest import run_python
 
 import procstart
-from tests.conftest import run_python
 
 ctx = procstart.get_context("fork")
 
