@@ -35,5 +35,5 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
         request.handles.append(
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
         )
-    request.child_setup = list(plan.child_setup)
+    request.child_setup = [*plan.child_setup, *method.child_setup]
     return registry.launch(request)

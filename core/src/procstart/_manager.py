@@ -175,6 +175,7 @@ class Plugins:
             try:
                 self.pm.register(plugin, name=plugin_name)
                 self._check_unknown_hooks(plugin)
+                self._check_child_setup(plugin, plugin_name)
             except Exception as exc:  # noqa: BLE001 - pluggy's validation errors and others
                 if self.pm.is_registered(plugin):
                     self.pm.unregister(plugin)
@@ -201,22 +202,69 @@ class Plugins:
             return True
 
     def _check_unknown_hooks(self, plugin: object) -> None:
+        """Every attribute marked ``procstart.hookimpl`` must name a procstart hook.
+
+        pluggy keeps an implementation of an unknown name as a hook nobody
+        calls; here it is an error, so that a hook registered under another
+        name (``setup = procstart.hookimpl(f)``) is reported, not ignored.
+        """
+        marked = {}
         for attr in dir(plugin):
-            if not attr.startswith("procstart_"):
+            opts = self.pm.parse_hookimpl_opts(plugin, attr)
+            if opts is not None:
+                marked[attr] = opts.get("specname") or attr
+        # the marker sits on the function: imported under its own name as well
+        # (``from impl import f; procstart_child_setup = hookimpl(f)``) it is
+        # the same hook, not another one
+        known = {
+            id(getattr(plugin, attr))
+            for attr, hook_name in marked.items()
+            if hasattr(_hookspecs.ProcstartSpecs, hook_name)
+        }
+        for attr, hook_name in marked.items():
+            if id(getattr(plugin, attr)) in known:
                 continue
-            if self.pm.parse_hookimpl_opts(plugin, attr) is None:
-                continue
-            if not hasattr(_hookspecs.ProcstartSpecs, attr):
+            if not hasattr(_hookspecs.ProcstartSpecs, hook_name):
+                where = (
+                    f"attribute {attr!r}" if attr == hook_name else f"{attr!r} (as {hook_name!r})"
+                )
                 raise pluggy.PluginValidationError(
-                    plugin, f"unknown hook {attr!r}: procstart has no such hook"
+                    plugin,
+                    f"unknown hook {hook_name!r}: {where} is marked procstart.hookimpl, "
+                    f"but procstart has no such hook (hooks: {', '.join(_HOOK_NAMES)})",
                 )
 
+    def _check_child_setup(self, plugin: object, plugin_name: str) -> None:
+        """A ``procstart_child_setup`` must be reachable from a child, and no wrapper.
+
+        Children run these without pluggy (importing it would slow every
+        child), in pluggy's order: ``tryfirst`` first, ``trylast`` last,
+        otherwise the last registered first. A wrapper has nothing to wrap
+        there, so it is refused here, naming the plugin.
+        """
+        for impl in self.pm.hook.procstart_child_setup.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            if impl.hookwrapper or impl.wrapper:
+                raise pluggy.PluginValidationError(
+                    plugin,
+                    f"plugin {plugin_name!r}: procstart_child_setup cannot be a hook "
+                    "wrapper (wrapper=True / hookwrapper=True): it runs in the child, "
+                    "outside pluggy; use tryfirst=True or trylast=True to order it",
+                )
+            _child_setup_ref(impl.function, plugin, plugin_name)
+
     def _methods_of(self, plugin: object) -> list[StartMethod]:
-        hook = getattr(plugin, "procstart_start_methods", None)
-        if hook is None or self.pm.parse_hookimpl_opts(plugin, "procstart_start_methods") is None:
+        """The start methods ``plugin`` yields, through pluggy's hook caller.
+
+        Called for one plugin at a time (a subset hook caller) so that each
+        method is credited to its distribution and a failure to its plugin.
+        """
+        if self.pm.parse_hookimpl_opts(plugin, "procstart_start_methods") is None:
             return []
-        result = hook()
-        methods = list(result or ())
+        others = [other for other in self.pm.get_plugins() if other is not plugin]
+        caller = self.pm.subset_hook_caller("procstart_start_methods", others)
+        methods = [method for batch in caller() for method in batch or ()]
         for method in methods:
             if not isinstance(method, StartMethod):
                 raise TypeError(
@@ -285,20 +333,9 @@ class Plugins:
         child side light); other implementations (methods of a plugin object)
         travel as the plugin object itself.
         """
-        refs: list[Any] = []
-        for impl in self.pm.hook.procstart_child_setup.get_hookimpls():
-            func = impl.function
-            module_name = getattr(func, "__module__", None)
-            qualname = getattr(func, "__qualname__", "")
-            if (
-                type(func).__name__ == "function"
-                and isinstance(module_name, str)
-                and "<" not in qualname
-            ):
-                refs.append(f"{module_name}:{qualname}")
-            else:
-                refs.append(impl.plugin)
-        return refs
+        # pluggy calls get_hookimpls() from the end: tryfirst first, trylast last
+        impls = reversed(self.pm.hook.procstart_child_setup.get_hookimpls())
+        return [_child_setup_ref(impl.function, impl.plugin, impl.plugin_name) for impl in impls]
 
     def has_tracker(self) -> bool:
         """True when a plugin implements resource registration."""
@@ -336,6 +373,52 @@ class Plugins:
             if state:
                 out[impl.plugin_name] = state
         return out
+
+
+_HOOK_NAMES = sorted(
+    name for name in vars(_hookspecs.ProcstartSpecs) if name.startswith("procstart_")
+)
+
+
+def _child_setup_ref(func: Any, plugin: object, plugin_name: str) -> Any:
+    """How a child finds ``func`` again: ``"module:qualname"``, a module name, or ``plugin``.
+
+    A function is referenced where it is defined, so the child imports only
+    that module; it must be found there under its own name. Otherwise a
+    module plugin is referenced by its name (the child calls its
+    ``procstart_child_setup``), and a plugin object travels pickled.
+    """
+    import sys
+
+    module_name = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", "")
+    if type(func).__name__ == "function" and isinstance(module_name, str) and "<" not in qualname:
+        found: Any = sys.modules.get(module_name)
+        for part in qualname.split("."):
+            found = getattr(found, part, None)
+        if found is func:
+            return f"{module_name}:{qualname}"
+    if type(plugin).__name__ == "module":
+        name = getattr(plugin, "__name__", "")
+        if getattr(sys.modules.get(name), "procstart_child_setup", None) is func:
+            return name
+        raise pluggy.PluginValidationError(
+            plugin,
+            f"plugin {plugin_name!r}: its procstart_child_setup ({qualname or repr(func)}) "
+            f"cannot be found again in a child: define it at module level under its "
+            f"own name (it is looked up as {module_name}:{qualname})",
+        )
+    import pickle
+
+    try:
+        pickle.dumps(plugin)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure
+        raise pluggy.PluginValidationError(
+            plugin,
+            f"plugin {plugin_name!r}: a child runs its procstart_child_setup on a copy "
+            f"of the plugin object, which cannot be pickled: {_describe_error(exc)}",
+        ) from None
+    return plugin
 
 
 def _provider(method: StartMethod) -> str:

@@ -81,6 +81,11 @@ class StartMethod:
     #: True for fork-like methods: the child already holds every fd of the
     #: parent, so handles need not be sent (they keep their numbers)
     inherits_all_fds: bool = False
+    #: child setup for children of this method only: ``"module"`` (its
+    #: ``procstart_child_setup`` is called) or ``"module:function"``; it runs
+    #: after the plugins' ``procstart_child_setup`` hooks, and children of
+    #: other methods never import these modules
+    child_setup: tuple[str, ...] = ()
     #: set by the core: the distribution that provided the method
     distribution: str = field(default="", compare=False)
     #: set by the core: that distribution's version
@@ -90,6 +95,14 @@ class StartMethod:
         object.__setattr__(self, "name", normalize_method_name(self.name))
         if not callable(self.launcher):
             raise TypeError(f"StartMethod {self.name!r}: launcher must be callable")
+        if isinstance(self.child_setup, str) or not all(
+            isinstance(ref, str) and ref.strip() for ref in self.child_setup
+        ):
+            raise TypeError(
+                f"StartMethod {self.name!r}: child_setup must be a tuple of "
+                f"'module' or 'module:function' strings, got {self.child_setup!r}"
+            )
+        object.__setattr__(self, "child_setup", tuple(self.child_setup))
 
     @property
     def is_available(self) -> bool:
