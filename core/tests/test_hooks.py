@@ -306,3 +306,65 @@ def test_child_setup_a_child_cannot_import_is_refused() -> None:
     assert "plugin 'ghost': its procstart_child_setup (<lambda>) cannot be found again" in (
         result.stdout
     )
+
+
+def test_method_state_comes_from_its_plugins_procstart_status() -> None:
+    result = run_python(
+        """
+        import json
+        import procstart
+        from procstart.cli.methods import collect
+
+        def launch(request):
+            raise RuntimeError("never started here")
+
+        class WithStatus:
+            @procstart.hookimpl
+            def procstart_start_methods(self):
+                yield procstart.StartMethod(name="stated", launcher=launch)
+
+            @procstart.hookimpl
+            def procstart_status(self):
+                return {"answer": 42}
+
+        class OlderPlugin:  # the deprecated spelling still shows
+            @procstart.hookimpl
+            def procstart_start_methods(self):
+                yield procstart.StartMethod(name="older", launcher=launch,
+                                            info=lambda: {"legacy": True})
+
+        procstart.register_plugin(WithStatus(), name="with-status")
+        procstart.register_plugin(OlderPlugin(), name="older-plugin")
+        shown = {m["name"]: m["info"] for m in collect()["methods"]}
+        print(json.dumps([shown["stated"], shown["older"]]))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"answer": 42}, {"legacy": True}]
+
+
+def test_config_keys_first_declaration_wins_and_names_its_plugin() -> None:
+    result = run_python(
+        """
+        import procstart
+        from procstart import _manager
+
+        class First:
+            @procstart.hookimpl
+            def procstart_config_keys(self):
+                yield procstart.ConfigKey(name="dup-key", type=int)
+
+        class Second:
+            @procstart.hookimpl
+            def procstart_config_keys(self):
+                yield procstart.ConfigKey(name="dup-key", type=str)
+
+        procstart.register_plugin(First(), name="first")
+        procstart.register_plugin(Second(), name="second")
+        registry = _manager.plugins()
+        key, who = registry.declared_config_keys()["dup-key"]
+        print(key.type.__name__, who, registry.config_keys()["dup-key"].type.__name__)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["int", "first", "int"]

@@ -30,6 +30,7 @@ from ._types import (
     ResourceType,
     StartMethod,
 )
+from ._types import _no_info as _types_no_info
 
 ENTRY_POINT_GROUP = "procstart"
 DISABLE_AUTOLOAD_ENV = "PROCSTART_DISABLE_PLUGIN_AUTOLOAD"
@@ -197,7 +198,9 @@ class Plugins:
                 return False
             for method in methods:
                 self._add_method(
-                    dataclasses.replace(method, distribution=distribution, version=version)
+                    dataclasses.replace(
+                        method, distribution=distribution, version=version, plugin=plugin_name
+                    )
                 )
             return True
 
@@ -353,26 +356,65 @@ class Plugins:
         """Resource kinds added by plugins."""
         return [rt for batch in self.pm.hook.procstart_resource_types() for rt in batch or ()]
 
-    def config_keys(self) -> dict[str, ConfigKey]:
-        """``[tool.procstart]`` keys declared by plugins, by name."""
-        keys: dict[str, ConfigKey] = {}
-        for batch in self.pm.hook.procstart_config_keys():
-            for key in batch or ():
-                keys[key.name] = key
+    def _call_for(self, plugin_name: str, hook_name: str) -> list[Any]:
+        """Call ``hook_name`` of one plugin through pluggy (a subset hook caller)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        others = [other for other in self.pm.get_plugins() if other is not plugin]
+        return cast("list[Any]", self.pm.subset_hook_caller(hook_name, others)())
+
+    def _implementers(self, hook_name: str) -> list[str]:
+        """Plugins implementing ``hook_name``, in registration order."""
+        names = {impl.plugin_name for impl in getattr(self.pm.hook, hook_name).get_hookimpls()}
+        return [name for name, _plugin in self.pm.list_name_plugin() if name in names]
+
+    def declared_config_keys(self) -> dict[str, tuple[ConfigKey, str]]:
+        """``[tool.procstart]`` keys plugins declare: ``name -> (key, plugin name)``.
+
+        Each plugin's ``procstart_config_keys`` is called through pluggy; the
+        first plugin (in registration order) to declare a name keeps it.
+        """
+        keys: dict[str, tuple[ConfigKey, str]] = {}
+        for plugin_name in self._implementers("procstart_config_keys"):
+            for batch in self._call_for(plugin_name, "procstart_config_keys"):
+                for key in batch or ():
+                    keys.setdefault(key.name, (key, plugin_name))
         return keys
 
+    def config_keys(self) -> dict[str, ConfigKey]:
+        """``[tool.procstart]`` keys declared by plugins, by name (first declaration wins)."""
+        return {name: key for name, (key, _who) in self.declared_config_keys().items()}
+
     def status(self) -> dict[str, Mapping[str, object]]:
-        """Live state per plugin, for the CLI."""
+        """Live state per plugin (``procstart_status``, through pluggy), for the CLI.
+
+        A plugin without the hook whose start methods still pass the older
+        ``StartMethod.info`` gets that as its status.
+        """
         out: dict[str, Mapping[str, object]] = {}
-        for impl in self.pm.hook.procstart_status.get_hookimpls():
-            state: Mapping[str, object] | None
+        with_hook = self._implementers("procstart_status")
+        for plugin_name in with_hook:
+            state: dict[str, object] = {}
             try:
-                state = cast("Mapping[str, object] | None", impl.function())
+                for answer in self._call_for(plugin_name, "procstart_status"):
+                    state.update(answer or {})
             except Exception as exc:  # noqa: BLE001 - a status must never break the CLI
                 state = {"error": _describe_error(exc)}
             if state:
-                out[impl.plugin_name] = state
+                out[plugin_name] = state
+        for method in self.methods.values():
+            if method.plugin in with_hook or method.info is _types_no_info:
+                continue
+            try:
+                legacy = dict(method.info())
+            except Exception as exc:  # noqa: BLE001 - as above
+                legacy = {"error": _describe_error(exc)}
+            if legacy:
+                out.setdefault(method.plugin, legacy)
         return out
+
+    def method_status(self, method: StartMethod) -> Mapping[str, object]:
+        """The live state of the plugin that provides ``method`` (empty if none)."""
+        return self.status().get(method.plugin, {})
 
 
 _HOOK_NAMES = sorted(

@@ -65,8 +65,10 @@ class StartMethod:
 
     ``launcher`` receives a :class:`LaunchRequest` and returns a started
     :class:`PopenLike`. ``unavailable_reason`` returns ``None`` when the
-    method works here, otherwise a sentence saying why not. ``info`` returns
-    live state for ``procstart methods`` (a server's pid, say).
+    method works here, otherwise a sentence saying why not. Live state for
+    ``procstart methods`` (a server's pid, say) comes from the plugin's
+    ``procstart_status`` hook; ``info`` is the older spelling of it, still
+    honoured (shown as the plugin's status when it has no such hook).
 
     >>> from procstart.popen import ChildPopen
     >>> StartMethod(name="Mine", launcher=lambda request: ...).name
@@ -77,6 +79,7 @@ class StartMethod:
     launcher: Callable[[LaunchRequest], PopenLike]
     description: str = ""
     unavailable_reason: Callable[[], str | None] = _always_available
+    #: deprecated: implement ``procstart_status`` instead
     info: Callable[[], Mapping[str, object]] = _no_info
     #: True for fork-like methods: the child already holds every fd of the
     #: parent, so handles need not be sent (they keep their numbers)
@@ -90,6 +93,8 @@ class StartMethod:
     distribution: str = field(default="", compare=False)
     #: set by the core: that distribution's version
     version: str = field(default="", compare=False)
+    #: set by the core: the name of the plugin that yielded the method
+    plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", normalize_method_name(self.name))

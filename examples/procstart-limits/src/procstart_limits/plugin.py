@@ -65,7 +65,9 @@ def _unavailable() -> str | None:
     return None
 
 
-def _info() -> Mapping[str, object]:
+@procstart.hookimpl
+def procstart_status() -> Mapping[str, object]:
+    """The base method and the limits in force, for ``procstart methods``."""
     from ._limits import current_limits
 
     limits, _where = current_limits()
@@ -81,7 +83,6 @@ def procstart_start_methods() -> Iterator[procstart.StartMethod]:
         description="another method's child, with rlimits, CPU affinity, nice and env "
         "from [tool.procstart] limits-* applied before the target",
         unavailable_reason=_unavailable,
-        info=_info,
         child_setup=("procstart_limits._child",),
     )
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ._client import PreloadWarning, ServerDiedWarning
-    from ._plugin import procstart_launch, procstart_start_methods
+    from ._plugin import procstart_launch, procstart_start_methods, procstart_status
     from ._popen import SERVER_DIED_EXITCODE, ForkServerPopen
 
 __version__ = "0.1.0"
@@ -33,6 +33,7 @@ __all__ = [
     "ServerDiedWarning",
     "procstart_launch",
     "procstart_start_methods",
+    "procstart_status",
     "server_info",
     "stop_server",
 ]
@@ -43,6 +44,7 @@ __all__ = [
 _LAZY = {
     "procstart_launch": "._plugin",
     "procstart_start_methods": "._plugin",
+    "procstart_status": "._plugin",
     "SERVER_DIED_EXITCODE": "._popen",
     "ForkServerPopen": "._popen",
     "PreloadWarning": "._client",
@@ -50,7 +52,7 @@ _LAZY = {
 }
 
 
-_HOOKS = ("procstart_launch", "procstart_start_methods")
+_HOOKS = ("procstart_launch", "procstart_start_methods", "procstart_status")
 
 
 __getattr__, _lazy_dir = lazy_attach(__name__, _LAZY)

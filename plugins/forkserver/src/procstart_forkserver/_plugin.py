@@ -47,7 +47,13 @@ def procstart_launch(request: procstart.LaunchRequest) -> Generator[None, Any, A
     return (yield)
 
 
-def _info() -> Mapping[str, object]:
+@procstart.hookimpl
+def procstart_status() -> Mapping[str, object]:
+    """This process's fork server, for ``procstart methods``.
+
+    >>> procstart_status()["server"]  # doctest: +SKIP
+    'not started'
+    """
     from ._client import info
 
     return info()
@@ -66,5 +72,4 @@ def procstart_start_methods() -> Iterator[procstart.StartMethod]:
         description="forked by a per-parent server that preloads modules; "
         "only requested fds reach the child",
         unavailable_reason=_unavailable,
-        info=_info,
     )
