@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from multiprocessing.context import BaseContext
 
 from . import _config, _manager
-from ._process import ProcstartProcess, process_class
+from ._process import Process, process_class
 from ._types import StartMethod, normalize_method_name
 from .errors import NoStartMethodError, PluginConflictError
 
@@ -86,7 +86,7 @@ class ProcstartContext(BaseContext):
 class DefaultContext(BaseContext):
     """The module-level context: its method is resolved on first use."""
 
-    Process = ProcstartProcess
+    Process = Process
 
     def get_context(self, method: str | None = None) -> BaseContext:  # type: ignore[override]
         """The concrete context of ``method`` (default: the resolved one)."""

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 
 import pluggy
 
+from ._request import LaunchRequest
 from ._types import (
     ChildInfo,
     ConfigKey,
     InheritedHandle,
-    LaunchRequest,
     PopenLike,
     Resource,
     ResourceType,

@@ -6,7 +6,8 @@ from multiprocessing import process
 from multiprocessing.process import BaseProcess
 
 from . import _context, _manager, _stdlib_tracker
-from ._types import InheritedHandle, LaunchRequest, PopenLike
+from ._request import LaunchRequest
+from ._types import InheritedHandle, PopenLike
 
 _BOOTSTRAPPING = (
     "An attempt has been made to start a new process before the current "

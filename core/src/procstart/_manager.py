@@ -21,10 +21,10 @@ from typing import Any, cast
 import pluggy
 
 from . import _hookspecs
+from ._request import LaunchRequest
 from ._types import (
     ConfigKey,
     InheritedHandle,
-    LaunchRequest,
     PopenLike,
     Resource,
     ResourceType,

@@ -1,27 +1,26 @@
 """Frozen value types that plugins return from hooks and the core passes around.
 
-Everything here is plain data: no plugin manager, no I/O, cheap to import in a
-child process.
+Everything here is plain, immutable data: no plugin manager, no I/O, cheap to
+import in a child process. The one mutable value of a launch,
+:class:`~procstart._request.LaunchRequest`, lives in ``_request.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ._childinfo import ChildInfo
 from ._names import normalize_method_name
 
 if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
-    from multiprocessing.process import BaseProcess
+    from ._request import LaunchRequest
 
 __all__ = [
     "ChildInfo",
     "ConfigKey",
     "InheritedHandle",
-    "LaunchRequest",
     "PopenLike",
     "Resource",
     "ResourceType",
@@ -172,28 +171,3 @@ class ConfigKey:
     name: str
     type: type
     description: str = ""
-
-
-@dataclass(slots=True)
-class LaunchRequest:
-    """Everything a launcher needs to start one child; hook wrappers may edit it.
-
-    - ``process``: the ``BaseProcess`` being started;
-    - ``method``: the chosen :class:`StartMethod`;
-    - ``context``: the procstart context the process belongs to;
-    - ``handles``: fds every child must receive (from the handle-inheritance
-      hook), on top of those the pickled arguments ask for;
-    - ``env``: environment overrides applied before the child's target runs
-      (before the interpreter starts for exec-based methods);
-    - ``child_setup``: plugins whose ``procstart_child_setup`` runs in the
-      child, as references the child can import without scanning entry points;
-    - ``options``: free-form values plugins pass to their own launcher.
-    """
-
-    process: BaseProcess
-    method: StartMethod
-    context: BaseContext
-    handles: list[InheritedHandle] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    child_setup: list[Any] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from multiprocessing import process, util
 from typing import Any
 
 from . import _config, _manager
-from ._types import LaunchRequest
+from ._request import LaunchRequest
 from .child import MAGIC
 from .serialization import dumps, main_is_importable, spawning
 

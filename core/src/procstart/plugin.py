@@ -37,7 +37,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "hookspec": ("procstart._hookspecs", "hookspec"),
     # values plugins return or receive
     "StartMethod": ("procstart._types", "StartMethod"),
-    "LaunchRequest": ("procstart._types", "LaunchRequest"),
+    "LaunchRequest": ("procstart._request", "LaunchRequest"),
     "InheritedHandle": ("procstart._types", "InheritedHandle"),
     "Resource": ("procstart._types", "Resource"),
     "ResourceType": ("procstart._types", "ResourceType"),
@@ -179,11 +179,11 @@ if TYPE_CHECKING:
     from . import child, fork_atexit, payload
     from ._fds import IndexedFd, PassedFd
     from ._hookspecs import hookimpl, hookspec
+    from ._request import LaunchRequest
     from ._types import (
         ChildInfo,
         ConfigKey,
         InheritedHandle,
-        LaunchRequest,
         PopenLike,
         Resource,
         ResourceType,
