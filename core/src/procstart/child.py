@@ -32,10 +32,11 @@ if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
 
 #: every procstart module a child of an exec- or server-based method may import
 #: before its target runs: the modules behind this entry point, the process
-#: classes and fd stand-ins it unpickles, and what ``prepare`` imports when a
-#: payload asks (child setup, the stdlib tracker). One list for every launcher
-#: (spawn ships their bytecode, a fork server imports them once);
-#: ``core/tests/test_child_modules.py`` checks it against real children.
+#: classes and fd stand-ins it unpickles, what ``prepare`` imports when a
+#: payload asks (child setup, the stdlib tracker), and the two that plugins'
+#: light child-side packages use (``procstart.plugin.lazy_attach``). One list
+#: for every launcher (spawn ships their bytecode, a fork server imports them
+#: once); ``core/tests/test_child_modules.py`` checks it against real children.
 CHILD_MODULES = (
     "procstart",
     "procstart.child",
@@ -46,6 +47,8 @@ CHILD_MODULES = (
     "procstart._childinfo",
     "procstart.importhook",
     "procstart._fds",
+    "procstart.plugin",
+    "procstart.lazy",
 )
 
 MAGIC = b"PRCSTRT1"
