@@ -55,6 +55,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ForkedChild": ("procstart.forked", "ForkedChild"),
     "fork_atexit": ("procstart.fork_atexit", ""),
     "payload": ("procstart.payload", ""),
+    "Preparation": ("procstart.child", "Preparation"),
     "main_reference": ("procstart.payload", "main_reference"),
     "write_all": ("procstart.payload", "write_all"),
     "child": ("procstart.child", ""),
@@ -189,6 +190,7 @@ if TYPE_CHECKING:
         ResourceType,
         StartMethod,
     )
+    from .child import Preparation
     from .errors import ConfigError, SerializationError
     from .forked import ForkedChild
     from .importhook import after_import
@@ -210,6 +212,7 @@ __all__ = [
     "LaunchRequest",
     "PassedFd",
     "PopenLike",
+    "Preparation",
     "Resource",
     "ResourceType",
     "SerializationError",

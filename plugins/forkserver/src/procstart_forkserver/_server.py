@@ -124,7 +124,7 @@ def _preload_main(main_ref: dict[str, str]) -> bool:
     saved = {name: sys.modules.get(name) for name in ("__main__", "__mp_main__")}
     me._inheriting = True  # starting processes here is an error, as in any child
     try:
-        child.import_main(main_ref)
+        child.import_main(main_ref.get("main_name"), main_ref.get("main_path"))
     except BaseException:
         # a half-run module must not stay: children would take it for the
         # preloaded main module and skip their own (failing) import of it
