@@ -368,3 +368,27 @@ def test_config_keys_first_declaration_wins_and_names_its_plugin() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["int", "first", "int"]
+
+
+def test_unregistering_a_plugin_removes_its_methods_and_it_can_come_back() -> None:
+    result = run_python(
+        """
+        import procstart
+        from procstart import _manager
+
+        class Mine:
+            @procstart.hookimpl
+            def procstart_start_methods(self):
+                yield procstart.StartMethod(name="comeback", launcher=print)
+
+        mine = Mine()
+        registry = _manager.plugins()
+        procstart.register_plugin(mine, name="mine")
+        procstart.unregister_plugin(mine)
+        print("comeback" in registry.methods)
+        procstart.register_plugin(mine, name="mine")
+        print("comeback" in registry.methods, sorted(registry.conflicts))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "[]"]

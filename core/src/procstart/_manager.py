@@ -526,11 +526,10 @@ def unregister_plugin(plugin: object) -> None:
             return
         registry.pm.unregister(plugin)
         registry.generation += 1
-        origin = registry.origins.pop(plugin_name, None)
-        for method in registry._methods_of(plugin):
-            current = registry.methods.get(method.name)
-            if current is not None and origin is not None and current.distribution == origin[0]:
-                del registry.methods[method.name]
+        registry.origins.pop(plugin_name, None)
+        for name, method in list(registry.methods.items()):
+            if method.plugin == plugin_name:
+                del registry.methods[name]
 
 
 def _reset_for_tests() -> None:
