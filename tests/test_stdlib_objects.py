@@ -10,7 +10,7 @@ import concurrent.futures
 from multiprocessing import shared_memory
 from typing import Any
 
-from tests import _stdlib_targets as t
+from tests import _method_targets as t
 
 WAIT = 60.0
 
