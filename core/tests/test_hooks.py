@@ -392,3 +392,56 @@ def test_unregistering_a_plugin_removes_its_methods_and_it_can_come_back() -> No
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "[]"]
+
+
+DECLARING = """
+import procstart
+
+class Specs:
+    @procstart.hookspec
+    def procstart_colour(self):
+        "Yield colour names (a hook only this plugin calls)."
+
+procstart_hookspecs = Specs
+
+def colours():
+    from procstart import _manager
+    return sorted(c for batch in _manager.plugins().pm.hook.procstart_colour() for c in batch)
+"""
+
+IMPLEMENTING = """
+import procstart
+
+@procstart.hookimpl
+def procstart_colour():
+    yield "teal"
+"""
+
+
+def test_a_plugin_declares_its_own_hook_and_others_implement_it(tmp_path: Path) -> None:
+    (tmp_path / "colour_specs.py").write_text(DECLARING)
+    # the implementing plugin's name sorts first: it may load before the hook exists
+    _dist(tmp_path, "aaa-teal", "aaa_teal", IMPLEMENTING)
+    _dist(tmp_path, "colour-specs", "colour_specs", DECLARING)
+    result = run_python(
+        """
+        import colour_specs
+        from procstart import _manager
+        registry = _manager.plugins()
+        print(colour_specs.colours(), [b.name for b in registry.broken])
+        """,
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['teal'] []"
+
+
+def test_an_undeclared_hook_still_names_the_declared_ones(tmp_path: Path) -> None:
+    _dist(tmp_path, "aaa-teal", "aaa_teal", IMPLEMENTING)
+    result = run_python(
+        "from procstart import _manager; print(_manager.plugins().broken[0].error)",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "unknown hook 'procstart_colour'" in result.stdout
+    assert "procstart_start_methods" in result.stdout

@@ -33,6 +33,9 @@ from ._types import (
 from ._types import _no_info as _types_no_info
 
 ENTRY_POINT_GROUP = "procstart"
+#: a plugin's own hook specifications: a class or module of ``procstart.hookspec``
+#: functions, added with ``pm.add_hookspecs`` before any plugin registers
+HOOKSPECS_ATTRIBUTE = "procstart_hookspecs"
 DISABLE_AUTOLOAD_ENV = "PROCSTART_DISABLE_PLUGIN_AUTOLOAD"
 
 __all__ = ["BrokenPlugin", "Conflict", "Plugins", "plugins", "register_plugin"]
@@ -113,6 +116,8 @@ class Plugins:
         #: plugin name -> what a child imports to get the same plugin
         self.refs: dict[str, str] = {}
         self._lock = threading.RLock()
+        #: what plugins gave ``pm.add_hookspecs`` (each once)
+        self._spec_sources: list[object] = []
         #: bumped whenever plugins change; launch-time caches key on it
         self.generation = 0
         self._plan: tuple[int, LaunchPlan] | None = None
@@ -122,6 +127,7 @@ class Plugins:
     # -- loading --------------------------------------------------------
     def _load_entry_points(self) -> None:
         seen: set[tuple[str, str]] = set()
+        loaded: list[tuple[Any, str, str, str, str]] = []
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist, version = _dist_of(ep)
             key = (ep.name, ep.value)
@@ -133,13 +139,40 @@ class Plugins:
             except Exception as exc:  # noqa: BLE001 - any import failure is reported
                 self.broken.append(BrokenPlugin(ep.name, dist, version, _describe_error(exc)))
                 continue
-            if self.add(obj, name=ep.name, distribution=dist, version=version):
-                self.refs[ep.name] = ep.value
+            loaded.append((obj, ep.name, ep.value, dist, version))
+        self._register_all(loaded)
+
+    def _register_all(self, loaded: list[tuple[Any, str, str, str, str]]) -> None:
+        """Add every plugin's own hook specifications first, then register them all.
+
+        So a plugin may implement a hook another plugin declares, whatever
+        order the two load in.
+        """
+        registrable = []
+        for obj, name, ref, dist, version in loaded:
+            try:
+                self._add_hookspecs(obj)
+            except Exception as exc:  # noqa: BLE001 - pluggy's errors and others
+                self.broken.append(BrokenPlugin(name, dist, version, _describe_error(exc)))
+                continue
+            registrable.append((obj, name, ref, dist, version))
+        for obj, name, ref, dist, version in registrable:
+            if self.add(obj, name=name, distribution=dist, version=version):
+                self.refs[name] = ref
+
+    def _add_hookspecs(self, plugin: object) -> None:
+        """Declare the hooks ``plugin`` lists in ``procstart_hookspecs`` (once)."""
+        specs = getattr(plugin, HOOKSPECS_ATTRIBUTE, None)
+        if specs is None or specs in self._spec_sources:
+            return
+        self.pm.add_hookspecs(specs)
+        self._spec_sources.append(specs)
 
     def load_snapshot(self, snapshot: list[tuple[str, str, str, str]]) -> None:
         """Register the plugins a parent listed, importing each by reference."""
         import importlib
 
+        loaded: list[tuple[Any, str, str, str, str]] = []
         for name, ref, dist, version in snapshot:
             module_name, _, attr = ref.partition(":")
             try:
@@ -149,8 +182,8 @@ class Plugins:
             except Exception as exc:  # noqa: BLE001 - reported like any broken plugin
                 self.broken.append(BrokenPlugin(name, dist, version, _describe_error(exc)))
                 continue
-            if self.add(obj, name=name, distribution=dist, version=version):
-                self.refs[name] = ref
+            loaded.append((obj, name, ref, dist, version))
+        self._register_all(loaded)
 
     def snapshot(self) -> list[tuple[str, str, str, str]]:
         """What a child needs to load the same plugins without scanning."""
@@ -174,6 +207,7 @@ class Plugins:
             if self.pm.has_plugin(plugin_name) or self.pm.is_registered(plugin):
                 return True
             try:
+                self._add_hookspecs(plugin)
                 self.pm.register(plugin, name=plugin_name)
                 self._check_unknown_hooks(plugin)
                 self._check_child_setup(plugin, plugin_name)
@@ -222,20 +256,32 @@ class Plugins:
         known = {
             id(getattr(plugin, attr))
             for attr, hook_name in marked.items()
-            if hasattr(_hookspecs.ProcstartSpecs, hook_name)
+            if self._is_declared(hook_name)
         }
         for attr, hook_name in marked.items():
             if id(getattr(plugin, attr)) in known:
                 continue
-            if not hasattr(_hookspecs.ProcstartSpecs, hook_name):
+            if not self._is_declared(hook_name):
                 where = (
                     f"attribute {attr!r}" if attr == hook_name else f"{attr!r} (as {hook_name!r})"
                 )
                 raise pluggy.PluginValidationError(
                     plugin,
                     f"unknown hook {hook_name!r}: {where} is marked procstart.hookimpl, "
-                    f"but procstart has no such hook (hooks: {', '.join(_HOOK_NAMES)})",
+                    f"but procstart has no such hook (hooks: {', '.join(self._hook_names())})",
                 )
+
+    def _is_declared(self, hook_name: str) -> bool:
+        """True for procstart's hooks and those plugins declared (``procstart_hookspecs``)."""
+        caller = getattr(self.pm.hook, hook_name, None)
+        return caller is not None and caller.spec is not None
+
+    def _hook_names(self) -> list[str]:
+        return sorted(
+            name
+            for name, caller in vars(self.pm.hook).items()
+            if name.startswith("procstart_") and getattr(caller, "spec", None) is not None
+        )
 
     def _check_child_setup(self, plugin: object, plugin_name: str) -> None:
         """A ``procstart_child_setup`` must be reachable from a child, and no wrapper.
@@ -415,11 +461,6 @@ class Plugins:
     def method_status(self, method: StartMethod) -> Mapping[str, object]:
         """The live state of the plugin that provides ``method`` (empty if none)."""
         return self.status().get(method.plugin, {})
-
-
-_HOOK_NAMES = sorted(
-    name for name in vars(_hookspecs.ProcstartSpecs) if name.startswith("procstart_")
-)
 
 
 def _child_setup_ref(func: Any, plugin: object, plugin_name: str) -> Any:
