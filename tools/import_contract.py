@@ -11,14 +11,18 @@ Two contracts, checked by ``make lint-imports`` (part of ``make lint``):
 The lists are computed here from the folders, so neither a new plugin nor a
 new core module can slip past the check. Usage::
 
-    python tools/import_contract.py > contracts.ini && lint-imports contracts.ini
-    python tools/import_contract.py --root path/to/repo --extra-source-dir DIR
+    python tools/import_contract.py --check        # what `make lint-imports` runs
+    python tools/import_contract.py > contracts.ini   # just the contracts
+    python tools/import_contract.py --check --extra-source-dir DIR   # and DIR's packages
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 #: what plugins may import from the core (and, implicitly, nothing else)
@@ -104,8 +108,34 @@ def render(root: Path, extra_source_dirs: list[Path]) -> str:
     return "\n".join(lines)
 
 
+def lint_imports_command(config: Path) -> list[str]:
+    """The ``lint-imports`` command line checking ``config``, for the installed version.
+
+    import-linter 2.16 takes the file as an argument and deprecates
+    ``--config``; older versions (the newest for Python 3.10) take only ``--config``.
+    """
+    from importlib.metadata import version
+
+    program = str(Path(sys.executable).parent / "lint-imports")
+    major, minor = (int(part) for part in version("import-linter").split(".")[:2])
+    given = [str(config)] if (major, minor) >= (2, 16) else ["--config", str(config)]
+    return [program, "--no-cache", "--no-logo", *given]
+
+
+def check(root: Path, extra_source_dirs: list[Path]) -> int:
+    """Run import-linter on the computed contracts; its exit status."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "contracts.ini"
+        config.write_text(render(root, extra_source_dirs))
+        env = dict(os.environ)
+        if extra_source_dirs:  # their packages must be importable to be checked
+            paths = [str(path) for path in extra_source_dirs]
+            env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")])
+        return subprocess.run(lint_imports_command(config), env=env, check=False).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print the contracts (INI) to stdout."""
+    """Print the contracts (INI) to stdout, or check them (``--check``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
     parser.add_argument(
@@ -115,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="another src folder whose packages are held to the plugin contract",
     )
+    parser.add_argument("--check", action="store_true", help="run import-linter on them")
     args = parser.parse_args(argv)
+    if args.check:
+        return check(args.root, args.extra_source_dir)
     sys.stdout.write(render(args.root, args.extra_source_dir))
     return 0
 
