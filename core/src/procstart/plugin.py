@@ -4,19 +4,22 @@ Everything a start method, a tracker or a launch wrapper needs from the core
 is here; a plugin imports ``procstart`` (the ``multiprocessing`` API) and
 ``procstart.plugin``, nothing else. CI enforces it (``make lint-imports``).
 
-A start method in full::
+The shape of a start method (``docs/plugin-guide.md`` has a complete one,
+built and run by the test suite)::
 
     import procstart.plugin as psp
 
-    class _Popen(psp.ChildPopen):
+    class MinePopen(psp.ChildPopen):
         method = "mine"
 
         def _launch(self, process_obj, request):
-            ...  # start the child, set self.pid and self.sentinel
+            ...  # start the child; set self.pid, self.sentinel, self.finalizer
 
     @psp.hookimpl
     def procstart_start_methods():
-        yield psp.StartMethod(name="mine", launcher=_Popen, description="my method")
+        yield psp.StartMethod(
+            name="mine", launcher=lambda request: MinePopen(request.process, request)
+        )
 
 Names resolve on first use (PEP 562): a child that imports this module pays
 only for what it touches.
