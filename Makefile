@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DISTS := core $(sort $(dir $(wildcard plugins/*/pyproject.toml))) $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 STAMP := $(VENV)/.procstart-installed
 
-.PHONY: demo test venv lint typecheck bench clean
+.PHONY: demo test venv lint lint-imports typecheck bench clean
 
 venv: $(STAMP)
 
@@ -26,9 +26,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
-	$(PY) -m ruff check core plugins tests benchmarks examples
-	$(PY) -m ruff format --check core plugins tests benchmarks examples
+lint: $(STAMP) lint-imports
+	$(PY) -m ruff check core plugins tests benchmarks examples tools
+	$(PY) -m ruff format --check core plugins tests benchmarks examples tools
+
+# plugins and examples import only procstart and procstart.plugin; the core no
+# plugin (import-linter; the contracts are computed from the layout)
+lint-imports: $(STAMP)
+	$(PY) tools/import_contract.py --check
 
 typecheck: $(STAMP)
 	$(PY) -m mypy core/src $(wildcard plugins/*/src) $(wildcard examples/*/src)

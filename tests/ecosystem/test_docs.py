@@ -95,4 +95,4 @@ def test_user_guide_covers_the_issue_topics() -> None:
         "## Command line",
     ):
         assert heading in guide
-    assert "## A start method from zero" in _read("plugin-guide.md")
+    assert "## A start method in one listing" in _read("plugin-guide.md")

@@ -1,5 +1,5 @@
 """Bad input: unserialisable targets, BaseException targets, a launch hook
-that raises, and start-method names tests/core does not try yet.
+that raises, and start-method names core/tests does not try yet.
 
 Each: a clear error that names the problem, nothing started, nothing lost.
 """
@@ -164,7 +164,7 @@ def test_launch_hook_that_raises(method: str, kind: str) -> None:
     assert report["later"] == 4
 
 
-# -- start-method names (tests/core covers int, bytes, '' and 'nope' in get_context,
+# -- start-method names (core/tests covers int, bytes, '' and 'nope' in get_context,
 #    and garbage / unicode / 10 KB in PROCSTART_START_METHOD) --------------------------
 
 NAMES = """

@@ -47,7 +47,7 @@ _LAZY: dict[str, str] = {
     "ChildInfo": "procstart._types",
     "ConfigKey": "procstart._types",
     "InheritedHandle": "procstart._types",
-    "LaunchRequest": "procstart._types",
+    "LaunchRequest": "procstart._request",
     "PopenLike": "procstart._types",
     "Resource": "procstart._types",
     "ResourceType": "procstart._types",
@@ -96,9 +96,9 @@ _default_context: Any = None
 def __getattr__(name: str) -> Any:
     global _default_context
     if name == "Process":
-        from ._process import ProcstartProcess
+        from ._process import Process
 
-        return ProcstartProcess
+        return Process
     if name in _DEFAULT_CONTEXT_API:
         if _default_context is None:
             from ._context import DefaultContext
@@ -133,12 +133,12 @@ if TYPE_CHECKING:
     )
     from ._hookspecs import hookimpl, hookspec
     from ._manager import register_plugin, unregister_plugin
-    from ._process import ProcstartProcess as Process
+    from ._process import Process
+    from ._request import LaunchRequest
     from ._types import (
         ChildInfo,
         ConfigKey,
         InheritedHandle,
-        LaunchRequest,
         PopenLike,
         Resource,
         ResourceType,

@@ -16,7 +16,7 @@ from multiprocessing.context import BaseContext
 from typing import Any
 
 from . import _config, _manager
-from ._process import ProcstartProcess, process_class
+from ._process import Process, process_class
 from ._types import StartMethod, normalize_method_name
 from .errors import NoStartMethodError, PluginConflictError
 
@@ -91,7 +91,7 @@ class ProcstartContext(BaseContext):
 class DefaultContext(BaseContext):
     """The module-level context: its method is resolved on first use."""
 
-    Process = ProcstartProcess
+    Process = Process
 
     def get_context(self, method: str | None = None) -> BaseContext:  # type: ignore[override]
         """The concrete context of ``method`` (default: the resolved one)."""

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 
 import pluggy
 
+from ._request import LaunchRequest
 from ._types import (
     ChildInfo,
     ConfigKey,
     InheritedHandle,
-    LaunchRequest,
     PopenLike,
     Resource,
     ResourceType,
@@ -40,8 +40,10 @@ class ProcstartSpecs:
     def procstart_start_methods(self) -> Iterable[StartMethod]:
         """Yield the start methods this plugin provides (registration).
 
-        Called once per parent, when the plugins load. Names must be unique
-        across installed distributions; a clash is reported naming both.
+        Called by the core once per plugin as it registers (through a pluggy
+        subset hook caller, so each method is credited to its distribution).
+        Names must be unique across installed distributions; a clash is
+        reported naming both.
 
         Example::
 
@@ -59,9 +61,11 @@ class ProcstartSpecs:
     def procstart_launch(self, request: LaunchRequest) -> PopenLike | None:
         """Start the child described by ``request`` and return its Popen handle.
 
-        The core's own implementation (``trylast``) calls
+        Called by the core on every ``start()``, after the handles are
+        gathered. The core's own implementation (``trylast``) calls
         ``request.method.launcher(request)``. Wrap it to observe or adjust
-        every launch, whatever the method:
+        every launch, whatever the method; a wrapper sees every failure of
+        the launch too (``SerializationError`` included):
 
         Example::
 
@@ -80,6 +84,8 @@ class ProcstartSpecs:
     def procstart_inherited_handles(self, request: LaunchRequest) -> Iterable[InheritedHandle]:
         """Yield fds that every child must receive, under any start method.
 
+        Called by the core on every ``start()``, before ``procstart_launch``.
+
         Exec- and server-based methods pass a child exactly these fds plus
         those its pickled arguments ask for; the child finds each again with
         ``procstart.child.inherited_fd(key)``.
@@ -96,8 +102,12 @@ class ProcstartSpecs:
     def procstart_child_setup(self, info: ChildInfo) -> None:
         """Run in the child after it is started and before its target runs.
 
-        The child calls it without loading the plugin manager: the parent
-        sends a reference to each implementation (``"module:function"`` for
+        The child calls the implementations in pluggy's order (``tryfirst``
+        first, ``trylast`` last, else the last registered first), then the
+        start method's own ``StartMethod.child_setup``; wrappers are refused
+        at registration (the plugin is reported broken). The child calls
+        them without loading the plugin manager: the parent sends a
+        reference to each implementation (``"module:function"`` for
         a module-level function, so the child imports only that module;
         methods of plugin objects travel with the object, pickled). Every
         child pays for what that module imports: keep it light.
@@ -143,6 +153,8 @@ class ProcstartSpecs:
     def procstart_resource_types(self) -> Iterable[ResourceType]:
         """Yield extra resource kinds and the function that cleans each up.
 
+        Called by a tracker plugin (``procstart.plugin.resource_types()``).
+
         Example::
 
             @procstart.hookimpl
@@ -156,8 +168,10 @@ class ProcstartSpecs:
     def procstart_config_keys(self) -> Iterable[ConfigKey]:
         """Declare the ``[tool.procstart]`` keys this plugin reads.
 
-        Keys nobody declares draw a warning; values of the wrong type fail
-        with the file and the dotted key named.
+        Called once per plugin when ``[tool.procstart]`` is first validated;
+        the first plugin to declare a name keeps it. Keys nobody declares
+        draw a warning; values of the wrong type fail with the file and the
+        dotted key named.
 
         Example::
 
@@ -171,6 +185,9 @@ class ProcstartSpecs:
     @hookspec
     def procstart_status(self) -> Mapping[str, object] | None:
         """Return live state to show in ``procstart methods`` (e.g. a server).
+
+        Called by ``procstart methods`` once per plugin; the state of a
+        plugin that provides a start method is shown in that method's row.
 
         Example::
 

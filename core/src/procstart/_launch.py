@@ -6,7 +6,8 @@ from multiprocessing import process
 from multiprocessing.process import BaseProcess
 
 from . import _context, _manager, _stdlib_tracker
-from ._types import InheritedHandle, LaunchRequest, PopenLike
+from ._request import LaunchRequest
+from ._types import InheritedHandle, PopenLike
 
 _BOOTSTRAPPING = (
     "An attempt has been made to start a new process before the current "
@@ -35,5 +36,5 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
         request.handles.append(
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
         )
-    request.child_setup = list(plan.child_setup)
+    request.child_setup = [*plan.child_setup, *method.child_setup]
     return registry.launch(request)

@@ -21,17 +21,21 @@ from typing import Any, cast
 import pluggy
 
 from . import _hookspecs
+from ._request import LaunchRequest
 from ._types import (
     ConfigKey,
     InheritedHandle,
-    LaunchRequest,
     PopenLike,
     Resource,
     ResourceType,
     StartMethod,
 )
+from ._types import _no_info as _types_no_info
 
 ENTRY_POINT_GROUP = "procstart"
+#: a plugin's own hook specifications: a class or module of ``procstart.hookspec``
+#: functions, added with ``pm.add_hookspecs`` before any plugin registers
+HOOKSPECS_ATTRIBUTE = "procstart_hookspecs"
 DISABLE_AUTOLOAD_ENV = "PROCSTART_DISABLE_PLUGIN_AUTOLOAD"
 
 __all__ = ["BrokenPlugin", "Conflict", "Plugins", "plugins", "register_plugin"]
@@ -112,6 +116,8 @@ class Plugins:
         #: plugin name -> what a child imports to get the same plugin
         self.refs: dict[str, str] = {}
         self._lock = threading.RLock()
+        #: what plugins gave ``pm.add_hookspecs`` (each once)
+        self._spec_sources: list[object] = []
         #: bumped whenever plugins change; launch-time caches key on it
         self.generation = 0
         self._plan: tuple[int, LaunchPlan] | None = None
@@ -121,6 +127,7 @@ class Plugins:
     # -- loading --------------------------------------------------------
     def _load_entry_points(self) -> None:
         seen: set[tuple[str, str]] = set()
+        loaded: list[tuple[Any, str, str, str, str]] = []
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist, version = _dist_of(ep)
             key = (ep.name, ep.value)
@@ -132,13 +139,40 @@ class Plugins:
             except Exception as exc:  # noqa: BLE001 - any import failure is reported
                 self.broken.append(BrokenPlugin(ep.name, dist, version, _describe_error(exc)))
                 continue
-            if self.add(obj, name=ep.name, distribution=dist, version=version):
-                self.refs[ep.name] = ep.value
+            loaded.append((obj, ep.name, ep.value, dist, version))
+        self._register_all(loaded)
+
+    def _register_all(self, loaded: list[tuple[Any, str, str, str, str]]) -> None:
+        """Add every plugin's own hook specifications first, then register them all.
+
+        So a plugin may implement a hook another plugin declares, whatever
+        order the two load in.
+        """
+        registrable = []
+        for obj, name, ref, dist, version in loaded:
+            try:
+                self._add_hookspecs(obj)
+            except Exception as exc:  # noqa: BLE001 - pluggy's errors and others
+                self.broken.append(BrokenPlugin(name, dist, version, _describe_error(exc)))
+                continue
+            registrable.append((obj, name, ref, dist, version))
+        for obj, name, ref, dist, version in registrable:
+            if self.add(obj, name=name, distribution=dist, version=version):
+                self.refs[name] = ref
+
+    def _add_hookspecs(self, plugin: object) -> None:
+        """Declare the hooks ``plugin`` lists in ``procstart_hookspecs`` (once)."""
+        specs = getattr(plugin, HOOKSPECS_ATTRIBUTE, None)
+        if specs is None or specs in self._spec_sources:
+            return
+        self.pm.add_hookspecs(specs)
+        self._spec_sources.append(specs)
 
     def load_snapshot(self, snapshot: list[tuple[str, str, str, str]]) -> None:
         """Register the plugins a parent listed, importing each by reference."""
         import importlib
 
+        loaded: list[tuple[Any, str, str, str, str]] = []
         for name, ref, dist, version in snapshot:
             module_name, _, attr = ref.partition(":")
             try:
@@ -148,8 +182,8 @@ class Plugins:
             except Exception as exc:  # noqa: BLE001 - reported like any broken plugin
                 self.broken.append(BrokenPlugin(name, dist, version, _describe_error(exc)))
                 continue
-            if self.add(obj, name=name, distribution=dist, version=version):
-                self.refs[name] = ref
+            loaded.append((obj, name, ref, dist, version))
+        self._register_all(loaded)
 
     def snapshot(self) -> list[tuple[str, str, str, str]]:
         """What a child needs to load the same plugins without scanning."""
@@ -173,8 +207,10 @@ class Plugins:
             if self.pm.has_plugin(plugin_name) or self.pm.is_registered(plugin):
                 return True
             try:
+                self._add_hookspecs(plugin)
                 self.pm.register(plugin, name=plugin_name)
                 self._check_unknown_hooks(plugin)
+                self._check_child_setup(plugin, plugin_name)
             except Exception as exc:  # noqa: BLE001 - pluggy's validation errors and others
                 if self.pm.is_registered(plugin):
                     self.pm.unregister(plugin)
@@ -196,27 +232,88 @@ class Plugins:
                 return False
             for method in methods:
                 self._add_method(
-                    dataclasses.replace(method, distribution=distribution, version=version)
+                    dataclasses.replace(
+                        method, distribution=distribution, version=version, plugin=plugin_name
+                    )
                 )
             return True
 
     def _check_unknown_hooks(self, plugin: object) -> None:
+        """Every attribute marked ``procstart.hookimpl`` must name a procstart hook.
+
+        pluggy keeps an implementation of an unknown name as a hook nobody
+        calls; here it is an error, so that a hook registered under another
+        name (``setup = procstart.hookimpl(f)``) is reported, not ignored.
+        """
+        marked = {}
         for attr in dir(plugin):
-            if not attr.startswith("procstart_"):
+            opts = self.pm.parse_hookimpl_opts(plugin, attr)
+            if opts is not None:
+                marked[attr] = opts.get("specname") or attr
+        # the marker sits on the function: imported under its own name as well
+        # (``from impl import f; procstart_child_setup = hookimpl(f)``) it is
+        # the same hook, not another one
+        known = {
+            id(getattr(plugin, attr))
+            for attr, hook_name in marked.items()
+            if self._is_declared(hook_name)
+        }
+        for attr, hook_name in marked.items():
+            if id(getattr(plugin, attr)) in known:
                 continue
-            if self.pm.parse_hookimpl_opts(plugin, attr) is None:
-                continue
-            if not hasattr(_hookspecs.ProcstartSpecs, attr):
+            if not self._is_declared(hook_name):
+                where = (
+                    f"attribute {attr!r}" if attr == hook_name else f"{attr!r} (as {hook_name!r})"
+                )
                 raise pluggy.PluginValidationError(
-                    plugin, f"unknown hook {attr!r}: procstart has no such hook"
+                    plugin,
+                    f"unknown hook {hook_name!r}: {where} is marked procstart.hookimpl, "
+                    f"but procstart has no such hook (hooks: {', '.join(self._hook_names())})",
                 )
 
+    def _is_declared(self, hook_name: str) -> bool:
+        """True for procstart's hooks and those plugins declared (``procstart_hookspecs``)."""
+        caller = getattr(self.pm.hook, hook_name, None)
+        return caller is not None and caller.spec is not None
+
+    def _hook_names(self) -> list[str]:
+        return sorted(
+            name
+            for name, caller in vars(self.pm.hook).items()
+            if name.startswith("procstart_") and getattr(caller, "spec", None) is not None
+        )
+
+    def _check_child_setup(self, plugin: object, plugin_name: str) -> None:
+        """A ``procstart_child_setup`` must be reachable from a child, and no wrapper.
+
+        Children run these without pluggy (importing it would slow every
+        child), in pluggy's order: ``tryfirst`` first, ``trylast`` last,
+        otherwise the last registered first. A wrapper has nothing to wrap
+        there, so it is refused here, naming the plugin.
+        """
+        for impl in self.pm.hook.procstart_child_setup.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            if impl.hookwrapper or impl.wrapper:
+                raise pluggy.PluginValidationError(
+                    plugin,
+                    f"plugin {plugin_name!r}: procstart_child_setup cannot be a hook "
+                    "wrapper (wrapper=True / hookwrapper=True): it runs in the child, "
+                    "outside pluggy; use tryfirst=True or trylast=True to order it",
+                )
+            _child_setup_ref(impl.function, plugin, plugin_name)
+
     def _methods_of(self, plugin: object) -> list[StartMethod]:
-        hook = getattr(plugin, "procstart_start_methods", None)
-        if hook is None or self.pm.parse_hookimpl_opts(plugin, "procstart_start_methods") is None:
+        """The start methods ``plugin`` yields, through pluggy's hook caller.
+
+        Called for one plugin at a time (a subset hook caller) so that each
+        method is credited to its distribution and a failure to its plugin.
+        """
+        if self.pm.parse_hookimpl_opts(plugin, "procstart_start_methods") is None:
             return []
-        result = hook()
-        methods = list(result or ())
+        others = [other for other in self.pm.get_plugins() if other is not plugin]
+        caller = self.pm.subset_hook_caller("procstart_start_methods", others)
+        methods = [method for batch in caller() for method in batch or ()]
         for method in methods:
             if not isinstance(method, StartMethod):
                 raise TypeError(
@@ -285,20 +382,9 @@ class Plugins:
         child side light); other implementations (methods of a plugin object)
         travel as the plugin object itself.
         """
-        refs: list[Any] = []
-        for impl in self.pm.hook.procstart_child_setup.get_hookimpls():
-            func = impl.function
-            module_name = getattr(func, "__module__", None)
-            qualname = getattr(func, "__qualname__", "")
-            if (
-                type(func).__name__ == "function"
-                and isinstance(module_name, str)
-                and "<" not in qualname
-            ):
-                refs.append(f"{module_name}:{qualname}")
-            else:
-                refs.append(impl.plugin)
-        return refs
+        # pluggy calls get_hookimpls() from the end: tryfirst first, trylast last
+        impls = reversed(self.pm.hook.procstart_child_setup.get_hookimpls())
+        return [_child_setup_ref(impl.function, impl.plugin, impl.plugin_name) for impl in impls]
 
     def has_tracker(self) -> bool:
         """True when a plugin implements resource registration."""
@@ -316,26 +402,106 @@ class Plugins:
         """Resource kinds added by plugins."""
         return [rt for batch in self.pm.hook.procstart_resource_types() for rt in batch or ()]
 
-    def config_keys(self) -> dict[str, ConfigKey]:
-        """``[tool.procstart]`` keys declared by plugins, by name."""
-        keys: dict[str, ConfigKey] = {}
-        for batch in self.pm.hook.procstart_config_keys():
-            for key in batch or ():
-                keys[key.name] = key
+    def _call_for(self, plugin_name: str, hook_name: str) -> list[Any]:
+        """Call ``hook_name`` of one plugin through pluggy (a subset hook caller)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        others = [other for other in self.pm.get_plugins() if other is not plugin]
+        return cast("list[Any]", self.pm.subset_hook_caller(hook_name, others)())
+
+    def _implementers(self, hook_name: str) -> list[str]:
+        """Plugins implementing ``hook_name``, in registration order."""
+        names = {impl.plugin_name for impl in getattr(self.pm.hook, hook_name).get_hookimpls()}
+        return [name for name, _plugin in self.pm.list_name_plugin() if name in names]
+
+    def declared_config_keys(self) -> dict[str, tuple[ConfigKey, str]]:
+        """``[tool.procstart]`` keys plugins declare: ``name -> (key, plugin name)``.
+
+        Each plugin's ``procstart_config_keys`` is called through pluggy; the
+        first plugin (in registration order) to declare a name keeps it.
+        """
+        keys: dict[str, tuple[ConfigKey, str]] = {}
+        for plugin_name in self._implementers("procstart_config_keys"):
+            for batch in self._call_for(plugin_name, "procstart_config_keys"):
+                for key in batch or ():
+                    keys.setdefault(key.name, (key, plugin_name))
         return keys
 
+    def config_keys(self) -> dict[str, ConfigKey]:
+        """``[tool.procstart]`` keys declared by plugins, by name (first declaration wins)."""
+        return {name: key for name, (key, _who) in self.declared_config_keys().items()}
+
     def status(self) -> dict[str, Mapping[str, object]]:
-        """Live state per plugin, for the CLI."""
+        """Live state per plugin (``procstart_status``, through pluggy), for the CLI.
+
+        A plugin without the hook whose start methods still pass the older
+        ``StartMethod.info`` gets that as its status.
+        """
         out: dict[str, Mapping[str, object]] = {}
-        for impl in self.pm.hook.procstart_status.get_hookimpls():
-            state: Mapping[str, object] | None
+        with_hook = self._implementers("procstart_status")
+        for plugin_name in with_hook:
+            state: dict[str, object] = {}
             try:
-                state = cast("Mapping[str, object] | None", impl.function())
+                for answer in self._call_for(plugin_name, "procstart_status"):
+                    state.update(answer or {})
             except Exception as exc:  # noqa: BLE001 - a status must never break the CLI
                 state = {"error": _describe_error(exc)}
             if state:
-                out[impl.plugin_name] = state
+                out[plugin_name] = state
+        for method in self.methods.values():
+            if method.plugin in with_hook or method.info is _types_no_info:
+                continue
+            try:
+                legacy = dict(method.info())
+            except Exception as exc:  # noqa: BLE001 - as above
+                legacy = {"error": _describe_error(exc)}
+            if legacy:
+                out.setdefault(method.plugin, legacy)
         return out
+
+    def method_status(self, method: StartMethod) -> Mapping[str, object]:
+        """The live state of the plugin that provides ``method`` (empty if none)."""
+        return self.status().get(method.plugin, {})
+
+
+def _child_setup_ref(func: Any, plugin: object, plugin_name: str) -> Any:
+    """How a child finds ``func`` again: ``"module:qualname"``, a module name, or ``plugin``.
+
+    A function is referenced where it is defined, so the child imports only
+    that module; it must be found there under its own name. Otherwise a
+    module plugin is referenced by its name (the child calls its
+    ``procstart_child_setup``), and a plugin object travels pickled.
+    """
+    import sys
+
+    module_name = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", "")
+    if type(func).__name__ == "function" and isinstance(module_name, str) and "<" not in qualname:
+        found: Any = sys.modules.get(module_name)
+        for part in qualname.split("."):
+            found = getattr(found, part, None)
+        if found is func:
+            return f"{module_name}:{qualname}"
+    if type(plugin).__name__ == "module":
+        name = getattr(plugin, "__name__", "")
+        if getattr(sys.modules.get(name), "procstart_child_setup", None) is func:
+            return name
+        raise pluggy.PluginValidationError(
+            plugin,
+            f"plugin {plugin_name!r}: its procstart_child_setup ({qualname or repr(func)}) "
+            f"cannot be found again in a child: define it at module level under its "
+            f"own name (it is looked up as {module_name}:{qualname})",
+        )
+    import pickle
+
+    try:
+        pickle.dumps(plugin)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure
+        raise pluggy.PluginValidationError(
+            plugin,
+            f"plugin {plugin_name!r}: a child runs its procstart_child_setup on a copy "
+            f"of the plugin object, which cannot be pickled: {_describe_error(exc)}",
+        ) from None
+    return plugin
 
 
 def _provider(method: StartMethod) -> str:
@@ -401,11 +567,10 @@ def unregister_plugin(plugin: object) -> None:
             return
         registry.pm.unregister(plugin)
         registry.generation += 1
-        origin = registry.origins.pop(plugin_name, None)
-        for method in registry._methods_of(plugin):
-            current = registry.methods.get(method.name)
-            if current is not None and origin is not None and current.distribution == origin[0]:
-                del registry.methods[method.name]
+        registry.origins.pop(plugin_name, None)
+        for name, method in list(registry.methods.items()):
+            if method.plugin == plugin_name:
+                del registry.methods[name]
 
 
 def _reset_for_tests() -> None:

@@ -49,14 +49,10 @@ class Process(BaseProcess):
         return launch(process_obj, cls._procstart_method)
 
 
-#: the name the rest of the core uses (``Process`` is what users see)
-ProcstartProcess = Process
+_classes: dict[str, type[Process]] = {}
 
 
-_classes: dict[str, type[ProcstartProcess]] = {}
-
-
-def process_class(method: str) -> type[ProcstartProcess]:
+def process_class(method: str) -> type[Process]:
     """The ``Process`` class of start method ``method``."""
     method = normalize_method_name(method)
     cls = _classes.get(method)
@@ -66,7 +62,7 @@ def process_class(method: str) -> type[ProcstartProcess]:
         pretty = "".join(part.capitalize() for part in method.replace("-", "_").split("_"))
         cls = type(
             pretty + "Process",
-            (ProcstartProcess,),
+            (Process,),
             {
                 "_procstart_method": method,
                 "_start_method": method if method in _STDLIB_METHODS else None,
@@ -79,7 +75,7 @@ def process_class(method: str) -> type[ProcstartProcess]:
     return cls
 
 
-def __getattr__(name: str) -> type[ProcstartProcess]:
+def __getattr__(name: str) -> type[Process]:
     if name.startswith(_PREFIX):
         try:
             return process_class(name[len(_PREFIX) :])

@@ -1,7 +1,8 @@
 """Frozen value types that plugins return from hooks and the core passes around.
 
-Everything here is plain data: no plugin manager, no I/O, cheap to import in a
-child process.
+Everything here is plain, immutable data: no plugin manager, no I/O, cheap to
+import in a child process. The one mutable value of a launch,
+:class:`~procstart._request.LaunchRequest`, lives in ``_request.py``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ from ._childinfo import ChildInfo
 from ._names import normalize_method_name
 
 if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
-    from multiprocessing.process import BaseProcess
+    from ._request import LaunchRequest
 
 __all__ = [
     "ChildInfo",
     "ConfigKey",
     "InheritedHandle",
-    "LaunchRequest",
     "PopenLike",
     "Resource",
     "ResourceType",
@@ -65,8 +64,10 @@ class StartMethod:
 
     ``launcher`` receives a :class:`LaunchRequest` and returns a started
     :class:`PopenLike`. ``unavailable_reason`` returns ``None`` when the
-    method works here, otherwise a sentence saying why not. ``info`` returns
-    live state for ``procstart methods`` (a server's pid, say).
+    method works here, otherwise a sentence saying why not. Live state for
+    ``procstart methods`` (a server's pid, say) comes from the plugin's
+    ``procstart_status`` hook; ``info`` is the older spelling of it, still
+    honoured (shown as the plugin's status when it has no such hook).
 
     >>> from procstart.popen import ChildPopen
     >>> StartMethod(name="Mine", launcher=lambda request: ...).name
@@ -77,6 +78,7 @@ class StartMethod:
     launcher: Callable[[LaunchRequest], PopenLike]
     description: str = ""
     unavailable_reason: Callable[[], str | None] = _always_available
+    #: deprecated: implement ``procstart_status`` instead
     info: Callable[[], Mapping[str, object]] = _no_info
     #: True for fork-like methods: the child already holds every fd of the
     #: parent, so handles need not be sent (they keep their numbers)
@@ -90,15 +92,30 @@ class StartMethod:
     #: not this host's, so trackers leave them alone, and the method is never
     #: picked as the platform default
     remote: bool = False
+    #: child setup for children of this method only: ``"module"`` (its
+    #: ``procstart_child_setup`` is called) or ``"module:function"``; it runs
+    #: after the plugins' ``procstart_child_setup`` hooks, and children of
+    #: other methods never import these modules
+    child_setup: tuple[str, ...] = ()
     #: set by the core: the distribution that provided the method
     distribution: str = field(default="", compare=False)
     #: set by the core: that distribution's version
     version: str = field(default="", compare=False)
+    #: set by the core: the name of the plugin that yielded the method
+    plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", normalize_method_name(self.name))
         if not callable(self.launcher):
             raise TypeError(f"StartMethod {self.name!r}: launcher must be callable")
+        if isinstance(self.child_setup, str) or not all(
+            isinstance(ref, str) and ref.strip() for ref in self.child_setup
+        ):
+            raise TypeError(
+                f"StartMethod {self.name!r}: child_setup must be a tuple of "
+                f"'module' or 'module:function' strings, got {self.child_setup!r}"
+            )
+        object.__setattr__(self, "child_setup", tuple(self.child_setup))
 
     @property
     def is_available(self) -> bool:
@@ -163,28 +180,3 @@ class ConfigKey:
     name: str
     type: type
     description: str = ""
-
-
-@dataclass(slots=True)
-class LaunchRequest:
-    """Everything a launcher needs to start one child; hook wrappers may edit it.
-
-    - ``process``: the ``BaseProcess`` being started;
-    - ``method``: the chosen :class:`StartMethod`;
-    - ``context``: the procstart context the process belongs to;
-    - ``handles``: fds every child must receive (from the handle-inheritance
-      hook), on top of those the pickled arguments ask for;
-    - ``env``: environment overrides applied before the child's target runs
-      (before the interpreter starts for exec-based methods);
-    - ``child_setup``: plugins whose ``procstart_child_setup`` runs in the
-      child, as references the child can import without scanning entry points;
-    - ``options``: free-form values plugins pass to their own launcher.
-    """
-
-    process: BaseProcess
-    method: StartMethod
-    context: BaseContext
-    handles: list[InheritedHandle] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    child_setup: list[Any] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)

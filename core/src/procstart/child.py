@@ -4,21 +4,18 @@ A launcher sends the child one payload (see :mod:`procstart.payload`):
 
     MAGIC (8 bytes) | len(prep) (8 bytes, big-endian) | prep | len(proc) | proc
 
-``prep`` is a plain pickle of builtins (sys.path, cwd, argv, authkey, name,
-log level, the start method, the parent's resolved default, the plugins
-whose child setup must run, the project config); ``proc`` is the process
+``prep`` is a pickled :class:`Preparation` (sys.path, cwd, argv, authkey,
+name, log level, the start method, the plugins whose child setup must run,
+the project config); ``proc`` is the process
 object, pickled with the stdlib reducers (and cloudpickle where needed).
 
 This module imports only what the standard library's own child needs, and
 no plugin manager: the child never scans entry points nor reads
 ``pyproject.toml``. (No ``typing`` either: see the ``TYPE_CHECKING`` guard.)
 
-Launchers may add entries to ``prep`` (``payload.build(extra=...)``) that
-this module understands: ``site`` (restore what ``site`` would have done in
-a child started with ``-S``), ``main_code`` (the main script, compiled by the
-parent), ``fast_exit`` (leave through :func:`fast_exit`) and
-``noinherit_fds`` (fds to make close-on-exec again). Spawn's child
-enters through :func:`spawn_main`.
+``prep`` is a :class:`Preparation`: typed fields, not string keys; launchers
+set its optional fields with ``payload.build(extra=...)``. Exec'd children
+enter through :func:`spawn_main`.
 """
 
 from __future__ import annotations
@@ -30,14 +27,37 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
     from typing import Any
 
+#: every procstart module a child of an exec- or server-based method may import
+#: before its target runs: the modules behind this entry point, the process
+#: classes and fd stand-ins it unpickles, what ``prepare`` imports when a
+#: payload asks (child setup, the stdlib tracker), and the two that plugins'
+#: light child-side packages use (``procstart.plugin.lazy_attach``). One list
+#: for every launcher (spawn ships their bytecode, a fork server imports them
+#: once); ``core/tests/test_child_modules.py`` checks it against real children.
+CHILD_MODULES = (
+    "procstart",
+    "procstart.child",
+    "procstart._config",
+    "procstart._names",
+    "procstart._process",
+    "procstart._stdlib_tracker",
+    "procstart._childinfo",
+    "procstart.importhook",
+    "procstart._fds",
+    "procstart.plugin",
+    "procstart.lazy",
+)
+
 MAGIC = b"PRCSTRT1"
 _LEN_BYTES = 8
 #: refuse absurd lengths before allocating anything (a 1 TiB payload is a bug)
 MAX_SECTION = 1 << 40
 
 __all__ = [
+    "CHILD_MODULES",
     "MAGIC",
     "PayloadError",
+    "Preparation",
     "fast_exit",
     "inherited_fd",
     "inherited_fds",
@@ -57,6 +77,112 @@ _fast_exit = False
 
 class PayloadError(EOFError):
     """The launch payload is truncated or not a procstart payload."""
+
+
+class Preparation:
+    """What a child must know before it unpickles its process object.
+
+    The first section of the launch payload, built in the parent by
+    :func:`procstart.payload.build`. Every field has a default (``None``:
+    not sent); a launcher sets the optional ones through ``build(extra=...)``:
+
+    - the parent's likeness: ``name``, ``authkey``, ``sys_path``,
+      ``sys_argv``, ``dir``, ``orig_dir``, ``env``, ``log_level``,
+      ``log_to_stderr``, ``main_name`` / ``main_path``;
+    - procstart's state: ``method``, ``parent_pid``, ``handles`` (key -> fd,
+      or index among the fds received when ``handles_by_index``),
+      ``child_setup``, ``plugins``, ``config_path``, ``config``,
+      ``forkserver_preload``, ``executable``;
+    - launcher options: ``main_code`` (the main script compiled by the
+      parent), ``fast_exit`` (leave through :func:`fast_exit`),
+      ``noinherit_fds`` (fds to make close-on-exec again), ``site`` (what
+      ``site`` would have done, for a child started with ``-S``).
+
+    A plain slotted class (no dataclass, no typing): every child unpickles one.
+
+    >>> Preparation(method="spawn", parent_pid=1).method
+    'spawn'
+    """
+
+    __slots__ = (
+        "authkey",
+        "child_setup",
+        "config",
+        "config_path",
+        "dir",
+        "env",
+        "executable",
+        "fast_exit",
+        "forkserver_preload",
+        "handles",
+        "handles_by_index",
+        "log_level",
+        "log_to_stderr",
+        "main_code",
+        "main_name",
+        "main_path",
+        "method",
+        "name",
+        "noinherit_fds",
+        "orig_dir",
+        "parent_pid",
+        "plugins",
+        "site",
+        "sys_argv",
+        "sys_path",
+    )
+
+    authkey: bytes | None
+    child_setup: list[Any] | None
+    config: dict[str, Any] | None
+    config_path: str | None
+    dir: str | None
+    env: dict[str, str] | None
+    executable: str | None
+    fast_exit: bool | None
+    forkserver_preload: list[str] | None
+    handles: dict[str, int] | None
+    handles_by_index: bool | None
+    log_level: int | None
+    log_to_stderr: bool | None
+    main_code: tuple[str, bytes] | None
+    main_name: str | None
+    main_path: str | None
+    method: str
+    name: str | None
+    noinherit_fds: list[int] | None
+    orig_dir: str | None
+    parent_pid: int
+    plugins: list[tuple[str, str, str, str]] | None
+    site: dict[str, Any] | None
+    sys_argv: list[str] | None
+    sys_path: list[str] | None
+
+    def __init__(self, **values: Any) -> None:
+        for field in self.__slots__:
+            object.__setattr__(self, field, values.pop(field, None))
+        if values:
+            unknown = ", ".join(sorted(values))
+            raise TypeError(f"Preparation has no field(s) {unknown}; fields: {self.__slots__}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # positional and in slot order: the smallest pickle, the fastest load
+        return (_preparation, tuple(getattr(self, field) for field in self.__slots__))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{field}={getattr(self, field)!r}"
+            for field in self.__slots__
+            if getattr(self, field) is not None and field != "authkey"
+        )
+        return f"Preparation({shown})"
+
+
+def _preparation(*values: Any) -> Preparation:
+    prep = Preparation.__new__(Preparation)
+    for field, value in zip(Preparation.__slots__, values, strict=True):
+        object.__setattr__(prep, field, value)
+    return prep
 
 
 def inherited_fds() -> list[int]:
@@ -213,90 +339,91 @@ def _import_main_from_name(name: str) -> None:
         raise
 
 
-def import_main(prep: dict[str, Any]) -> None:
-    """Re-import the parent's ``__main__`` as ``__mp_main__``, as spawn does."""
-    main_name = prep.get("main_name")
-    main_path = prep.get("main_path")
+def import_main(
+    main_name: str | None = None,
+    main_path: str | None = None,
+    main_code: tuple[str, bytes] | None = None,
+) -> None:
+    """Re-import the parent's ``__main__`` as ``__mp_main__``, as spawn does.
+
+    ``main_name`` / ``main_path`` as :func:`procstart.payload.main_reference`
+    gives them; ``main_code`` is ``(path, marshalled code)`` compiled by the
+    parent.
+    """
     if main_name:
         _import_main_from_name(main_name)
     elif main_path:
-        shipped = prep.get("main_code")
-        _import_main_from_path(
-            main_path, shipped[1] if shipped and shipped[0] == main_path else None
-        )
+        shipped = main_code[1] if main_code and main_code[0] == main_path else None
+        _import_main_from_path(main_path, shipped)
 
 
-def _apply_environment(prep: dict[str, Any]) -> None:
+def _apply_environment(prep: Preparation) -> None:
     from multiprocessing import process
 
-    if "sys_path" in prep:
-        sys.path[:] = prep["sys_path"]
-    if "prefix" in prep:  # a child started without site: restore the venv's prefix
-        sys.prefix, sys.exec_prefix = prep["prefix"], prep["exec_prefix"]
-    if "sys_argv" in prep:
-        sys.argv[:] = prep["sys_argv"]
-    if "dir" in prep:
-        os.chdir(prep["dir"])
-    if "orig_dir" in prep:
-        process.ORIGINAL_DIR = prep["orig_dir"]  # type: ignore[attr-defined]
-    for key, value in prep.get("env", {}).items():
+    if prep.sys_path is not None:
+        sys.path[:] = prep.sys_path
+    if prep.sys_argv is not None:
+        sys.argv[:] = prep.sys_argv
+    if prep.dir is not None:
+        os.chdir(prep.dir)
+    if prep.orig_dir is not None:
+        process.ORIGINAL_DIR = prep.orig_dir  # type: ignore[attr-defined]
+    for key, value in (prep.env or {}).items():
         os.environ[key] = value
     me = process.current_process()
-    if "name" in prep:
-        me.name = prep["name"]
-    if "authkey" in prep:
-        me.authkey = prep["authkey"]
-    if prep.get("log_to_stderr") or prep.get("log_level") is not None:
+    if prep.name is not None:
+        me.name = prep.name
+    if prep.authkey is not None:
+        me.authkey = prep.authkey
+    if prep.log_to_stderr or prep.log_level is not None:
         from multiprocessing import util
 
-        if prep.get("log_to_stderr"):
+        if prep.log_to_stderr:
             util.log_to_stderr()
-        if prep.get("log_level") is not None:
-            util.get_logger().setLevel(prep["log_level"])
+        if prep.log_level is not None:
+            util.get_logger().setLevel(prep.log_level)
 
 
-def _apply_procstart_state(prep: dict[str, Any]) -> None:
+def _apply_procstart_state(prep: Preparation) -> None:
     from . import _config
 
-    method = prep["method"]
+    method = prep.method
     _config.settings.inherited = _config.Resolution(
-        method, "parent", f"started with {method!r} by pid {prep['parent_pid']}"
+        method, "parent", f"started with {method!r} by pid {prep.parent_pid}"
     )
-    _config.settings.project = _config.ProjectConfig(
-        prep.get("config_path"), prep.get("config", {})
-    )
-    _config.settings.forkserver_preload = prep.get("forkserver_preload")
-    _config.settings.executable = prep.get("executable")
-    _config.settings.plugin_snapshot = prep.get("plugins")
+    _config.settings.project = _config.ProjectConfig(prep.config_path, prep.config or {})
+    _config.settings.forkserver_preload = prep.forkserver_preload
+    _config.settings.executable = prep.executable
+    _config.settings.plugin_snapshot = prep.plugins
 
 
-def _run_child_setup(prep: dict[str, Any]) -> None:
-    if not prep.get("child_setup"):
+def _run_child_setup(prep: Preparation) -> None:
+    if not prep.child_setup:
         return  # most children: no plugin needs a setup
     from ._childinfo import ChildInfo, run_child_setup
 
-    info = ChildInfo(method=prep["method"], parent_pid=prep["parent_pid"], handles=dict(_handles))
-    run_child_setup(prep["child_setup"], info)
+    info = ChildInfo(method=prep.method, parent_pid=prep.parent_pid, handles=dict(_handles))
+    run_child_setup(prep.child_setup, info)
 
 
-def prepare(prep: dict[str, Any], inherited: list[int]) -> None:
+def prepare(prep: Preparation, inherited: list[int]) -> None:
     """Make this process look like the parent, then run plugins' child setup."""
     _inherited[:] = inherited
     _handles.clear()
-    for key, index in prep.get("handles", {}).items():
-        _handles[key] = inherited[index] if prep.get("handles_by_index") else index
+    for key, index in (prep.handles or {}).items():
+        _handles[key] = inherited[index] if prep.handles_by_index else index
     global _fast_exit
-    _fast_exit = bool(prep.get("fast_exit"))
+    _fast_exit = bool(prep.fast_exit)
     # fds passed to this child were made inheritable for the exec; its own
     # children get none of them unless they ask (PEP 446's default again)
-    for fd in prep.get("noinherit_fds", ()):
+    for fd in prep.noinherit_fds or ():
         try:  # noqa: SIM105 - contextlib is one import more for every child
             os.set_inheritable(fd, False)
         except OSError:
             pass  # closed already by a setup hook: nothing to protect
     _apply_environment(prep)
-    if prep.get("site") is not None:
-        _restore_site(prep["site"])
+    if prep.site is not None:
+        _restore_site(prep.site)
     _apply_procstart_state(prep)
     from ._stdlib_tracker import HANDLE_KEY
 
@@ -316,12 +443,14 @@ def run(fd: int, *, inherited: list[int] | None = None, parent_sentinel: int | N
     from multiprocessing import process
 
     prep_bytes, proc_bytes = read_payload(fd)
-    prep: dict[str, Any] = pickle.loads(prep_bytes)
+    prep = pickle.loads(prep_bytes)
+    if not isinstance(prep, Preparation):
+        raise PayloadError(f"launch payload: expected a Preparation, got {type(prep).__name__}")
     me: Any = process.current_process()
     me._inheriting = True
     try:
         prepare(prep, inherited or [])
-        import_main(prep)
+        import_main(prep.main_name, prep.main_path, prep.main_code)
         process_obj = pickle.loads(proc_bytes)
     finally:
         del me._inheriting

@@ -24,7 +24,7 @@ from typing import Any
 # compile it anew each time when bytecode caching is off
 from . import _config, child
 from ._childinfo import ChildInfo, run_child_setup
-from ._types import LaunchRequest
+from ._request import LaunchRequest
 
 __all__ = ["ForkedChild"]
 

@@ -14,8 +14,8 @@ from multiprocessing import process, util
 from typing import Any
 
 from . import _config, _manager
-from ._types import LaunchRequest
-from .child import MAGIC
+from ._request import LaunchRequest
+from .child import MAGIC, Preparation
 from .serialization import dumps, main_is_importable, spawning
 
 __all__ = ["build", "main_reference", "pickle_process", "preparation_data", "write_all"]
@@ -38,7 +38,7 @@ def main_reference() -> dict[str, str]:
 
 def preparation_data(
     request: LaunchRequest, *, handles: dict[str, int], by_index: bool
-) -> dict[str, Any]:
+) -> Preparation:
     """Everything the child must know before it unpickles the process object.
 
     ``handles`` maps each inherited handle's key to its fd number (exec with
@@ -48,31 +48,31 @@ def preparation_data(
     logger = util._logger  # type: ignore[attr-defined]
     registry = _manager.plugins()
     project = _config.project_config()
-    prep: dict[str, Any] = {
-        "name": request.process.name,
-        "authkey": bytes(me.authkey),
-        "sys_path": list(sys.path),
-        "sys_argv": list(sys.argv),
-        "dir": os.getcwd(),
-        "orig_dir": process.ORIGINAL_DIR,  # type: ignore[attr-defined]
-        "method": request.method.name,
-        "parent_pid": os.getpid(),
-        "handles": handles,
-        "handles_by_index": by_index,
-        "child_setup": [
+    prep = Preparation(
+        name=request.process.name,
+        authkey=bytes(me.authkey),
+        sys_path=list(sys.path),
+        sys_argv=list(sys.argv),
+        dir=os.getcwd(),
+        orig_dir=process.ORIGINAL_DIR,  # type: ignore[attr-defined]
+        method=request.method.name,
+        parent_pid=os.getpid(),
+        handles=handles,
+        handles_by_index=by_index,
+        child_setup=[
             ref if isinstance(ref, str) else pickle.dumps(ref) for ref in request.child_setup
         ],
-        "plugins": registry.snapshot(),
-        "config_path": project.path,
-        "config": dict(project.values),
-        "forkserver_preload": _config.settings.forkserver_preload,
-        "executable": _config.settings.executable,
-        "env": dict(request.env),
+        plugins=registry.snapshot(),
+        config_path=project.path,
+        config=dict(project.values),
+        forkserver_preload=_config.settings.forkserver_preload,
+        executable=_config.settings.executable,
+        env=dict(request.env),
         **main_reference(),
-    }
+    )
     if logger is not None:
-        prep["log_level"] = logger.getEffectiveLevel()
-        prep["log_to_stderr"] = util._log_to_stderr  # type: ignore[attr-defined]
+        prep.log_level = logger.getEffectiveLevel()
+        prep.log_to_stderr = util._log_to_stderr  # type: ignore[attr-defined]
     return prep
 
 
@@ -100,12 +100,15 @@ def build(
 ) -> list[bytes]:
     """The payload for one child as chunks to write in order (no big copy).
 
-    ``extra`` adds launcher-specific entries to the preparation data (spawn
-    sends its ``site`` state this way); they must be plain builtins.
+    ``extra`` sets optional :class:`~procstart.child.Preparation` fields
+    (spawn sends ``site``, ``main_code``, ``fast_exit``, ``noinherit_fds``);
+    an unknown name is a ``TypeError``. Values must be plain builtins.
     """
     prep = preparation_data(request, handles=handles, by_index=by_index)
-    if extra:
-        prep.update(extra)
+    for field, value in (extra or {}).items():
+        if field not in Preparation.__slots__:
+            raise TypeError(f"payload.build: Preparation has no field {field!r}")
+        setattr(prep, field, value)
     prep_bytes = pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)
     return [MAGIC + _section(prep_bytes) + len(process_bytes).to_bytes(8, "big"), process_bytes]
 

@@ -4,19 +4,22 @@ Everything a start method, a tracker or a launch wrapper needs from the core
 is here; a plugin imports ``procstart`` (the ``multiprocessing`` API) and
 ``procstart.plugin``, nothing else. CI enforces it (``make lint-imports``).
 
-A start method in full::
+The shape of a start method (``docs/plugin-guide.md`` has a complete one,
+built and run by the test suite)::
 
     import procstart.plugin as psp
 
-    class _Popen(psp.ChildPopen):
+    class MinePopen(psp.ChildPopen):
         method = "mine"
 
         def _launch(self, process_obj, request):
-            ...  # start the child, set self.pid and self.sentinel
+            ...  # start the child; set self.pid, self.sentinel, self.finalizer
 
     @psp.hookimpl
     def procstart_start_methods():
-        yield psp.StartMethod(name="mine", launcher=_Popen, description="my method")
+        yield psp.StartMethod(
+            name="mine", launcher=lambda request: MinePopen(request.process, request)
+        )
 
 Names resolve on first use (PEP 562): a child that imports this module pays
 only for what it touches.
@@ -37,7 +40,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "hookspec": ("procstart._hookspecs", "hookspec"),
     # values plugins return or receive
     "StartMethod": ("procstart._types", "StartMethod"),
-    "LaunchRequest": ("procstart._types", "LaunchRequest"),
+    "LaunchRequest": ("procstart._request", "LaunchRequest"),
     "InheritedHandle": ("procstart._types", "InheritedHandle"),
     "Resource": ("procstart._types", "Resource"),
     "ResourceType": ("procstart._types", "ResourceType"),
@@ -58,6 +61,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # pickling a process object as a launcher does: Queues/Locks agree to be
     # pickled and ask this popen for their fds (``with spawning(popen): ...``)
     "spawning": ("procstart.serialization", "spawning"),
+    "Preparation": ("procstart.child", "Preparation"),
+    "main_reference": ("procstart.payload", "main_reference"),
+    "write_all": ("procstart.payload", "write_all"),
     "child": ("procstart.child", ""),
     # resources
     "register_resource": ("procstart.resources", "register_resource"),
@@ -135,6 +141,21 @@ def child_setup_refs() -> list[Any]:
     return list(_manager.plugins().child_setup_refs())
 
 
+def child_modules() -> tuple[str, ...]:
+    """Every ``procstart`` module a child may import before its target runs.
+
+    A launcher that prepares children ahead (a fork server importing them
+    once, spawn shipping their bytecode) uses this list instead of keeping
+    its own.
+
+    >>> "procstart.child" in child_modules()
+    True
+    """
+    from .child import CHILD_MODULES
+
+    return CHILD_MODULES
+
+
 def resource_types() -> list[Any]:
     """Every ``ResourceType`` installed plugins declare (a tracker reads this).
 
@@ -165,22 +186,24 @@ if TYPE_CHECKING:
     from . import child, fork_atexit, payload
     from ._fds import IndexedFd, PassedFd
     from ._hookspecs import hookimpl, hookspec
+    from ._request import LaunchRequest
     from ._types import (
         ChildInfo,
         ConfigKey,
         InheritedHandle,
-        LaunchRequest,
         PopenLike,
         Resource,
         ResourceType,
         StartMethod,
     )
+    from .child import Preparation
     from .errors import ConfigError, SerializationError
     from .forked import ForkedChild
     from .importhook import after_import
     from .importhook import cancel as cancel_after_import
     from .importhook import pending as after_import_pending
     from .lazy import attach as lazy_attach
+    from .payload import main_reference, write_all
     from .popen import ChildPopen, close_fds
     from .resources import register_resource, unregister_resource
     from .serialization import spawning
@@ -196,6 +219,7 @@ __all__ = [
     "LaunchRequest",
     "PassedFd",
     "PopenLike",
+    "Preparation",
     "Resource",
     "ResourceType",
     "SerializationError",
@@ -204,6 +228,7 @@ __all__ = [
     "after_import_pending",
     "cancel_after_import",
     "child",
+    "child_modules",
     "child_setup_refs",
     "close_fds",
     "config_file",
@@ -214,9 +239,11 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "lazy_attach",
+    "main_reference",
     "payload",
     "register_resource",
     "resource_types",
     "spawning",
     "unregister_resource",
+    "write_all",
 ]

@@ -17,7 +17,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ._fds import IndexedFd, PassedFd
-from ._types import LaunchRequest
+from ._request import LaunchRequest
 
 __all__ = ["ChildPopen", "IndexedFd", "PassedFd", "close_fds"]
 

@@ -11,41 +11,6 @@ import pytest
 from fs_helpers import WAIT, start_join
 
 
-def test_exit_codes(ctx: Any) -> None:
-    assert start_join(ctx, t.noop).exitcode == 0
-    assert start_join(ctx, t.exit_with, 3).exitcode == 3
-    assert start_join(ctx, t.exit_with, "bye").exitcode == 1
-    assert start_join(ctx, t.fail, "boom").exitcode == 1
-    assert start_join(ctx, t.kill_self).exitcode == -signal.SIGKILL
-
-
-def test_terminate_and_kill(ctx: Any) -> None:
-    for stop, code in (("terminate", -signal.SIGTERM), ("kill", -signal.SIGKILL)):
-        proc = ctx.Process(target=t.sleep, args=(60,))
-        proc.start()
-        assert proc.is_alive()
-        assert proc.exitcode is None
-        assert proc.join(0.05) is None and proc.exitcode is None
-        getattr(proc, stop)()
-        proc.join(WAIT)
-        assert proc.exitcode == code
-        assert not proc.is_alive()
-        proc.close()
-
-
-def test_child_facts(ctx: Any) -> None:
-    queue = ctx.Queue()
-    proc = ctx.Process(target=t.report, args=(queue,), name="worker-7")
-    proc.start()
-    facts = queue.get(timeout=WAIT)
-    proc.join(WAIT)
-    assert proc.exitcode == 0
-    assert facts["pid"] == proc.pid != os.getpid()
-    assert facts["parent_pid"] == os.getpid()
-    assert facts["parent_alive"] is True
-    assert facts["name"] == "worker-7"
-
-
 def test_lambda_and_closure_targets(ctx: Any) -> None:
     assert start_join(ctx, lambda: os._exit(5)).exitcode == 5
     queue = ctx.Queue()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from typing import Any
 
@@ -18,48 +17,6 @@ def _run(ctx: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
     proc.join(WAIT)
     assert not proc.is_alive(), "child did not finish in time"
     return proc
-
-
-def test_exit_code_zero(ctx: Any) -> None:
-    assert _run(ctx, t.noop).exitcode == 0
-
-
-@pytest.mark.parametrize(("code", "expected"), [(0, 0), (3, 3), (None, 0), ("bye", 1)])
-def test_sys_exit(ctx: Any, code: object, expected: int, capfd: Any) -> None:
-    assert _run(ctx, t.exit_with, code).exitcode == expected
-    if isinstance(code, str):
-        assert "bye" in capfd.readouterr().err
-
-
-def test_exception_gives_1_and_traceback(ctx: Any, capfd: Any) -> None:
-    assert _run(ctx, t.fail, "boom from the child").exitcode == 1
-    err = capfd.readouterr().err
-    assert "ValueError: boom from the child" in err
-    assert "Traceback" in err
-
-
-def test_killed_by_signal(ctx: Any) -> None:
-    assert _run(ctx, t.kill_self, signal.SIGKILL).exitcode == -signal.SIGKILL
-
-
-def test_terminate(ctx: Any) -> None:
-    proc = ctx.Process(target=t.sleep, args=(60,))
-    proc.start()
-    proc.terminate()
-    proc.join(WAIT)
-    assert proc.exitcode == -signal.SIGTERM
-
-
-def test_kill_and_close(ctx: Any) -> None:
-    proc = ctx.Process(target=t.sleep, args=(60,))
-    proc.start()
-    assert proc.is_alive()
-    proc.kill()
-    proc.join(WAIT)
-    assert proc.exitcode == -signal.SIGKILL
-    proc.close()
-    with pytest.raises(ValueError, match="process object is closed"):
-        proc.is_alive()
 
 
 def test_child_facts(ctx: Any) -> None:

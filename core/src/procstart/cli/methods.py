@@ -31,12 +31,10 @@ def collect() -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - shown, not raised
         default = {"method": None, "error": f"{type(exc).__name__}: {exc}"}
     methods = []
+    status = registry.status()  # procstart_status of every plugin, errors included
     for method in _manager.iter_methods(registry):
         reason = method.unavailable_reason()
-        try:
-            info = dict(method.info())
-        except Exception as exc:  # noqa: BLE001 - a state probe must not break listing
-            info = {"error": f"{type(exc).__name__}: {exc}"}
+        info = dict(status.get(method.plugin, {}))
         methods.append(
             {
                 "name": method.name,
@@ -47,6 +45,7 @@ def collect() -> dict[str, Any]:
                 "default": method.name == default.get("method"),
                 "description": method.description,
                 "info": info,
+                "plugin": method.plugin,
             }
         )
     return {
@@ -65,7 +64,7 @@ def collect() -> dict[str, Any]:
             {"name": c.name, "providers": list(c.providers), "error": c.message()}
             for c in registry.conflicts.values()
         ],
-        "status": {name: dict(state) for name, state in registry.status().items()},
+        "status": {name: dict(state) for name, state in status.items()},
     }
 
 
@@ -110,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
             f"broken plugin: {broken['distribution']}=={broken['version']} "
             f"(entry point {broken['plugin']!r}): {broken['error']}"
         )
+    shown = {m["plugin"] for m in data["methods"]}  # in the table's "state" column
     for plugin, state in data["status"].items():
-        print(f"{plugin}: {_info_text(state)}")
+        if plugin not in shown:
+            print(f"{plugin}: {_info_text(state)}")
     return 0

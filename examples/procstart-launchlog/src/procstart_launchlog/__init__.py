@@ -42,12 +42,12 @@ def log_path() -> str | None:
     env = os.environ.get(ENV_LOG, "").strip()
     if env:
         return env
-    from procstart import config
+    from procstart.plugin import config_file, config_value
 
-    value = config.get(CONFIG_KEY)
+    value = config_value(CONFIG_KEY)
     if not value:
         return None
-    project = config.project_file()
+    project = config_file()
     base = os.path.dirname(project) if project else os.getcwd()
     return os.path.join(base, str(value))
 

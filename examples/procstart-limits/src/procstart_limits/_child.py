@@ -1,9 +1,9 @@
 """The child half: apply the limits the parent sent, before the target runs.
 
-Registered as a plugin only once this process launches a ``limited`` child
-(see :mod:`procstart_limits.plugin`), so children of other methods do not
-run it. It imports only ``os`` until there is something to apply: no pluggy,
-no dataclasses, nothing a spawned child would pay for.
+Named by the ``limited`` method's ``child_setup`` (see
+:mod:`procstart_limits.plugin`), so children of other methods never import
+it. It imports only ``os`` until there is something to apply: no pluggy, no
+dataclasses, nothing a spawned child would pay for.
 """
 
 from __future__ import annotations

@@ -229,12 +229,12 @@ def current_limits() -> tuple[Limits, str]:
         limits = _override["limits"]
     if limits is not None:
         return limits, "set_limits()"
-    from procstart import config
+    from procstart.plugin import config_file, config_value
 
-    where = config.project_file() or "[tool.procstart]"
+    where = config_file() or "[tool.procstart]"
     kwargs: dict[str, Any] = {}
     for key, (name, _kind, _doc) in CONFIG_KEYS.items():
-        value = config.get(key)
+        value = config_value(key)
         if value is None:
             continue
         try:

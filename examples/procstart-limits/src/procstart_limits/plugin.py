@@ -1,22 +1,19 @@
 """The procstart plugin: the ``limited`` start method and its configuration keys.
 
-This module is what the ``procstart`` entry point names. The child-side hook
-lives in :mod:`procstart_limits._child` and is registered only when this
-process first launches a ``limited`` child: every child of every method runs
-each registered ``procstart_child_setup``, and children that are not
-limited should not pay for it.
+This module is what the ``procstart`` entry point names. The child side
+lives in :mod:`procstart_limits._child`, named by the method's
+``child_setup``: only ``limited`` children import and run it (a
+``procstart_child_setup`` hook would run in the children of every method).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Iterator, Mapping
 
 import procstart
 
-from . import _child
 from ._keys import CONFIG_KEYS, ENV
 
 METHOD = "limited"
@@ -40,18 +37,6 @@ def default_base() -> str:
     )
 
 
-# the marker only: pluggy sees the hook when the module is registered
-procstart.hookimpl(_child.procstart_child_setup)
-_registered = threading.Event()
-
-
-def _register_child_setup() -> None:
-    """From the first ``limited`` launch on, children run the limits hook."""
-    if not _registered.is_set():
-        procstart.register_plugin(_child, name="procstart-limits-child")
-        _registered.set()
-
-
 def launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
     """Check the limits here, hand them to the child, start it with the base method."""
     from ._limits import current_limits
@@ -65,9 +50,6 @@ def launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
         base_method = procstart.get_context(base).method
     except (TypeError, ValueError, RuntimeError) as exc:
         raise type(exc)(f"start method {METHOD!r} ({where}): {exc}") from None
-    _register_child_setup()
-    if _child.__name__ not in request.child_setup:  # gathered before our first launch
-        request.child_setup.append(_child.__name__)
     # overrides are applied by the core in the child, before the target
     request.env.update(limits.env)
     request.env[ENV] = limits.to_json()
@@ -83,7 +65,9 @@ def _unavailable() -> str | None:
     return None
 
 
-def _info() -> Mapping[str, object]:
+@procstart.hookimpl
+def procstart_status() -> Mapping[str, object]:
+    """The base method and the limits in force, for ``procstart methods``."""
     from ._limits import current_limits
 
     limits, _where = current_limits()
@@ -99,7 +83,7 @@ def procstart_start_methods() -> Iterator[procstart.StartMethod]:
         description="another method's child, with rlimits, CPU affinity, nice and env "
         "from [tool.procstart] limits-* applied before the target",
         unavailable_reason=_unavailable,
-        info=_info,
+        child_setup=("procstart_limits._child",),
     )
 
 

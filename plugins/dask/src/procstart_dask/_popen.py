@@ -51,9 +51,8 @@ class DaskPopen:
         prep = psp.payload.preparation_data(request, handles={}, by_index=False)
         # __main__'s functions travel by value (cloudpickle): the worker need
         # not have the parent's script; child-setup hooks expect local handles
-        for key in ("main_name", "main_path"):
-            prep.pop(key, None)
-        prep["child_setup"] = []
+        prep.main_name = prep.main_path = None
+        prep.child_setup = []
         process_bytes = _pickle.dumps(process_obj, self)  # fails here, in the parent
         self._client = _cluster.client()
         self.sentinel, write_end = os.pipe()

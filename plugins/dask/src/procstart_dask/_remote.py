@@ -13,6 +13,7 @@ This module is imported on the workers (by reference), so it stays small.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import pickle
 import subprocess
@@ -20,6 +21,8 @@ import sys
 import tempfile
 import threading
 from typing import Any
+
+import procstart.plugin as psp  # the core's payload format
 
 __all__ = ["LOST", "child_pid", "run_child", "signal_child"]
 
@@ -35,23 +38,21 @@ _pending: dict[str, int] = {}
 _COMMAND = "from procstart_dask._child import main; main({fd}, {ppid})"
 
 
-def _localise(prep: dict[str, Any]) -> dict[str, Any]:
+def _localise(prep: psp.Preparation) -> psp.Preparation:
     """Keep what makes sense on this machine from the parent's preparation data."""
-    prep = dict(prep)
+    prep = copy.copy(prep)
     for key in ("dir", "orig_dir"):
-        if key in prep and not (isinstance(prep[key], str) and os.path.isdir(prep[key])):
-            del prep[key]
-    parent_path = [p for p in prep.get("sys_path", []) if not p or os.path.exists(p)]
-    prep["sys_path"] = parent_path + [p for p in sys.path if p not in parent_path]
-    executable = prep.get("executable")
-    if executable and not os.path.exists(executable):
-        prep["executable"] = None
+        value = getattr(prep, key)
+        if not (isinstance(value, str) and os.path.isdir(value)):
+            setattr(prep, key, None)
+    parent_path = [p for p in prep.sys_path or [] if not p or os.path.exists(p)]
+    prep.sys_path = parent_path + [p for p in sys.path if p not in parent_path]
+    if prep.executable and not os.path.exists(prep.executable):
+        prep.executable = None
     return prep
 
 
-def _payload(prep: dict[str, Any], process_bytes: bytes) -> bytes:
-    import procstart.plugin as psp  # the core's payload format
-
+def _payload(prep: psp.Preparation, process_bytes: bytes) -> bytes:
     MAGIC = psp.child.MAGIC  # noqa: N806
     prep_bytes = pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)
     return b"".join(
@@ -100,7 +101,7 @@ def _write(fd: int, data: bytes) -> None:
         pass  # the child died before reading it all: its exit code tells
 
 
-def run_child(key: str, prep: dict[str, Any], process_bytes: bytes) -> dict[str, Any]:
+def run_child(key: str, prep: psp.Preparation, process_bytes: bytes) -> dict[str, Any]:
     """Run one child to completion on this worker (a Dask task).
 
     Returns ``{"exitcode", "stdout", "stderr", "pid", "host"}``.

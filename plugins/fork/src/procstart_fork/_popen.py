@@ -7,10 +7,8 @@ import sys
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
-import procstart
-from procstart import fork_atexit
-from procstart.forked import ForkedChild
-from procstart.popen import ChildPopen, close_fds
+import procstart.plugin as psp
+from procstart.plugin import ChildPopen, ForkedChild, close_fds, fork_atexit
 
 
 class ForkPopen(ChildPopen):
@@ -22,7 +20,7 @@ class ForkPopen(ChildPopen):
         """A forked child already holds every fd under its number."""
         return fd
 
-    def _launch(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
+    def _launch(self, process_obj: BaseProcess, request: psp.LaunchRequest) -> None:
         code = 1
         # decided here, in the parent: in the child every object touched costs
         # a copy-on-write page fault, so the child reads only these locals

@@ -14,7 +14,7 @@ Public names: :class:`ForkServerPopen`, :data:`SERVER_DIED_EXITCODE`,
 
 from __future__ import annotations
 
-from procstart import lazy
+from procstart.plugin import lazy_attach
 
 # no typing import: the server process imports this package and must start fast
 TYPE_CHECKING = False
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ._client import PreloadWarning, ServerDiedWarning
-    from ._plugin import procstart_inherited_handles, procstart_start_methods
+    from ._plugin import procstart_launch, procstart_start_methods, procstart_status
     from ._popen import SERVER_DIED_EXITCODE, ForkServerPopen
 
 __version__ = "0.1.0"
@@ -31,8 +31,9 @@ __all__ = [
     "ForkServerPopen",
     "PreloadWarning",
     "ServerDiedWarning",
-    "procstart_inherited_handles",
+    "procstart_launch",
     "procstart_start_methods",
+    "procstart_status",
     "server_info",
     "stop_server",
 ]
@@ -41,8 +42,9 @@ __all__ = [
 # not pay for pluggy or the client side (pluggy finds the hook through
 # __getattr__/__dir__ like any attribute)
 _LAZY = {
-    "procstart_inherited_handles": "._plugin",
+    "procstart_launch": "._plugin",
     "procstart_start_methods": "._plugin",
+    "procstart_status": "._plugin",
     "SERVER_DIED_EXITCODE": "._popen",
     "ForkServerPopen": "._popen",
     "PreloadWarning": "._client",
@@ -50,10 +52,10 @@ _LAZY = {
 }
 
 
-_HOOKS = ("procstart_inherited_handles", "procstart_start_methods")
+_HOOKS = ("procstart_launch", "procstart_start_methods", "procstart_status")
 
 
-__getattr__, _lazy_dir = lazy.attach(__name__, _LAZY)
+__getattr__, _lazy_dir = lazy_attach(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -112,7 +112,7 @@ def resolved_preload() -> list[str]:
     if value is None:
         return list(DEFAULT_PRELOAD)
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        from procstart.errors import ConfigError
+        from procstart import ConfigError
 
         raise ConfigError(
             f"{project.path}: '{_config.TABLE}.forkserver-preload' must be an array of "
@@ -140,16 +140,11 @@ def _private_folder() -> str:
 
 
 def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str, Any]:
-    from procstart import _manager
-    from procstart.payload import main_reference
+    from procstart.plugin import child_setup_refs, main_reference
 
     # child setup references are "module:function" (or a module name): the
     # server imports the modules so that forked children find them loaded
-    extra = [
-        ref.partition(":")[0]
-        for ref in _manager.plugins().child_setup_refs()
-        if isinstance(ref, str)
-    ]
+    extra = [ref.partition(":")[0] for ref in child_setup_refs() if isinstance(ref, str)]
     if "cloudpickle" in sys.modules:  # this program sends things by value
         extra.append("cloudpickle")
     # their child setup may import more of their package: what this process
@@ -174,10 +169,9 @@ def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str
 def _interpreter() -> list[str]:
     from multiprocessing import util
 
-    from procstart import _config
+    from procstart.plugin import executable
 
-    executable = _config.settings.executable or sys.executable
-    return [executable, *util._args_from_interpreter_flags()]  # type: ignore[attr-defined]
+    return [executable(), *util._args_from_interpreter_flags()]  # type: ignore[attr-defined]
 
 
 def _import_path() -> list[str]:
@@ -196,7 +190,7 @@ def _start_server() -> ServerState:
     import pickle
     import subprocess
 
-    from procstart.popen import close_fds
+    from procstart.plugin import close_fds
 
     key = os.urandom(_KEY_LEN)
     folder = _private_folder()
@@ -235,7 +229,7 @@ def _start_server() -> ServerState:
         # after the launch: reading the configuration overlaps the server's start
         preload = resolved_preload()
         data = pickle.dumps(_config_for_server(key, address, preload), pickle.HIGHEST_PROTOCOL)
-        from procstart.payload import write_all
+        from procstart.plugin import write_all
 
         write_all(config_w, [data])
     except BaseException:

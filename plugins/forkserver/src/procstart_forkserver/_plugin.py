@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
+from typing import Any
 
 import procstart
-from procstart import InheritedHandle
 
 
 def _unavailable() -> str | None:
@@ -29,24 +29,31 @@ def _launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
     return ForkServerPopen(request.process, request)
 
 
-@procstart.hookimpl(tryfirst=True)
-def procstart_inherited_handles(request: procstart.LaunchRequest) -> Iterator[InheritedHandle]:
-    """Yield nothing; on first use, launch the server now.
+@procstart.hookimpl(wrapper=True, tryfirst=True)
+def procstart_launch(request: procstart.LaunchRequest) -> Generator[None, Any, Any]:
+    """On the first ``forkserver`` launch, start the server before anything else.
 
-    This is the first hook of a launch: the server's interpreter then starts
-    while other plugins get ready (a tracker, say) and the payload is pickled.
+    The outermost launch wrapper: the server's interpreter then starts while
+    the other wrappers run and the payload is pickled. Other launches pass
+    through untouched.
 
-    >>> list(procstart_inherited_handles(request=None))  # doctest: +SKIP
-    []
+    >>> import procstart
+    >>> procstart.get_context("forkserver").Process(target=print).start()  # doctest: +SKIP
     """
     if request.method.launcher is _launch:
         from ._client import ensure_running
 
         ensure_running()
-    return iter(())
+    return (yield)
 
 
-def _info() -> Mapping[str, object]:
+@procstart.hookimpl
+def procstart_status() -> Mapping[str, object]:
+    """This process's fork server, for ``procstart methods``.
+
+    >>> procstart_status()["server"]  # doctest: +SKIP
+    'not started'
+    """
     from ._client import info
 
     return info()
@@ -65,5 +72,4 @@ def procstart_start_methods() -> Iterator[procstart.StartMethod]:
         description="forked by a per-parent server that preloads modules; "
         "only requested fds reach the child",
         unavailable_reason=_unavailable,
-        info=_info,
     )

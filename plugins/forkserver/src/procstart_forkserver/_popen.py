@@ -26,9 +26,8 @@ import time
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
-import procstart
-from procstart import payload
-from procstart.popen import ChildPopen, IndexedFd
+import procstart.plugin as psp
+from procstart.plugin import ChildPopen, IndexedFd, payload
 
 from . import _client
 from . import _protocol as proto
@@ -70,7 +69,7 @@ class ForkServerPopen(ChildPopen):
 
     method = "forkserver"
 
-    def __init__(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
+    def __init__(self, process_obj: BaseProcess, request: psp.LaunchRequest) -> None:
         self._status_fd = -1
         self._server_gone = False
         self._owned: list[int] = []
@@ -90,7 +89,7 @@ class ForkServerPopen(ChildPopen):
         return IndexedFd(fd)
 
     # -- launch -------------------------------------------------------------
-    def _launch(self, process_obj: BaseProcess, request: procstart.LaunchRequest) -> None:
+    def _launch(self, process_obj: BaseProcess, request: psp.LaunchRequest) -> None:
         handles = {handle.key: self.duplicate_for_child(handle.fd) for handle in request.handles}
         drift = _client.environment_drift(_client.ensure_running())
         if drift:  # os.environ changed since the server started: as spawn would see it

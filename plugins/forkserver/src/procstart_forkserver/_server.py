@@ -24,8 +24,7 @@ import signal
 import socket
 import sys
 
-from procstart import fork_atexit
-from procstart.fork_atexit import RUNS_CHILD_ATEXIT
+from procstart.plugin import child_modules, fork_atexit
 
 from . import _protocol as proto
 
@@ -46,12 +45,8 @@ MACHINERY = (
     "multiprocessing.util",
     "multiprocessing.context",
     "multiprocessing.reduction",
-    "procstart.child",
-    "procstart._config",
-    "procstart._childinfo",
-    "procstart._process",
-    "procstart._stdlib_tracker",
-    "procstart.importhook",
+    # procstart's own: the core's list of what a child may import
+    *child_modules(),
 )
 
 #: imported when the server is idle, once its first child has been reaped (so
@@ -59,7 +54,6 @@ MACHINERY = (
 #: (Queue, Event, Lock, Pipe); the parent adds the submodules of the plugins
 #: whose child setup every child runs
 WHEN_IDLE = (
-    "procstart._fds",
     "multiprocessing.connection",
     "multiprocessing.synchronize",
     "multiprocessing.queues",
@@ -124,13 +118,13 @@ def _preload_main(main_ref: dict[str, str]) -> bool:
         return False
     from multiprocessing import process
 
-    from procstart.child import import_main
+    from procstart.plugin import child
 
     me: Any = process.current_process()
     saved = {name: sys.modules.get(name) for name in ("__main__", "__mp_main__")}
     me._inheriting = True  # starting processes here is an error, as in any child
     try:
-        import_main(main_ref)
+        child.import_main(main_ref.get("main_name"), main_ref.get("main_path"))
     except BaseException:
         # a half-run module must not stay: children would take it for the
         # preloaded main module and skip their own (failing) import of it
@@ -320,7 +314,8 @@ class Server:
         self, status_fd: int, fds: list[int], mask: set[int | signal.Signals]
     ) -> None:
         try:
-            if RUNS_CHILD_ATEXIT:  # 3.13+: the child runs multiprocessing's exit function
+            # 3.13+: the child runs multiprocessing's exit function
+            if fork_atexit.RUNS_CHILD_ATEXIT:
                 fork_atexit.child_started()
             self._reset_in_child(status_fd)
             # a signal sent to the child meanwhile is delivered now, as the child's
@@ -355,11 +350,11 @@ def run_child(payload_fd: int, sentinel_w: int, inherited: list[int]) -> int:
     """
     code = 1
     try:
-        from procstart.child import PayloadError, run
+        from procstart.plugin import child
 
         try:
-            code = run(payload_fd, inherited=inherited, parent_sentinel=payload_fd)
-        except PayloadError as exc:  # the parent went away before sending it
+            code = child.run(payload_fd, inherited=inherited, parent_sentinel=payload_fd)
+        except child.PayloadError as exc:  # the parent went away before sending it
             sys.stderr.write(f"procstart forkserver child {os.getpid()}: {exc}\n")
     except SystemExit as exc:  # e.g. sys.exit() in __main__ while re-importing it
         code = exc.code if isinstance(exc.code, int) else 1
@@ -368,7 +363,7 @@ def run_child(payload_fd: int, sentinel_w: int, inherited: list[int]) -> int:
 
         traceback.print_exc()
     finally:
-        if RUNS_CHILD_ATEXIT:  # flushes Queue feeders, runs finalizers (3.13+)
+        if fork_atexit.RUNS_CHILD_ATEXIT:  # flushes Queue feeders, runs finalizers (3.13+)
             with contextlib.suppress(BaseException):
                 fork_atexit.child_exiting()
         for stream in (sys.stdout, sys.stderr):

@@ -9,7 +9,7 @@ see :mod:`procstart_spawn._startup` for when ``site`` is skipped.
 
 from __future__ import annotations
 
-from ._plugin import procstart_config_keys, procstart_start_methods
+from ._plugin import procstart_config_keys, procstart_start_methods, procstart_status
 from ._popen import SpawnPopen
 from ._startup import (
     FAST_EXIT_ENV,
@@ -30,6 +30,7 @@ __all__ = [
     "procstart_config_keys",
     "fast_exit_enabled",
     "procstart_start_methods",
+    "procstart_status",
     "set_fast_exit",
     "set_fast_startup",
     "startup_plan",

@@ -24,24 +24,16 @@ import os
 import sys
 import threading
 
+from procstart.plugin import child_modules
+
 __all__ = ["BOOTSTRAP_MODULES", "bootstrap_code", "bundle", "main_code", "plugin_modules"]
 
-#: what a spawn child imports from procstart before its target runs
-BOOTSTRAP_MODULES = (
-    "procstart",
-    "procstart.child",
-    "procstart._config",
-    "procstart._names",
-    "procstart._process",
-    "procstart._stdlib_tracker",
-    "procstart._childinfo",  # when a plugin has child-side setup
-)
+#: what a spawn child may import from procstart before its target runs (the
+#: core's one list, shared with every launcher)
+BOOTSTRAP_MODULES = child_modules()
 
 #: without these the child's -c program cannot reach procstart.child
 _REQUIRED = frozenset({"procstart", "procstart.child"})
-
-#: procstart modules no child needs (the CLI, benchmarks, the pytest plugin)
-_NEVER = ("procstart.cli", "procstart.bench", "procstart.pytest_plugin", "procstart.__main__")
 
 _bundles: dict[tuple[str, ...], bytes | None] = {}
 _lock = threading.Lock()
@@ -50,16 +42,16 @@ _lock = threading.Lock()
 def plugin_modules(roots: tuple[str, ...]) -> tuple[str, ...]:
     """Modules a child may import to run the child setup of the plugins ``roots``.
 
-    Those loaded here from the plugins' top-level packages and from procstart:
-    shipping one the child does not import costs only its bytes in the pipe.
+    Those loaded here from the plugins' top-level packages (procstart's own
+    are :data:`BOOTSTRAP_MODULES`): shipping one the child does not import
+    costs only its bytes in the pipe.
     """
-    tops = {root.partition(":")[0].strip().partition(".")[0] for root in roots}
-    tops.add("procstart")
+    tops = {root.partition(":")[0].strip().partition(".")[0] for root in roots} - {"procstart"}
     return tuple(
         sorted(
             name
             for name, module in list(sys.modules.items())
-            if module is not None and name.partition(".")[0] in tops and not name.startswith(_NEVER)
+            if module is not None and name.partition(".")[0] in tops
         )
     )
 

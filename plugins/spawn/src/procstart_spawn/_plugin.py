@@ -22,7 +22,13 @@ def _launch(request: procstart.LaunchRequest) -> SpawnPopen:
     return SpawnPopen(request.process, request)
 
 
-def _info() -> Mapping[str, object]:
+@procstart.hookimpl
+def procstart_status() -> Mapping[str, object]:
+    """How children start here, for ``procstart methods``.
+
+    >>> sorted(procstart_status())
+    ['executable', 'fast exit', 'site', 'why']
+    """
     plan = _startup.plan(executable())
     return {
         "executable": executable(),
@@ -44,7 +50,6 @@ def procstart_start_methods() -> Iterator[procstart.StartMethod]:
         launcher=_launch,
         description="a fresh interpreter; only the fds asked for; lambdas via cloudpickle",
         unavailable_reason=_unavailable,
-        info=_info,
     )
 
 

@@ -9,9 +9,8 @@ import sys
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
-from procstart import _config, child, payload
-from procstart._types import LaunchRequest
-from procstart.popen import ChildPopen, close_fds
+import procstart.plugin as psp
+from procstart.plugin import ChildPopen, LaunchRequest, child, close_fds, payload
 
 from . import _bytecode, _exec, _startup
 
@@ -44,7 +43,7 @@ def _procstart_dir() -> str:
 
 def executable() -> str:
     """The interpreter spawn children run: ``set_executable()`` or ``sys.executable``."""
-    return _config.settings.executable or sys.executable
+    return psp.executable()
 
 
 def command_line(fd: int, plan: _startup.StartupPlan, bundle: bytes | None) -> list[str]:

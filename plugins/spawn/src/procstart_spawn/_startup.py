@@ -122,9 +122,9 @@ def fast_exit_enabled() -> bool:
         return _exit_override
     if os.environ.get(FAST_EXIT_ENV, "").strip().lower() in _FALSE:
         return False
-    from procstart import _config
+    from procstart.plugin import config_value
 
-    return _config.project_config().get(FAST_EXIT_KEY) is not False
+    return config_value(FAST_EXIT_KEY) is not False
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -139,13 +139,13 @@ def _switched_off() -> str | None:
         return None
     if value in _FALSE:
         return f"switched off by {FAST_STARTUP_ENV}={value}"
-    from procstart import _config
+    from procstart.plugin import config_file, config_value
 
-    project = _config.project_config()
-    if project.get(CONFIG_KEY) is True:
+    chosen = config_value(CONFIG_KEY)
+    if chosen is True:
         return None
-    if project.get(CONFIG_KEY) is False:
-        return f"switched off by {CONFIG_KEY} = false in {project.path}"
+    if chosen is False:
+        return f"switched off by {CONFIG_KEY} = false in {config_file()}"
     return f"off by default (it measured no faster here); {FAST_STARTUP_ENV}=1 turns it on"
 
 
@@ -198,7 +198,7 @@ def _customize_module() -> str | None:
 
 
 def _compute(executable: str) -> StartupPlan:
-    from procstart import child
+    from procstart.plugin import child
 
     off = _switched_off()
     inherited = child.site_state()

@@ -14,7 +14,6 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import REPO, run_python
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests.conftest import run_python
 
 from procstart import SerializationError
 from procstart.serialization import dumps, loads
-from tests.conftest import run_python
 
 
 def _module_level(x: int) -> int:

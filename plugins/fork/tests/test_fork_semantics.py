@@ -3,109 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
-from multiprocessing.connection import wait
 
 import pytest
-
-import procstart
 from tests.conftest import run_python
 
+import procstart
+
 ctx = procstart.get_context("fork")
-
-
-def _exit_with(code: int) -> None:
-    sys.exit(code)
-
-
-def _raise() -> None:
-    raise RuntimeError("boom in child")
-
-
-def _sleep() -> None:
-    time.sleep(60)
-
-
-def _report(queue: procstart.Queue) -> None:  # type: ignore[valid-type]
-    parent = procstart.parent_process()
-    queue.put(
-        (
-            procstart.get_start_method(),
-            parent.pid if parent else None,
-            parent.is_alive() if parent else None,
-            procstart.current_process().name,
-        )
-    )
-
-
-@pytest.mark.parametrize(
-    ("target", "args", "expected"),
-    [
-        (os.getpid, (), 0),
-        (_exit_with, (3,), 3),
-        (_exit_with, (0,), 0),
-        (_raise, (), 1),
-    ],
-)
-def test_exit_codes(target: object, args: tuple[object, ...], expected: int) -> None:
-    proc = ctx.Process(target=target, args=args)
-    proc.start()
-    proc.join(30)
-    assert proc.exitcode == expected
-
-
-def test_exception_traceback_goes_to_stderr() -> None:
-    result = run_python(
-        """
-        import procstart
-        def boom():
-            raise RuntimeError("boom in child")
-        if __name__ == "__main__":
-            p = procstart.get_context("fork").Process(target=boom)
-            p.start(); p.join(30)
-            print("exitcode", p.exitcode)
-        """
-    )
-    assert "exitcode 1" in result.stdout
-    assert "RuntimeError: boom in child" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("action", "sig"), [("terminate", signal.SIGTERM), ("kill", signal.SIGKILL)]
-)
-def test_signals_give_negative_exit_codes(action: str, sig: int) -> None:
-    proc = ctx.Process(target=_sleep)
-    proc.start()
-    assert proc.is_alive()
-    getattr(proc, action)()
-    proc.join(30)
-    assert proc.exitcode == -sig
-    assert not proc.is_alive()
-
-
-def test_sentinel_becomes_ready_when_child_exits_and_close_releases() -> None:
-    proc = ctx.Process(target=_exit_with, args=(0,))
-    proc.start()
-    assert wait([proc.sentinel], timeout=30) == [proc.sentinel]
-    proc.join(30)
-    proc.close()
-    with pytest.raises(ValueError, match="process object is closed"):
-        proc.is_alive()
-
-
-def test_child_sees_parent_method_and_name() -> None:
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_report, args=(queue,), name="worker-7")
-    proc.start()
-    method, parent_pid, parent_alive, name = queue.get(timeout=30)
-    proc.join(30)
-    assert method == "fork"
-    assert parent_pid == os.getpid()
-    assert parent_alive is True
-    assert name == "worker-7"
-    assert proc.exitcode == 0
 
 
 def test_default_process_class_uses_the_resolved_default() -> None:

@@ -7,7 +7,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import run_python
 
 GOOD = """
