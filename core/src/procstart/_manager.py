@@ -22,7 +22,6 @@ import pluggy
 
 from . import _hookspecs
 from ._types import (
-    ConfigKey,
     InheritedHandle,
     LaunchRequest,
     PopenLike,
@@ -316,14 +315,6 @@ class Plugins:
         """Resource kinds added by plugins."""
         return [rt for batch in self.pm.hook.procstart_resource_types() for rt in batch or ()]
 
-    def config_keys(self) -> dict[str, ConfigKey]:
-        """``[tool.procstart]`` keys declared by plugins, by name."""
-        keys: dict[str, ConfigKey] = {}
-        for batch in self.pm.hook.procstart_config_keys():
-            for key in batch or ():
-                keys[key.name] = key
-        return keys
-
     def status(self) -> dict[str, Mapping[str, object]]:
         """Live state per plugin, for the CLI."""
         out: dict[str, Mapping[str, object]] = {}
@@ -362,7 +353,7 @@ def plugins() -> Plugins:
     if _plugins is None:
         with _plugins_lock:
             if _plugins is None:
-                from ._config import settings
+                from ._settings import settings
 
                 snapshot = settings.plugin_snapshot
                 loaded = Plugins(autoload=snapshot is None and _autoload_enabled())

@@ -256,18 +256,18 @@ def _apply_environment(prep: dict[str, Any]) -> None:
 
 
 def _apply_procstart_state(prep: dict[str, Any]) -> None:
-    from . import _config
+    from ._pyproject import ProjectConfig
+    from ._resolution import Resolution
+    from ._settings import settings
 
     method = prep["method"]
-    _config.settings.inherited = _config.Resolution(
+    settings.inherited = Resolution(
         method, "parent", f"started with {method!r} by pid {prep['parent_pid']}"
     )
-    _config.settings.project = _config.ProjectConfig(
-        prep.get("config_path"), prep.get("config", {})
-    )
-    _config.settings.forkserver_preload = prep.get("forkserver_preload")
-    _config.settings.executable = prep.get("executable")
-    _config.settings.plugin_snapshot = prep.get("plugins")
+    settings.project = ProjectConfig(prep.get("config_path"), prep.get("config", {}))
+    settings.forkserver_preload = prep.get("forkserver_preload")
+    settings.executable = prep.get("executable")
+    settings.plugin_snapshot = prep.get("plugins")
 
 
 def _run_child_setup(prep: dict[str, Any]) -> None:

@@ -70,9 +70,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 def config_value(key: str, default: Any = None) -> Any:
     """The value of ``[tool.procstart] key`` for this process, or ``default``.
 
-    A plugin reads only the keys it declared with ``procstart_config_keys``;
-    the table is validated on first use (a wrong type raises ``ConfigError``
-    naming the file and the dotted key).
+    A plugin reads only the keys it declared with ``procstart_config_keys``:
+    the key's ``PROCSTART_*`` variable beats the file, which beats ``default``
+    (or, when ``default`` is None, the key's declared default). The table is
+    validated on first use (a wrong type raises ``ConfigError`` naming the
+    file, the dotted key and the value).
 
     >>> config_value("no-such-key", 3)  # doctest: +SKIP
     3
@@ -82,15 +84,30 @@ def config_value(key: str, default: Any = None) -> Any:
     return config.get(key, default)
 
 
+def config_entry(key: str) -> ConfigEntry:
+    """The value in effect of ``key`` and where it came from.
+
+    ``source`` is ``environment`` (the key's ``PROCSTART_*`` variable;
+    ``detail`` is ``NAME=value``), ``pyproject`` (``detail`` is the file) or
+    ``default``: enough for a plugin to say why it behaves as it does.
+
+    >>> config_entry("spawn-fast-startup").source  # doctest: +SKIP
+    'default'
+    """
+    from . import config
+
+    return config.entry(key)
+
+
 def config_file() -> str | None:
     """Path of the ``pyproject.toml`` whose ``[tool.procstart]`` applies, if any.
 
     >>> config_file()  # doctest: +SKIP
     '/home/me/project/pyproject.toml'
     """
-    from . import _config
+    from ._pyproject import project_config
 
-    return _config.project_config().path
+    return project_config().path
 
 
 def executable() -> str:
@@ -101,9 +118,9 @@ def executable() -> str:
     """
     import sys
 
-    from . import _config
+    from ._settings import settings
 
-    return _config.settings.executable or sys.executable
+    return settings.executable or sys.executable
 
 
 def forkserver_preload() -> list[str] | None:
@@ -112,9 +129,9 @@ def forkserver_preload() -> list[str] | None:
     >>> forkserver_preload()  # doctest: +SKIP
     ['__main__']
     """
-    from . import _config
+    from ._settings import settings
 
-    chosen = _config.settings.forkserver_preload
+    chosen = settings.forkserver_preload
     return None if chosen is None else list(chosen)
 
 
@@ -172,6 +189,7 @@ if TYPE_CHECKING:
         ResourceType,
         StartMethod,
     )
+    from .config import ConfigEntry
     from .errors import ConfigError, SerializationError
     from .forked import ForkedChild
     from .importhook import after_import
@@ -202,6 +220,7 @@ __all__ = [
     "child",
     "child_setup_refs",
     "close_fds",
+    "config_entry",
     "config_file",
     "config_value",
     "executable",

@@ -1,10 +1,15 @@
-"""``procstart config``: the resolved configuration and where each value came from."""
+"""``procstart config``: every key and ``PROCSTART_*`` variable in effect, and its source.
+
+``--markdown`` prints the configuration reference that ``docs/user-guide.md``
+holds (generated from the declared keys, so the docs match the code). A
+broken configuration exits with status 1 and says why on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 from typing import Any
 
 from .. import config as _view
@@ -15,9 +20,15 @@ def add_parser(sub: Any) -> None:
     """Register ``config``."""
     parser = sub.add_parser(
         "config",
-        help="show the resolved configuration and where each value came from",
+        help="show every key and PROCSTART_* variable in effect, and where each came from",
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable output")
+    output.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the configuration reference of the installed keys (docs/user-guide.md)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -27,17 +38,10 @@ def collect() -> dict[str, Any]:
     >>> sorted(collect())  # doctest: +SKIP
     ['environment', 'keys', 'pyproject']
     """
-    env = {
-        name: {"value": os.environ.get(name), "description": doc}
-        for name, doc in _view.ENV_VARS.items()
-    }
-    for name in sorted(os.environ):
-        if name.startswith("PROCSTART_") and name not in env:
-            env[name] = {"value": os.environ[name], "description": ""}
     return {
         "pyproject": _view.project_file(),
         "keys": [entry.as_dict() for entry in _view.entries()],
-        "environment": env,
+        "environment": _view.environment(),
     }
 
 
@@ -65,9 +69,12 @@ _SOURCES = {
 def run(args: argparse.Namespace) -> int:
     """Print the configuration table (or JSON)."""
     try:
+        if args.markdown:
+            print(_view.reference_markdown(), end="")
+            return 0
         data = collect()
     except (TypeError, ValueError, RuntimeError) as exc:
-        print(f"procstart config: {exc}")
+        print(f"procstart config: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(data, indent=2, default=str))
@@ -83,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
     print(render(["key", "value", "from", "declared by"], rows))
     print()
     env_rows = [
-        [name, _show(item["value"]), item["description"]]
+        [name, _show(item["value"]), item["declared_by"] or "-"]
         for name, item in data["environment"].items()
     ]
-    print(render(["environment variable", "value", "meaning"], env_rows))
+    print(render(["environment variable", "value", "declared by"], env_rows))
     return 0

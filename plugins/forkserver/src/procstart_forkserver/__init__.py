@@ -22,7 +22,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ._client import PreloadWarning, ServerDiedWarning
-    from ._plugin import procstart_inherited_handles, procstart_start_methods
+    from ._plugin import (
+        procstart_config_keys,
+        procstart_inherited_handles,
+        procstart_start_methods,
+    )
     from ._popen import SERVER_DIED_EXITCODE, ForkServerPopen
 
 __version__ = "0.1.0"
@@ -31,6 +35,7 @@ __all__ = [
     "ForkServerPopen",
     "PreloadWarning",
     "ServerDiedWarning",
+    "procstart_config_keys",
     "procstart_inherited_handles",
     "procstart_start_methods",
     "server_info",
@@ -41,6 +46,7 @@ __all__ = [
 # not pay for pluggy or the client side (pluggy finds the hook through
 # __getattr__/__dir__ like any attribute)
 _LAZY = {
+    "procstart_config_keys": "._plugin",
     "procstart_inherited_handles": "._plugin",
     "procstart_start_methods": "._plugin",
     "SERVER_DIED_EXITCODE": "._popen",
@@ -50,7 +56,7 @@ _LAZY = {
 }
 
 
-_HOOKS = ("procstart_inherited_handles", "procstart_start_methods")
+_HOOKS = ("procstart_config_keys", "procstart_inherited_handles", "procstart_start_methods")
 
 
 __getattr__, _lazy_dir = lazy.attach(__name__, _LAZY)

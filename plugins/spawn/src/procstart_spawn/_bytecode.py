@@ -30,7 +30,9 @@ __all__ = ["BOOTSTRAP_MODULES", "bootstrap_code", "bundle", "main_code", "plugin
 BOOTSTRAP_MODULES = (
     "procstart",
     "procstart.child",
-    "procstart._config",
+    "procstart._settings",
+    "procstart._pyproject",
+    "procstart._resolution",
     "procstart._names",
     "procstart._process",
     "procstart._stdlib_tracker",

@@ -9,7 +9,8 @@ import sys
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
-from procstart import _config, child, payload
+import procstart.plugin
+from procstart import child, payload
 from procstart._types import LaunchRequest
 from procstart.popen import ChildPopen, close_fds
 
@@ -44,7 +45,7 @@ def _procstart_dir() -> str:
 
 def executable() -> str:
     """The interpreter spawn children run: ``set_executable()`` or ``sys.executable``."""
-    return _config.settings.executable or sys.executable
+    return procstart.plugin.executable()
 
 
 def command_line(fd: int, plan: _startup.StartupPlan, bundle: bytes | None) -> list[str]:
