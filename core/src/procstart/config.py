@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from . import _manager
 from ._pyproject import TABLE, TYPE_NAMES, ProjectConfig, project_config, validate
 from ._resolution import START_METHOD_ENV
 from ._types import ConfigKey
@@ -121,8 +122,6 @@ def _provider(distribution: str, version: str) -> str:
 
 
 def _collect() -> dict[str, Declared]:
-    from . import _manager
-
     registry = _manager.plugins()
     pm = registry.pm
     keys = {key.name: Declared(key, CORE) for key in CORE_KEYS}
@@ -164,8 +163,6 @@ def declared_keys() -> dict[str, Declared]:
     'procstart'
     """
     global _cache
-    from . import _manager
-
     registry = _manager.plugins()
     with _lock:
         cached = _cache
@@ -224,6 +221,24 @@ def _type_text(kind: type) -> str:
     }.get(kind, kind.__name__)
 
 
+def _effective(name: str) -> tuple[Any, str, str, Declared | None]:
+    """``(value, source, detail, declaration)`` of key ``name`` (launch paths call this)."""
+    project = checked_project()
+    declared = declared_keys().get(name)
+    if declared is None:
+        if name in project.values:
+            detail = f"{project.path}: no installed plugin declares this key"
+            return project.values[name], "unknown", detail, None
+        return None, "default", "", None
+    key = declared.key
+    raw = os.environ.get(key.env) if key.env else None
+    if raw is not None and raw.strip():
+        return _from_env(key, raw), "environment", f"{key.env}={raw}", declared
+    if name in project.values:
+        return project.values[name], "pyproject", str(project.path), declared
+    return key.default, "default", "", declared
+
+
 def entry(name: str) -> ConfigEntry:
     """The value in effect for key ``name`` and where it came from.
 
@@ -234,23 +249,20 @@ def entry(name: str) -> ConfigEntry:
     >>> entry("start-method").source  # doctest: +SKIP
     'pyproject'
     """
-    project = checked_project()
-    declared = declared_keys().get(name)
+    value, source, detail, declared = _effective(name)
     if declared is None:
-        if name in project.values:
-            detail = f"{project.path}: no installed plugin declares this key"
-            return ConfigEntry(name, project.values[name], "unknown", detail, "", "", "")
-        return ConfigEntry(name, None, "default", "", "", "", "")
-    key, who = declared.key, declared.distribution
-    expected = _type_text(key.type)
-    raw = os.environ.get(key.env) if key.env else None
-    if raw is not None and raw.strip():
-        value, source, detail = _from_env(key, raw), "environment", f"{key.env}={raw}"
-    elif name in project.values:
-        value, source, detail = project.values[name], "pyproject", str(project.path)
-    else:
-        value, source, detail = key.default, "default", ""
-    return ConfigEntry(name, value, source, detail, key.description, expected, who, key.env)
+        return ConfigEntry(name, value, source, detail, "", "", "")
+    key = declared.key
+    return ConfigEntry(
+        name,
+        value,
+        source,
+        detail,
+        key.description,
+        _type_text(key.type),
+        declared.distribution,
+        key.env,
+    )
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -261,10 +273,10 @@ def get(key: str, default: Any = None) -> Any:
     >>> get("no-such-key", 3)  # doctest: +SKIP
     3
     """
-    found = entry(key)
-    if found.source == "default" and default is not None:
+    value, source, _detail, _declared = _effective(key)
+    if source == "default" and default is not None:
         return default
-    return found.value
+    return value
 
 
 def project_file() -> str | None:
