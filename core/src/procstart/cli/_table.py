@@ -11,8 +11,8 @@ WIDTH = 100
 def render(headers: Sequence[str], rows: Sequence[Sequence[object]], width: int = 0) -> str:
     """Left-aligned columns separated by two spaces, with a rule under the header.
 
-    With ``width``, the last column wraps at word boundaries so that no line
-    is longer (a single word longer than the room left stays whole).
+    With ``width``, the last column wraps so that no line is longer: at
+    blanks, and inside a word (a long path) only when it does not fit.
 
     >>> print(render(["a", "bb"], [[1, 2]]))
     a  bb
@@ -44,12 +44,12 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[object]], width: int 
 def _wrap(text: str, room: int) -> list[str]:
     import textwrap
 
-    pieces = textwrap.wrap(text, room, break_long_words=False, break_on_hyphens=False)
+    pieces = textwrap.wrap(text, room, break_long_words=True, break_on_hyphens=False)
     return pieces or [""]
 
 
 def wrap(text: str, width: int = WIDTH, indent: str = "  ") -> str:
-    """``text`` wrapped at ``width``, continuation lines indented.
+    """``text`` wrapped at ``width``, continuation lines indented (never wider).
 
     >>> print(wrap("default: spawn (from the platform)", 20))
     default: spawn (from
@@ -61,6 +61,6 @@ def wrap(text: str, width: int = WIDTH, indent: str = "  ") -> str:
         text,
         width,
         subsequent_indent=indent,
-        break_long_words=False,
+        break_long_words=True,
         break_on_hyphens=False,
     )
