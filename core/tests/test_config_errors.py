@@ -238,3 +238,36 @@ def test_console_script_config_markdown(project: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "| `spawn-fast-exit` | boolean | `true` | `PROCSTART_SPAWN_FAST_EXIT` |" in done.stdout
+
+
+def test_keys_of_a_plugin_registered_at_run_time_are_read_and_checked(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.procstart]\nmine-level = 'high'\n")
+    code = """
+import warnings
+import procstart, procstart.plugin as psp
+from procstart import config
+
+class Mine:
+    @psp.hookimpl
+    def procstart_config_keys(self):
+        yield psp.ConfigKey(name="mine-level", type=int, default=1, description="a level")
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print(psp.config_value("mine-level", 0))  # not declared yet: the file's value, a warning
+print([str(w.message).split(":")[0] for w in caught])
+procstart.register_plugin(Mine(), name="mine")
+config.project_file()
+try:
+    psp.config_value("mine-level")
+except procstart.ConfigError as exc:
+    print(exc)
+"""
+    result = run_python(code, cwd=project)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["high", "[\"unknown key 'tool.procstart.mine-level'\"]"]
+    # the table was already checked; a key declared later is checked when read
+    assert lines[2:] == [
+        f"{project / 'pyproject.toml'}: 'tool.procstart.mine-level' must be an integer, got 'high'"
+    ]

@@ -165,11 +165,17 @@ def validate(config: ProjectConfig, known: Mapping[str, type]) -> None:
                 )
             _warn_unknown(config, key, known)
             continue
-        if not type_ok(value, expected):
-            raise _error(
-                f"{config.path}: '{TABLE}.{key}' must be "
-                f"{TYPE_NAMES.get(expected, expected.__name__)}, got {value!r}"
-            )
+        check_value(config, key, expected)
+
+
+def check_value(config: ProjectConfig, key: str, expected: type) -> None:
+    """Raise :class:`procstart.ConfigError` if ``key``'s value is not of type ``expected``."""
+    value = config.values.get(key)
+    if key in config.values and not type_ok(value, expected):
+        raise _error(
+            f"{config.path}: '{TABLE}.{key}' must be "
+            f"{TYPE_NAMES.get(expected, expected.__name__)}, got {value!r}"
+        )
 
 
 def _warn_unknown(config: ProjectConfig, key: str, known: Mapping[str, type]) -> None:

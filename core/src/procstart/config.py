@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from . import _manager
-from ._pyproject import TABLE, TYPE_NAMES, ProjectConfig, project_config, validate
+from ._pyproject import (
+    TABLE,
+    TYPE_NAMES,
+    ProjectConfig,
+    check_value,
+    project_config,
+    validate,
+)
 from ._resolution import START_METHOD_ENV
 from ._types import ConfigKey
 from .errors import ConfigError, PluginConflictError
@@ -113,8 +120,8 @@ class ConfigEntry:
 
 
 _lock = threading.RLock()
-#: (registry id, registry generation, keys): declarations change only with plugins
-_cache: tuple[int, int, dict[str, Declared]] | None = None
+#: (registry, its generation, keys): declarations change only with plugins
+_cache: tuple[_manager.Plugins, int, dict[str, Declared]] | None = None
 
 
 def _provider(distribution: str, version: str) -> str:
@@ -166,8 +173,8 @@ def declared_keys() -> dict[str, Declared]:
     registry = _manager.plugins()
     with _lock:
         cached = _cache
-        if cached is None or cached[:2] != (id(registry), registry.generation):
-            cached = _cache = (id(registry), registry.generation, _collect())
+        if cached is None or cached[0] is not registry or cached[1] != registry.generation:
+            cached = _cache = (registry, registry.generation, _collect())
         return cached[2]
 
 
@@ -235,6 +242,7 @@ def _effective(name: str) -> tuple[Any, str, str, Declared | None]:
     if raw is not None and raw.strip():
         return _from_env(key, raw), "environment", f"{key.env}={raw}", declared
     if name in project.values:
+        check_value(project, name, key.type)  # a key declared after the table was checked
         return project.values[name], "pyproject", str(project.path), declared
     return key.default, "default", "", declared
 
