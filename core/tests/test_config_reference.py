@@ -29,7 +29,7 @@ def test_user_guide_reference_is_the_generated_one() -> None:
     generated = config.reference_markdown()
     assert _documented() == generated, (
         "docs/user-guide.md: the configuration reference differs from the declared keys; "
-        "regenerate it: .venv/bin/procstart config --markdown, pasted between the markers"
+        "regenerate it with `make docs` (docs/update_config_reference.py)"
     )
 
 
