@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from procstart import config
+from procstart.cli.config import reference_markdown
 
 GUIDE = Path(__file__).resolve().parent / "user-guide.md"
 BEGIN = "<!-- generated: `procstart config --markdown`"
@@ -37,7 +37,7 @@ def rewrite(text: str, reference: str) -> str:
 def main() -> int:
     """Rewrite the guide; print whether it changed."""
     text = GUIDE.read_text(encoding="utf-8")
-    new = rewrite(text, config.reference_markdown())
+    new = rewrite(text, reference_markdown())
     if new == text:
         print(f"{GUIDE}: configuration reference up to date")
         return 0

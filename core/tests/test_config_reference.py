@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from procstart import config
+from procstart.cli.config import reference_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "docs" / "user-guide.md"
@@ -26,7 +26,7 @@ def _documented() -> str:
 
 
 def test_user_guide_reference_is_the_generated_one() -> None:
-    generated = config.reference_markdown()
+    generated = reference_markdown()
     assert _documented() == generated, (
         "docs/user-guide.md: the configuration reference differs from the declared keys; "
         "regenerate it with `make docs` (docs/update_config_reference.py)"
@@ -42,12 +42,12 @@ def test_cli_markdown_prints_the_same_reference() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == config.reference_markdown()
+    assert done.stdout == reference_markdown()
 
 
 def test_reference_states_the_declared_defaults() -> None:
     """The spawn-fast-startup contradiction of issue 15: the docs now say what the code does."""
-    generated = config.reference_markdown()
+    generated = reference_markdown()
     row = next(line for line in generated.splitlines() if line.startswith("| `spawn-fast-startup`"))
     assert "| boolean | `false` | `PROCSTART_SPAWN_FAST_STARTUP` |" in row
     row = next(line for line in generated.splitlines() if line.startswith("| `forkserver-preload`"))

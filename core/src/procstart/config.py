@@ -1,8 +1,9 @@
 """Public read access to procstart's configuration: every key, its value and source.
 
 A key is declared once, by the core (:data:`CORE_KEYS`) or by one installed
-plugin (``procstart_config_keys``); :func:`declared_keys` collects them
-through pluggy's hook caller. A key's value in effect comes from, first that
+plugin (``procstart_config_keys``); :func:`declared_keys` lists them with
+their distribution (see :mod:`procstart._declared`). A key's value in
+effect comes from, first that
 is set: its ``PROCSTART_*`` variable (:attr:`ConfigKey.env`), the
 ``[tool.procstart]`` table of the nearest ``pyproject.toml``, its declared
 default. Plugins read their keys with ``procstart.plugin.config_value``
@@ -13,8 +14,8 @@ default. Plugins read their keys with ``procstart.plugin.config_value``
     nice = procstart.plugin.config_value("limits-nice", 0)
 
 :func:`entries` and :func:`environment` list everything ``procstart config``
-shows; :func:`reference_markdown` is the configuration reference in
-``docs/user-guide.md`` (a test keeps the two equal).
+shows (``procstart config --markdown`` turns the declarations into the
+reference in ``docs/user-guide.md``).
 """
 
 from __future__ import annotations
@@ -22,22 +23,16 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from . import _manager
-from ._pyproject import (
-    TABLE,
-    TYPE_NAMES,
-    ProjectConfig,
-    check_value,
-    project_config,
-    validate,
-)
+from ._declared import CORE, CORE_KEYS, ENV_VARS, Declared, declared_keys
+from ._pyproject import TYPE_NAMES, ProjectConfig, check_value, project_config, validate
 from ._resolution import START_METHOD_ENV
 from ._types import ConfigKey
-from .errors import ConfigError, PluginConflictError
+from .errors import ConfigError
 
 __all__ = [
+    "CORE",
     "CORE_KEYS",
     "ENV_VARS",
     "ConfigEntry",
@@ -49,40 +44,11 @@ __all__ = [
     "environment",
     "get",
     "project_file",
-    "reference_markdown",
+    "type_text",
 ]
-
-#: who declares the core's keys, in ``procstart config`` and errors
-CORE = "procstart"
-
-#: the keys the core itself reads; plugins declare theirs with procstart_config_keys
-CORE_KEYS: tuple[ConfigKey, ...] = (
-    ConfigKey(
-        name="start-method",
-        type=str,
-        description="the project's default start method, any installed method's name; "
-        "when unset, the platform's preference among installed methods "
-        "(forkserver, spawn, fork; spawn first on macOS); code beats it",
-        env=START_METHOD_ENV,
-    ),
-)
-
-#: ``PROCSTART_*`` variables the core reads that belong to no key
-ENV_VARS: dict[str, str] = {
-    "PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "`1`/`true`/`yes`/`on`: load no entry-point plugins "
-    "(only those registered in code with `procstart.register_plugin`)",
-}
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-
-
-class Declared(NamedTuple):
-    """A declared key and the distribution that declared it (``procstart`` for core keys)."""
-
-    key: ConfigKey
-    distribution: str
-    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,63 +85,7 @@ class ConfigEntry:
         }
 
 
-_lock = threading.RLock()
-#: (registry, its generation, keys): declarations change only with plugins
-_cache: tuple[_manager.Plugins, int, dict[str, Declared]] | None = None
-
-
-def _provider(distribution: str, version: str) -> str:
-    return f"{distribution}=={version}" if version else distribution
-
-
-def _collect() -> dict[str, Declared]:
-    registry = _manager.plugins()
-    pm = registry.pm
-    keys = {key.name: Declared(key, CORE) for key in CORE_KEYS}
-    hook = pm.hook.procstart_config_keys
-    declaring = [impl.plugin for impl in hook.get_hookimpls() if not impl.wrapper]
-    everyone = pm.get_plugins()
-    for plugin in declaring:
-        name = pm.get_name(plugin) or repr(plugin)
-        dist, version = registry.origins.get(name, (name, ""))
-        # one plugin's declarations, still called by pluggy's hook caller
-        only = pm.subset_hook_caller(
-            "procstart_config_keys", remove_plugins=[p for p in everyone if p is not plugin]
-        )
-        for batch in only():
-            for key in batch or ():
-                if not isinstance(key, ConfigKey):
-                    raise TypeError(
-                        f"{_provider(dist, version)}: procstart_config_keys must yield "
-                        f"procstart.plugin.ConfigKey objects, got {type(key).__name__}"
-                    )
-                old = keys.get(key.name)
-                if old is not None:
-                    raise PluginConflictError(
-                        f"[{TABLE}] key {key.name!r} is declared twice, by "
-                        f"{_provider(old.distribution, old.version)} and "
-                        f"{_provider(dist, version)}: uninstall one of them"
-                    )
-                keys[key.name] = Declared(key, dist, version)
-    return keys
-
-
-def declared_keys() -> dict[str, Declared]:
-    """Every declared key by name: the core's first, then installed plugins'.
-
-    Two declarations of one key (two plugins, or a plugin and the core) are a
-    :class:`procstart.PluginConflictError` naming both distributions.
-
-    >>> declared_keys()["start-method"].distribution
-    'procstart'
-    """
-    global _cache
-    registry = _manager.plugins()
-    with _lock:
-        cached = _cache
-        if cached is None or cached[0] is not registry or cached[1] != registry.generation:
-            cached = _cache = (registry, registry.generation, _collect())
-        return cached[2]
+_lock = threading.Lock()
 
 
 def checked_project() -> ProjectConfig:
@@ -218,7 +128,7 @@ def _from_env(key: ConfigKey, raw: str) -> Any:
     return text
 
 
-def _type_text(kind: type) -> str:
+def type_text(kind: type) -> str:
     return {
         str: "string",
         list: "array of strings",
@@ -267,7 +177,7 @@ def entry(name: str) -> ConfigEntry:
         source,
         detail,
         key.description,
-        _type_text(key.type),
+        type_text(key.type),
         declared.distribution,
         key.env,
     )
@@ -349,74 +259,3 @@ def environment() -> dict[str, dict[str, Any]]:
                 "declared_by": "",
             }
     return out
-
-
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _default_text(key: ConfigKey) -> str:
-    if key.default is None:
-        return "not set"
-    if isinstance(key.default, bool):
-        return "`true`" if key.default else "`false`"
-    if isinstance(key.default, list):
-        return "`[" + ", ".join(f'"{item}"' for item in key.default) + "]`"
-    if isinstance(key.default, str):
-        return f'`"{key.default}"`'
-    return f"`{key.default}`"
-
-
-def reference_markdown() -> str:
-    """The configuration reference, as ``docs/user-guide.md`` holds it.
-
-    One table of keys per declaring distribution (the core first), then the
-    ``PROCSTART_*`` variables. ``procstart config --markdown`` prints it.
-
-    >>> reference_markdown().startswith("### Keys of the core")  # doctest: +SKIP
-    True
-    """
-    groups: dict[str, list[ConfigKey]] = {}
-    for declared in declared_keys().values():
-        groups.setdefault(declared.distribution, []).append(declared.key)
-    order = [CORE, *sorted(name for name in groups if name != CORE)]
-    lines: list[str] = []
-    for dist in order:
-        title = "the core (`procstart`)" if dist == CORE else f"`{dist}`"
-        lines += [
-            f"### Keys of {title}",
-            "",
-            "| key | type | default | variable | meaning |",
-            "|---|---|---|---|---|",
-        ]
-        for key in groups.get(dist, []):
-            env = f"`{key.env}`" if key.env else ""
-            lines.append(
-                f"| `{key.name}` | {_type_text(key.type)} | {_default_text(key)} | {env} "
-                f"| {_cell(key.description)} |"
-            )
-        lines.append("")
-    lines += [
-        "## Environment variables",
-        "",
-        "Read by procstart and its plugins (a variable beats its key in `pyproject.toml`):",
-        "",
-        "| variable | declared by | meaning |",
-        "|---|---|---|",
-    ]
-    for declared in declared_keys().values():
-        if declared.key.env:
-            lines.append(
-                f"| `{declared.key.env}` | `{declared.distribution}` "
-                f"| as `{declared.key.name}`: {_cell(declared.key.description)} |"
-            )
-    for name, doc in ENV_VARS.items():
-        lines.append(f"| `{name}` | `{CORE}` | {_cell(doc)} |")
-    return "\n".join(lines) + "\n"
-
-
-def _reset_for_tests() -> None:
-    """Forget the cached declarations (tests that register plugins)."""
-    global _cache
-    with _lock:
-        _cache = None

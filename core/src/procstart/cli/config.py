@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from .. import config as _view
+from .._types import ConfigKey
 from ._table import render
 
 
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the configuration table (or JSON)."""
     try:
         if args.markdown:
-            print(_view.reference_markdown(), end="")
+            print(reference_markdown(), end="")
             return 0
         data = collect()
     except (TypeError, ValueError, RuntimeError) as exc:
@@ -95,3 +96,67 @@ def run(args: argparse.Namespace) -> int:
     ]
     print(render(["environment variable", "value", "declared by"], env_rows))
     return 0
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _default_text(key: ConfigKey) -> str:
+    if key.default is None:
+        return "not set"
+    if isinstance(key.default, bool):
+        return "`true`" if key.default else "`false`"
+    if isinstance(key.default, list):
+        return "`[" + ", ".join(f'"{item}"' for item in key.default) + "]`"
+    if isinstance(key.default, str):
+        return f'`"{key.default}"`'
+    return f"`{key.default}`"
+
+
+def reference_markdown() -> str:
+    """The configuration reference, as ``docs/user-guide.md`` holds it.
+
+    One table of keys per declaring distribution (the core first), then the
+    ``PROCSTART_*`` variables. ``procstart config --markdown`` prints it.
+
+    >>> reference_markdown().startswith("### Keys of the core")
+    True
+    """
+    groups: dict[str, list[ConfigKey]] = {}
+    for declared in _view.declared_keys().values():
+        groups.setdefault(declared.distribution, []).append(declared.key)
+    order = [_view.CORE, *sorted(name for name in groups if name != _view.CORE)]
+    lines: list[str] = []
+    for dist in order:
+        title = "the core (`procstart`)" if dist == _view.CORE else f"`{dist}`"
+        lines += [
+            f"### Keys of {title}",
+            "",
+            "| key | type | default | variable | meaning |",
+            "|---|---|---|---|---|",
+        ]
+        for key in groups.get(dist, []):
+            env = f"`{key.env}`" if key.env else ""
+            lines.append(
+                f"| `{key.name}` | {_view.type_text(key.type)} | {_default_text(key)} | {env} "
+                f"| {_cell(key.description)} |"
+            )
+        lines.append("")
+    lines += [
+        "## Environment variables",
+        "",
+        "Read by procstart and its plugins (a variable beats its key in `pyproject.toml`):",
+        "",
+        "| variable | declared by | meaning |",
+        "|---|---|---|",
+    ]
+    for declared in _view.declared_keys().values():
+        if declared.key.env:
+            lines.append(
+                f"| `{declared.key.env}` | `{declared.distribution}` "
+                f"| as `{declared.key.name}`: {_cell(declared.key.description)} |"
+            )
+    for name, doc in _view.ENV_VARS.items():
+        lines.append(f"| `{name}` | `{_view.CORE}` | {_cell(doc)} |")
+    return "\n".join(lines) + "\n"
