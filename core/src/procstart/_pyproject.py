@@ -94,7 +94,11 @@ def find_project_config(start: Path | None = None) -> ProjectConfig:
 
 
 def project_config() -> ProjectConfig:
-    """The project config for the current directory, read once per process."""
+    """The project config for the current directory, read once per process.
+
+    >>> project_config().get("start-method")  # doctest: +SKIP
+    'spawn'
+    """
     with settings.lock:
         if settings.project is None:
             settings.project = find_project_config()
@@ -151,6 +155,13 @@ def validate(config: ProjectConfig, known: Mapping[str, type]) -> None:
     A value of the wrong type, or an unknown key that resembles a declared
     one, raises :class:`procstart.ConfigError`; any other unknown key warns
     (:class:`procstart.errors.ConfigWarning`) at its line in the file.
+
+    >>> table = ProjectConfig("/p/pyproject.toml", {"start-methd": "fork"})
+    >>> try:
+    ...     validate(table, {"start-method": str})
+    ... except ValueError as exc:
+    ...     print(str(exc).split("; ")[1])
+    did you mean 'tool.procstart.start-method'?
     """
     import difflib
 
@@ -169,7 +180,12 @@ def validate(config: ProjectConfig, known: Mapping[str, type]) -> None:
 
 
 def check_value(config: ProjectConfig, key: str, expected: type) -> None:
-    """Raise :class:`procstart.ConfigError` if ``key``'s value is not of type ``expected``."""
+    """Raise :class:`procstart.ConfigError` if ``key``'s value is not of type ``expected``.
+
+    >>> check_value(ProjectConfig("/p/x.toml", {"n": "high"}), "n", int)
+    Traceback (most recent call last):
+    procstart.errors.ConfigError: /p/x.toml: 'tool.procstart.n' must be an integer, got 'high'
+    """
     value = config.values.get(key)
     if key in config.values and not type_ok(value, expected):
         raise _error(

@@ -129,6 +129,11 @@ def _from_env(key: ConfigKey, raw: str) -> Any:
 
 
 def type_text(kind: type) -> str:
+    """The name ``procstart config`` gives a declared type.
+
+    >>> type_text(list)
+    'array of strings'
+    """
     return {
         str: "string",
         list: "array of strings",
@@ -198,7 +203,11 @@ def get(key: str, default: Any = None) -> Any:
 
 
 def project_file() -> str | None:
-    """Path of the ``pyproject.toml`` whose ``[tool.procstart]`` applies, if any."""
+    """Path of the ``pyproject.toml`` whose ``[tool.procstart]`` applies, if any.
+
+    >>> project_file()  # doctest: +SKIP
+    '/home/me/app/pyproject.toml'
+    """
     return project_config().path
 
 
@@ -207,6 +216,9 @@ def entries() -> list[ConfigEntry]:
 
     ``start-method`` shows the resolved default and who decided it (code,
     environment, pyproject, platform or parent), not only the file's value.
+
+    >>> [(e.key, e.source) for e in entries()][:2]  # doctest: +SKIP
+    [('start-method', 'platform'), ('forkserver-preload', 'default')]
     """
     project = checked_project()
     out: list[ConfigEntry] = []
@@ -238,7 +250,8 @@ def entries() -> list[ConfigEntry]:
 def environment() -> dict[str, dict[str, Any]]:
     """Every ``PROCSTART_*`` variable: declared ones (set or not), then any other set.
 
-    ``{"PROCSTART_START_METHOD": {"value": None, "description": ..., "declared_by": ...}}``
+    >>> environment()["PROCSTART_START_METHOD"]["declared_by"]  # doctest: +SKIP
+    'procstart'
     """
     out: dict[str, dict[str, Any]] = {}
     for declared in declared_keys().values():
