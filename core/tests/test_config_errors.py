@@ -271,3 +271,48 @@ except procstart.ConfigError as exc:
     assert lines[2:] == [
         f"{project / 'pyproject.toml'}: 'tool.procstart.mine-level' must be an integer, got 'high'"
     ]
+
+
+def test_variables_parse_as_the_declared_type(project: Path) -> None:
+    code = """
+import json, procstart, procstart.plugin as psp
+
+class Typed:
+    @psp.hookimpl
+    def procstart_config_keys(self):
+        yield psp.ConfigKey(name="t-count", type=int, env="PROCSTART_T_COUNT", default=1)
+        yield psp.ConfigKey(name="t-mods", type=list, env="PROCSTART_T_MODS", default=[])
+        yield psp.ConfigKey(name="t-ratio", type=float, env="PROCSTART_T_RATIO")
+
+procstart.register_plugin(Typed(), name="typed")
+print(json.dumps([psp.config_value(k) for k in ("t-count", "t-mods", "t-ratio")]))
+"""
+    env = {
+        "PROCSTART_T_COUNT": " 7 ",
+        "PROCSTART_T_MODS": "numpy, pandas,",
+        "PROCSTART_T_RATIO": "0.5",
+    }
+    result = run_python(code, cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [7, ["numpy", "pandas"], 0.5]
+    result = run_python(code, cwd=project, env={**env, "PROCSTART_T_COUNT": "seven"})
+    assert _last_error(result) == (
+        "procstart.errors.ConfigError: environment variable PROCSTART_T_COUNT='seven': "
+        "expected an integer (for t-count)"
+    )
+
+
+def test_bad_declarations_name_the_distribution(project: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    bad = "import procstart.plugin as psp\n\n@psp.hookimpl\ndef procstart_config_keys():\n"
+    _dist(site, "keys_bad", "procstart-keys-bad", bad + "    yield 'not-a-key'\n")
+    code = "from procstart import config; config.declared_keys()"
+    err = _last_error(run_python(code, cwd=project, env={"PYTHONPATH": str(site)}))
+    assert err == (
+        "TypeError: procstart-keys-bad==1.0: procstart_config_keys must yield "
+        "procstart.plugin.ConfigKey objects, got str"
+    )
+    code = "import procstart.plugin as psp; psp.ConfigKey(name='x', type=dict)"
+    err = _last_error(run_python(code, cwd=project))
+    assert err.startswith("TypeError: ConfigKey 'x': type must be str, bool, int, float or list")
