@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DISTS := core $(sort $(dir $(wildcard plugins/*/pyproject.toml))) $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 STAMP := $(VENV)/.procstart-installed
 
-.PHONY: demo test venv lint lint-imports typecheck bench clean
+.PHONY: demo test venv lint lint-imports typecheck bench clean docs
 
 venv: $(STAMP)
 
@@ -37,6 +37,10 @@ lint-imports: $(STAMP)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy core/src $(wildcard plugins/*/src) $(wildcard examples/*/src)
+
+# the configuration reference in docs/user-guide.md, from the declared keys
+docs: $(STAMP)
+	$(PY) docs/update_config_reference.py
 
 # peers (loky, multiprocess), numpy and matplotlib go into the dev venv only
 # for this: they are never runtime dependencies. BENCH_ARGS=--quick for < 1 min.

@@ -51,13 +51,13 @@ def run_python(
 @pytest.fixture
 def fresh_procstart() -> Iterator[None]:
     """Forget plugins and the resolved default before and after a test."""
-    from procstart import _config, _context, _manager
+    from procstart import _context, _manager, _settings
 
     def reset() -> None:
         _manager._reset_for_tests()
         _context._forget_resolution()
-        _config.settings.forkserver_preload = None
-        _config.settings.executable = None
+        _settings.settings.forkserver_preload = None
+        _settings.settings.executable = None
 
     reset()
     yield

@@ -32,8 +32,6 @@ ALLOWED = ("procstart", "procstart.plugin")
 #: known debt, not a permission; unmatched entries only warn so that removing
 #: the import does not break the check.
 TRANSITIONAL: tuple[str, ...] = (
-    # forkserver's config-key reading (resolved_preload), moving to procstart.plugin
-    "procstart_forkserver._client -> procstart._config",
     # the tracker plugin, being migrated to procstart.plugin in its own branch
     "procstart_tracker._client -> procstart._config",
     "procstart_tracker._client -> procstart._manager",

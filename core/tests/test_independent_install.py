@@ -54,7 +54,7 @@ def test_only_core_installed(tmp_path: Path, wheelhouse: Path) -> None:
     )
     assert listing.returncode == 0, listing.stderr
     assert "no start method is installed: procstart is only the core." in listing.stdout
-    assert "pip install procstart-fork" in listing.stdout
+    assert "pip install procstart-spawn procstart-fork procstart-forkserver" in listing.stdout
     started = run_python(
         "import procstart; p = procstart.Process(target=print); p.start()",
         python=str(python),
@@ -63,7 +63,8 @@ def test_only_core_installed(tmp_path: Path, wheelhouse: Path) -> None:
     assert started.returncode == 1
     assert started.stderr.strip().splitlines()[-1] == (
         "procstart.errors.NoStartMethodError: no start method is installed: procstart is "
-        "only the core; pip install procstart-fork (or procstart-spawn, procstart-forkserver)"
+        "only the core; install one: "
+        "pip install procstart-spawn procstart-fork procstart-forkserver"
     )
 
 

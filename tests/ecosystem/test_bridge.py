@@ -61,7 +61,10 @@ def test_keep_builtins() -> None:
 
 @pytest.mark.usefixtures("clean_bridge")
 def test_unknown_method_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"unknown start method 'forkservr'; installed: .*fork"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown start method 'forkservr'; did you mean 'forkserver'\? installed: .*fork",
+    ):
         procstart.bridge.install(methods=["forkservr"])
     assert procstart.bridge.installed() == []
 

@@ -76,8 +76,8 @@ def test_run_unknown_method(project: Path) -> None:
     result = procstart_cli("run", "-m", "forkservr", "show.py", cwd=project)
     assert result.returncode == 2
     assert (
-        "procstart run: -m forkservr: unknown start method 'forkservr'; installed: "
-        in result.stderr
+        "procstart run: -m forkservr: unknown start method 'forkservr'; "
+        "did you mean 'forkserver'? installed: " in result.stderr
     )
     assert result.stdout == ""
 
@@ -128,15 +128,22 @@ def test_config_shows_values_and_sources(tmp_path: Path) -> None:
         **keys["limits-nice"],
         "value": 4,
         "source": "pyproject",
-        "declared_by": "limited",
+        "declared_by": "procstart-limits",
     }
     assert keys["limits-memory"]["source"] == "default"
-    assert keys["forkserver-preload"]["declared_by"] == "procstart"
+    assert keys["forkserver-preload"] == {
+        **keys["forkserver-preload"],
+        "value": ["__main__"],
+        "source": "default",
+        "declared_by": "procstart-forkserver",
+    }
     assert keys["mystery-key"]["source"] == "unknown"
     assert "no installed plugin declares this key" in keys["mystery-key"]["detail"]
     assert data["environment"]["PROCSTART_START_METHOD"]["value"] is None
-    # the unknown key draws the core's warning, naming the file
-    assert f"{pyproject}: unknown key 'tool.procstart.mystery-key'" in result.stderr
+    # the unknown key draws a warning located at its line of the file
+    assert f"{pyproject}:6: ConfigWarning: unknown key 'tool.procstart.mystery-key'" in (
+        result.stderr
+    )
 
 
 def test_config_environment_beats_pyproject(tmp_path: Path) -> None:
@@ -156,8 +163,9 @@ def test_config_bad_value_names_file_and_key(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert (
         f"procstart config: {tmp_path / 'pyproject.toml'}: 'tool.procstart.limits-nice' "
-        "must be an integer, got 'high'" in result.stdout
+        "must be an integer, got 'high'" in result.stderr
     )
+    assert result.stdout == ""
 
 
 LEGACY = """

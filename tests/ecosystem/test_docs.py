@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from procstart import _config, _hookspecs, config
+from procstart import _hookspecs, config
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -48,7 +48,7 @@ def test_hook_in_reference_and_guide(hook: str) -> None:
 
 
 def _config_keys() -> list[str]:
-    keys = set(_config.CORE_KEYS) | set(config.declared_keys())
+    keys = set(config.declared_keys())
     return sorted(keys)
 
 

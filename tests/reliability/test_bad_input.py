@@ -213,7 +213,7 @@ def test_bad_start_method_names_in_code() -> None:
         "float": ("TypeError", "start method name must be a str, not float"),
         "int": ("TypeError", "start method name must be a str, not int"),
         "bytes": ("TypeError", "start method name must be a str, not bytes"),
-        "unknown": ("ValueError", "unknown start method 'forkservr'; installed:"),
+        "unknown": ("ValueError", "unknown start method 'forkservr'; did you mean"),
     }
     for api in ("get_context", "set_start_method"):
         for label, (kind, text) in expectations.items():
@@ -263,10 +263,11 @@ except Exception as exc:
         ("", ["ok", None, "platform"]),  # unset in effect: an empty variable is ignored
         ("   ", ["ok", None, "platform"]),
         ("FORK", ["ok", "fork", "environment"]),
-        ("fork,spawn", ["ValueError", "invalid start method name 'fork,spawn'"]),
-        ("../fork", ["ValueError", "invalid start method name '../fork'"]),
-        ("\U0001f680", ["ValueError", "invalid start method name"]),
-        ("forkservr", ["ValueError", "unknown start method 'forkservr'; installed:"]),
+        # a bad variable is a ConfigError (a ValueError) naming it
+        ("fork,spawn", ["ConfigError", "invalid start method name 'fork,spawn'"]),
+        ("../fork", ["ConfigError", "invalid start method name '../fork'"]),
+        ("\U0001f680", ["ConfigError", "invalid start method name"]),
+        ("forkservr", ["ConfigError", "unknown start method 'forkservr'; did you mean"]),
     ],
     ids=["empty", "blank", "upper", "list", "path", "emoji", "typo"],
 )

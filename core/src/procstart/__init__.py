@@ -32,7 +32,7 @@ _LAZY: dict[str, str] = {
     "active_children": "multiprocessing.process",
     "current_process": "multiprocessing.process",
     "parent_process": "multiprocessing.process",
-    "Resolution": "procstart._config",
+    "Resolution": "procstart._resolution",
     "DefaultContext": "procstart._context",
     "ProcstartContext": "procstart._context",
     "get_all_start_methods": "procstart._context",
@@ -121,7 +121,6 @@ if TYPE_CHECKING:
     from multiprocessing import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
     from multiprocessing.process import active_children, current_process, parent_process
 
-    from ._config import Resolution
     from ._context import (
         DefaultContext,
         ProcstartContext,
@@ -135,6 +134,7 @@ if TYPE_CHECKING:
     from ._manager import register_plugin, unregister_plugin
     from ._process import Process
     from ._request import LaunchRequest
+    from ._resolution import Resolution
     from ._types import (
         ChildInfo,
         ConfigKey,

@@ -1,5 +1,9 @@
 """Contexts: ``multiprocessing.context.BaseContext`` subclasses per start method.
 
+Also the process's default: ``get_start_method()`` / ``set_start_method()``
+keep the :class:`~procstart._resolution.Resolution` that
+:func:`~procstart._resolution.resolve_default` made (once per process).
+
 Queue, Lock, Pool, Manager, Value... are the stdlib's own objects built with
 a procstart context, so everything that takes a ``multiprocessing`` context
 takes these.
@@ -8,17 +12,20 @@ takes these.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import types
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from . import _config, _manager
+from . import _manager
+from ._lookup import start_method
+from ._names import normalize_method_name
 from ._process import Process, process_class
-from ._types import StartMethod, normalize_method_name
-from .errors import NoStartMethodError, PluginConflictError
+from ._resolution import Resolution, resolve_default
+from ._settings import settings
+from ._types import StartMethod
+from .errors import NoStartMethodError
 
 __all__ = [
     "DefaultContext",
@@ -28,9 +35,8 @@ __all__ = [
     "get_start_method",
     "get_start_method_source",
     "set_start_method",
+    "start_method",
 ]
-
-_INSTALL_HINT = "pip install procstart-fork (or procstart-spawn, procstart-forkserver)"
 
 
 class ProcstartContext(BaseContext):
@@ -60,14 +66,14 @@ class ProcstartContext(BaseContext):
 
     def set_executable(self, executable: str) -> None:
         """The interpreter exec-based methods start (default ``sys.executable``)."""
-        _config.settings.executable = os.fsdecode(executable)
+        settings.executable = os.fsdecode(executable)
 
     def set_forkserver_preload(self, module_names: Sequence[str]) -> None:
         """Modules the fork server imports before it forks children."""
         names = list(module_names)
         if not all(isinstance(name, str) for name in names):
             raise TypeError("module_names must be a list of strings")
-        _config.settings.forkserver_preload = names
+        settings.forkserver_preload = names
 
     def _check_available(self) -> None:
         start_method(self._name)
@@ -113,7 +119,7 @@ class DefaultContext(BaseContext):
 
     def set_executable(self, executable: str) -> None:
         """See :meth:`ProcstartContext.set_executable`."""
-        _config.settings.executable = os.fsdecode(executable)
+        settings.executable = os.fsdecode(executable)
 
     def set_forkserver_preload(self, module_names: Sequence[str]) -> None:
         """See :meth:`ProcstartContext.set_forkserver_preload`."""
@@ -141,7 +147,7 @@ for _name in (
 
 _contexts: dict[str, ProcstartContext] = {}
 _lock = threading.RLock()
-_resolved: _config.Resolution | None = None
+_resolved: Resolution | None = None
 #: the pid ``_resolved`` belongs to: a forked child notices it is new by this
 _resolved_pid = os.getpid()
 
@@ -166,41 +172,10 @@ def _adopt_if_forked() -> None:
         return
     _resolved_pid = pid
     _resolved = None
-    _config.settings.explicit = None
-    _config.settings.inherited = _config.Resolution(
+    settings.explicit = None
+    settings.inherited = Resolution(
         method, "parent", f"started with {method!r} by pid {os.getppid()}"
     )
-
-
-def start_method(name: str) -> StartMethod:
-    """The installed, available :class:`StartMethod` called ``name`` or a clear error."""
-    canonical = normalize_method_name(name)
-    registry = _manager.plugins()
-    method = registry.methods.get(canonical)
-    if method is None:
-        conflict = registry.conflicts.get(canonical)
-        if conflict is not None:
-            raise PluginConflictError(conflict.message())
-        for broken in registry.broken:
-            if broken.name == canonical or broken.distribution == f"procstart-{canonical}":
-                raise ValueError(
-                    f"start method {canonical!r} is unavailable: its plugin failed to "
-                    f"load: {broken.describe()}"
-                )
-        installed = sorted(registry.methods)
-        if not installed:
-            raise NoStartMethodError(
-                f"no start method is installed (asked for {canonical!r}): "
-                f"procstart is only the core; {_INSTALL_HINT}"
-            )
-        raise ValueError(
-            f"unknown start method {canonical!r}; installed: {', '.join(installed)} "
-            f"(pip install procstart-{canonical}?)"
-        )
-    reason = method.unavailable_reason()
-    if reason is not None:
-        raise ValueError(f"start method {canonical!r} is not available here: {reason}")
-    return method
 
 
 def get_context(method: str | None = None) -> ProcstartContext:
@@ -226,54 +201,6 @@ def get_context(method: str | None = None) -> ProcstartContext:
         return ctx
 
 
-def _platform_default(registry: _manager.Plugins) -> _config.Resolution:
-    installed = registry.methods
-    for name in _config.PLATFORM_PREFERENCE:
-        method = installed.get(name)
-        if method is not None and method.is_available:
-            order = " > ".join(_config.PLATFORM_PREFERENCE)
-            return _config.Resolution(name, "platform", f"{sys.platform}: {order}")
-    for name in sorted(installed):
-        if installed[name].is_available and not installed[name].remote:
-            return _config.Resolution(name, "platform", "the only kind installed")
-    raise NoStartMethodError(
-        f"no start method is installed: procstart is only the core; {_INSTALL_HINT}"
-    )
-
-
-def _check_configured(name: object, where: str) -> str:
-    try:
-        canonical = normalize_method_name(name)
-        start_method(canonical)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{where}: {exc}") from None
-    return canonical
-
-
-def resolve_default() -> _config.Resolution:
-    """Decide the default method: code > parent > env > pyproject > platform."""
-    settings = _config.settings
-    if settings.explicit is not None:
-        return _config.Resolution(settings.explicit, "code")
-    if settings.inherited is not None:
-        return settings.inherited
-    env = os.environ.get(_config.START_METHOD_ENV)
-    if env is not None and env.strip():
-        name = _check_configured(env, f"environment variable {_config.START_METHOD_ENV}={env!r}")
-        return _config.Resolution(name, "environment")
-    registry = _manager.plugins()
-    project = _config.project_config()
-    if project.path is not None:
-        known = {key: kind for key, (kind, _doc) in _config.CORE_KEYS.items()}
-        known.update({key.name: key.type for key in registry.config_keys().values()})
-        _config.validate(project, known)
-        value = project.get("start-method")
-        if value is not None:
-            name = _check_configured(value, f"{project.path}: '{_config.TABLE}.start-method'")
-            return _config.Resolution(name, "pyproject", str(project.path))
-    return _platform_default(registry)
-
-
 def get_start_method(allow_none: bool = False) -> str | None:
     """The default start method's name (resolving it now unless ``allow_none``)."""
     global _resolved
@@ -286,7 +213,7 @@ def get_start_method(allow_none: bool = False) -> str | None:
         return _resolved.method
 
 
-def get_start_method_source() -> _config.Resolution:
+def get_start_method_source() -> Resolution:
     """Which method is the default and who decided it (with the file path).
 
     >>> procstart.get_start_method_source().describe()  # doctest: +SKIP
@@ -313,15 +240,15 @@ def set_start_method(method: str | None, force: bool = False) -> None:
         if _resolved is not None and not force:
             raise RuntimeError("context has already been set")
         if method is None:
-            _config.settings.explicit = None
+            settings.explicit = None
             _resolved = None
             if not force:  # as the stdlib: fix the default now
                 _resolved = resolve_default()
             return
         name = normalize_method_name(method)
         start_method(name)
-        _config.settings.explicit = name
-        _resolved = _config.Resolution(name, "code")
+        settings.explicit = name
+        _resolved = Resolution(name, "code")
 
 
 def get_all_start_methods() -> list[str]:
@@ -344,5 +271,5 @@ def _forget_resolution() -> None:
     with _lock:
         _resolved = None
         _contexts.clear()
-        _config.settings.explicit = None
-        _config.settings.project = None
+        settings.explicit = None
+        settings.project = None

@@ -23,7 +23,6 @@ import pluggy
 from . import _hookspecs
 from ._request import LaunchRequest
 from ._types import (
-    ConfigKey,
     InheritedHandle,
     PopenLike,
     Resource,
@@ -413,23 +412,6 @@ class Plugins:
         names = {impl.plugin_name for impl in getattr(self.pm.hook, hook_name).get_hookimpls()}
         return [name for name, _plugin in self.pm.list_name_plugin() if name in names]
 
-    def declared_config_keys(self) -> dict[str, tuple[ConfigKey, str]]:
-        """``[tool.procstart]`` keys plugins declare: ``name -> (key, plugin name)``.
-
-        Each plugin's ``procstart_config_keys`` is called through pluggy; the
-        first plugin (in registration order) to declare a name keeps it.
-        """
-        keys: dict[str, tuple[ConfigKey, str]] = {}
-        for plugin_name in self._implementers("procstart_config_keys"):
-            for batch in self._call_for(plugin_name, "procstart_config_keys"):
-                for key in batch or ():
-                    keys.setdefault(key.name, (key, plugin_name))
-        return keys
-
-    def config_keys(self) -> dict[str, ConfigKey]:
-        """``[tool.procstart]`` keys declared by plugins, by name (first declaration wins)."""
-        return {name: key for name, (key, _who) in self.declared_config_keys().items()}
-
     def status(self) -> dict[str, Mapping[str, object]]:
         """Live state per plugin (``procstart_status``, through pluggy), for the CLI.
 
@@ -528,7 +510,7 @@ def plugins() -> Plugins:
     if _plugins is None:
         with _plugins_lock:
             if _plugins is None:
-                from ._config import settings
+                from ._settings import settings
 
                 snapshot = settings.plugin_snapshot
                 loaded = Plugins(autoload=snapshot is None and _autoload_enabled())

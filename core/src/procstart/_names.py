@@ -27,3 +27,56 @@ def normalize_method_name(name: object) -> str:
             "of a-z, 0-9, '_' or '-', starting with a letter"
         )
     return canonical
+
+
+#: Distributions this project publishes, as ``procstart-<name>``. An error may
+#: tell a user to ``pip install`` one of these and nothing else: a package
+#: name made up from a typo is an open door for typosquatters.
+PUBLISHED: tuple[str, ...] = ("spawn", "fork", "forkserver", "tracker", "dask")
+
+#: the start methods every Python has: always worth a did-you-mean
+BUILTIN_METHODS: tuple[str, ...] = ("spawn", "fork", "forkserver")
+
+
+def _closest(name: str, choices: list[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_method_message(name: str, installed: list[str]) -> str:
+    """The error text for a start method that is not installed.
+
+    Suggests the closest installed or built-in name, and ``pip install``
+    only for a distribution this project publishes.
+
+    >>> unknown_method_message("spwn", ["fork", "spawn"])
+    "unknown start method 'spwn'; did you mean 'spawn'? installed: fork, spawn"
+    >>> unknown_method_message("forkserver", ["fork"])
+    "start method 'forkserver' is not installed (pip install procstart-forkserver); installed: fork"
+    """
+    shown = ", ".join(installed) if installed else "none"
+    if name in PUBLISHED:
+        return (
+            f"start method {name!r} is not installed (pip install procstart-{name}); "
+            f"installed: {shown}"
+        )
+    guess = _closest(name, sorted({*installed, *BUILTIN_METHODS}))
+    if guess is None:
+        return f"unknown start method {name!r}; installed: {shown}"
+    hint = f"did you mean {guess!r}?"
+    if guess not in installed:
+        hint = f"did you mean {guess!r}? (not installed: pip install procstart-{guess})"
+    return f"unknown start method {name!r}; {hint} installed: {shown}"
+
+
+def install_hint() -> str:
+    """What to install when no start method is installed at all.
+
+    >>> install_hint()
+    'install one: pip install procstart-spawn procstart-fork procstart-forkserver'
+    """
+    return (
+        "install one: " + "pip install " + " ".join(f"procstart-{name}" for name in BUILTIN_METHODS)
+    )

@@ -173,10 +173,32 @@ class ResourceType:
 class ConfigKey:
     """A ``[tool.procstart]`` key a plugin reads, with its expected type.
 
-    >>> ConfigKey(name="forkserver-preload", type=list, description="modules")
-    ConfigKey(name='forkserver-preload', type=<class 'list'>, description='modules')
+    - ``type``: ``str``, ``bool``, ``int``, ``float`` or ``list`` (of strings);
+    - ``description``: one sentence; ``procstart config --markdown`` puts it
+      in the configuration reference;
+    - ``default``: the value in effect when nothing sets the key (what
+      ``procstart config`` shows; ``procstart.plugin.config_value`` returns it);
+    - ``env``: a ``PROCSTART_*`` variable that, when set, beats the file
+      (parsed as the key's type: ``1/true/yes/on``, ``0/false/no/off`` for
+      booleans, comma-separated for arrays).
+
+    >>> ConfigKey(name="nice-level", type=int, description="niceness", default=0).default
+    0
     """
 
     name: str
     type: type
     description: str = ""
+    default: Any = None
+    env: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in (str, bool, int, float, list):
+            raise TypeError(
+                f"ConfigKey {self.name!r}: type must be str, bool, int, float or list, "
+                f"not {self.type!r}"
+            )
+        if self.env is not None and not self.env.startswith("PROCSTART_"):
+            raise ValueError(
+                f"ConfigKey {self.name!r}: env {self.env!r} must start with PROCSTART_"
+            )

@@ -37,7 +37,9 @@ if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
 CHILD_MODULES = (
     "procstart",
     "procstart.child",
-    "procstart._config",
+    "procstart._settings",
+    "procstart._pyproject",
+    "procstart._resolution",
     "procstart._names",
     "procstart._process",
     "procstart._stdlib_tracker",
@@ -385,16 +387,18 @@ def _apply_environment(prep: Preparation) -> None:
 
 
 def _apply_procstart_state(prep: Preparation) -> None:
-    from . import _config
+    from ._pyproject import ProjectConfig
+    from ._resolution import Resolution
+    from ._settings import settings
 
     method = prep.method
-    _config.settings.inherited = _config.Resolution(
+    settings.inherited = Resolution(
         method, "parent", f"started with {method!r} by pid {prep.parent_pid}"
     )
-    _config.settings.project = _config.ProjectConfig(prep.config_path, prep.config or {})
-    _config.settings.forkserver_preload = prep.forkserver_preload
-    _config.settings.executable = prep.executable
-    _config.settings.plugin_snapshot = prep.plugins
+    settings.project = ProjectConfig(prep.config_path, prep.config or {})
+    settings.forkserver_preload = prep.forkserver_preload
+    settings.executable = prep.executable
+    settings.plugin_snapshot = prep.plugins
 
 
 def _run_child_setup(prep: Preparation) -> None:

@@ -1,48 +1,65 @@
-"""Read-only view of procstart's configuration, for plugins and the CLI.
+"""Public read access to procstart's configuration: every key, its value and source.
 
-``[tool.procstart]`` is read once per process from the nearest
-``pyproject.toml`` (a child gets its parent's table instead). Plugins read
-the keys they declared with ``procstart_config_keys`` through :func:`get`,
-never by parsing the file themselves::
+A key is declared once, by the core (:data:`CORE_KEYS`) or by one installed
+plugin (``procstart_config_keys``); :func:`declared_keys` lists them with
+their distribution (see :mod:`procstart._declared`). A key's value in
+effect comes from, first that
+is set: its ``PROCSTART_*`` variable (:attr:`ConfigKey.env`), the
+``[tool.procstart]`` table of the nearest ``pyproject.toml``, its declared
+default. Plugins read their keys with ``procstart.plugin.config_value``
+(which calls :func:`get`), never by parsing the file themselves::
 
-    from procstart import config
+    import procstart.plugin
 
-    nice = config.get("limits-nice", 0)
+    nice = procstart.plugin.config_value("limits-nice", 0)
 
-:func:`entries` lists every known key with its value and where the value
-came from; ``procstart config`` prints it.
+:func:`entries` and :func:`environment` list everything ``procstart config``
+shows (``procstart config --markdown`` turns the declarations into the
+reference in ``docs/user-guide.md``).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from . import _config
+from ._declared import CORE, CORE_KEYS, ENV_VARS, Declared, declared_keys
+from ._pyproject import TYPE_NAMES, ProjectConfig, check_value, project_config, validate
+from ._resolution import START_METHOD_ENV
 from ._types import ConfigKey
+from .errors import ConfigError
 
-__all__ = ["ENV_VARS", "ConfigEntry", "declared_keys", "entries", "get", "project_file"]
+__all__ = [
+    "CORE",
+    "CORE_KEYS",
+    "ENV_VARS",
+    "ConfigEntry",
+    "Declared",
+    "checked_project",
+    "declared_keys",
+    "entries",
+    "entry",
+    "environment",
+    "get",
+    "project_file",
+    "type_text",
+]
 
-#: every ``PROCSTART_*`` variable the core reads, and what it does
-ENV_VARS: dict[str, str] = {
-    "PROCSTART_START_METHOD": "default start method (beats pyproject.toml, loses to code)",
-    "PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "1/true/yes/on: do not load entry-point plugins",
-}
-
-_validated = False
-_lock = threading.Lock()
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
 class ConfigEntry:
-    """One ``[tool.procstart]`` key: its value and where that came from.
+    """One key: its value in effect and where that came from.
 
-    ``source`` is ``pyproject`` (``detail`` is the file), ``default`` (not
-    set anywhere) or ``unknown`` (set, but no installed plugin declares it).
-    ``declared_by`` is ``procstart`` for core keys, else the plugin's name.
+    ``source`` is ``environment`` (``detail`` is ``NAME=value``),
+    ``pyproject`` (``detail`` is the file), ``default``, ``unknown`` (set in
+    the file, declared by no installed plugin) or, for ``start-method``,
+    what decided the default (``code``, ``platform``, ``parent``).
+    ``declared_by`` is ``procstart`` for core keys, else the distribution.
     """
 
     key: str
@@ -52,6 +69,7 @@ class ConfigEntry:
     description: str
     expected: str
     declared_by: str
+    env: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -63,61 +81,134 @@ class ConfigEntry:
             "description": self.description,
             "expected": self.expected,
             "declared_by": self.declared_by,
+            "env": self.env,
         }
 
 
-def declared_keys() -> dict[str, tuple[type, str, str]]:
-    """Every declared key: ``name -> (type, description, declared by)``.
+_lock = threading.Lock()
 
-    Core keys first, then those installed plugins declare with
-    ``procstart_config_keys``.
 
-    >>> "start-method" in declared_keys()
-    True
+def checked_project() -> ProjectConfig:
+    """This process's ``[tool.procstart]`` table, validated on first use.
+
+    A value of the wrong type or a misspelt key raises
+    :class:`procstart.ConfigError` naming the file, the dotted key and the value.
+
+    >>> checked_project().path  # doctest: +SKIP
+    '/home/me/app/pyproject.toml'
     """
-    from . import _manager
-
-    keys = {name: (kind, doc, "procstart") for name, (kind, doc) in _config.CORE_KEYS.items()}
-    registry = _manager.plugins()
-    for impl in registry.pm.hook.procstart_config_keys.get_hookimpls():
-        declared = cast("Iterable[ConfigKey]", impl.function() or ())
-        for key in declared:
-            keys.setdefault(key.name, (key.type, key.description, impl.plugin_name))
-    return keys
-
-
-def _checked_project() -> _config.ProjectConfig:
-    global _validated
-    project = _config.project_config()
-    with _lock:
-        if not _validated and project.path is not None:
-            known = {name: kind for name, (kind, _doc, _who) in declared_keys().items()}
-            _config.validate(project, known)
-        _validated = True
+    project = project_config()
+    if project.path is not None and not project.checked:
+        with _lock:
+            if not project.checked:
+                known = {name: item.key.type for name, item in declared_keys().items()}
+                validate(project, known)
+                project.checked = True
     return project
 
 
-def get(key: str, default: Any = None) -> Any:
-    """The value of ``[tool.procstart] key`` for this process, or ``default``.
+def _from_env(key: ConfigKey, raw: str) -> Any:
+    text = raw.strip()
+    where = f"environment variable {key.env}={raw!r}"
+    if key.type is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ConfigError(f"{where}: expected 1/true/yes/on or 0/false/no/off (for {key.name})")
+    if key.type in (int, float):
+        try:
+            return key.type(text)
+        except ValueError:
+            raise ConfigError(
+                f"{where}: expected {TYPE_NAMES[key.type]} (for {key.name})"
+            ) from None
+    if key.type is list:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
 
-    The table is validated on first use: a declared key of the wrong type
-    raises :class:`procstart.ConfigError` naming the file and the dotted key.
+
+def type_text(kind: type) -> str:
+    """The name ``procstart config`` gives a declared type.
+
+    >>> type_text(list)
+    'array of strings'
+    """
+    return {
+        str: "string",
+        list: "array of strings",
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+    }.get(kind, kind.__name__)
+
+
+def _effective(name: str) -> tuple[Any, str, str, Declared | None]:
+    """``(value, source, detail, declaration)`` of key ``name`` (launch paths call this)."""
+    project = checked_project()
+    declared = declared_keys().get(name)
+    if declared is None:
+        if name in project.values:
+            detail = f"{project.path}: no installed plugin declares this key"
+            return project.values[name], "unknown", detail, None
+        return None, "default", "", None
+    key = declared.key
+    raw = os.environ.get(key.env) if key.env else None
+    if raw is not None and raw.strip():
+        return _from_env(key, raw), "environment", f"{key.env}={raw}", declared
+    if name in project.values:
+        check_value(project, name, key.type)  # a key declared after the table was checked
+        return project.values[name], "pyproject", str(project.path), declared
+    return key.default, "default", "", declared
+
+
+def entry(name: str) -> ConfigEntry:
+    """The value in effect for key ``name`` and where it came from.
+
+    Environment variable (if the key declares one and it is set), then the
+    file, then the declared default. ``start-method`` here is the raw
+    setting; :func:`entries` shows the resolved default instead.
+
+    >>> entry("start-method").source  # doctest: +SKIP
+    'pyproject'
+    """
+    value, source, detail, declared = _effective(name)
+    if declared is None:
+        return ConfigEntry(name, value, source, detail, "", "", "")
+    key = declared.key
+    return ConfigEntry(
+        name,
+        value,
+        source,
+        detail,
+        key.description,
+        type_text(key.type),
+        declared.distribution,
+        key.env,
+    )
+
+
+def get(key: str, default: Any = None) -> Any:
+    """The value in effect of ``key`` for this process, or ``default`` when nothing sets it.
+
+    With ``default`` None, a declared key's own default is returned.
 
     >>> get("no-such-key", 3)  # doctest: +SKIP
     3
     """
-    return _checked_project().get(key, default)
+    value, source, _detail, _declared = _effective(key)
+    if source == "default" and default is not None:
+        return default
+    return value
 
 
 def project_file() -> str | None:
-    """Path of the ``pyproject.toml`` whose ``[tool.procstart]`` applies, if any."""
-    return _config.project_config().path
+    """Path of the ``pyproject.toml`` whose ``[tool.procstart]`` applies, if any.
 
-
-def _type_name(kind: type) -> str:
-    return {str: "string", list: "array of strings", bool: "boolean", int: "integer"}.get(
-        kind, kind.__name__
-    )
+    >>> project_file()  # doctest: +SKIP
+    '/home/me/app/pyproject.toml'
+    """
+    return project_config().path
 
 
 def entries() -> list[ConfigEntry]:
@@ -125,47 +216,59 @@ def entries() -> list[ConfigEntry]:
 
     ``start-method`` shows the resolved default and who decided it (code,
     environment, pyproject, platform or parent), not only the file's value.
+
+    >>> [(e.key, e.source) for e in entries()][:2]  # doctest: +SKIP
+    [('start-method', 'platform'), ('forkserver-preload', 'default')]
     """
-    project = _config.project_config()
-    declared = declared_keys()
+    project = checked_project()
     out: list[ConfigEntry] = []
-    for key, (kind, doc, who) in declared.items():
-        if key == "start-method":
+    for name in declared_keys():
+        found = entry(name)
+        if name == "start-method":
             from ._context import get_start_method_source
 
             resolution = get_start_method_source()
             detail = resolution.detail
             if resolution.source == "environment":
-                detail = f"{_config.START_METHOD_ENV}={os.environ.get(_config.START_METHOD_ENV)}"
-            out.append(
-                ConfigEntry(
-                    key, resolution.method, resolution.source, detail, doc, _type_name(kind), who
-                )
+                detail = f"{START_METHOD_ENV}={os.environ.get(START_METHOD_ENV)}"
+            found = ConfigEntry(
+                name,
+                resolution.method,
+                resolution.source,
+                detail,
+                found.description,
+                found.expected,
+                found.declared_by,
+                found.env,
             )
-            continue
-        if key in project.values:
-            value, source, detail = project.values[key], "pyproject", str(project.path)
-        else:
-            value, source, detail = None, "default", "not set"
-        out.append(ConfigEntry(key, value, source, detail, doc, _type_name(kind), who))
-    for key, value in project.values.items():
-        if key not in declared:
-            out.append(
-                ConfigEntry(
-                    key,
-                    value,
-                    "unknown",
-                    f"{project.path}: no installed plugin declares this key",
-                    "",
-                    "",
-                    "",
-                )
-            )
+        out.append(found)
+    declared = declared_keys()
+    out.extend(entry(name) for name in project.values if name not in declared)
     return out
 
 
-def _reset_for_tests() -> None:
-    """Validate again on the next :func:`get` (tests that change directory)."""
-    global _validated
-    with _lock:
-        _validated = False
+def environment() -> dict[str, dict[str, Any]]:
+    """Every ``PROCSTART_*`` variable: declared ones (set or not), then any other set.
+
+    >>> environment()["PROCSTART_START_METHOD"]["declared_by"]  # doctest: +SKIP
+    'procstart'
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for declared in declared_keys().values():
+        key = declared.key
+        if key.env:
+            out[key.env] = {
+                "value": os.environ.get(key.env),
+                "description": f"beats `{key.name}` in the file (same meaning)",
+                "declared_by": declared.distribution,
+            }
+    for name, doc in ENV_VARS.items():
+        out[name] = {"value": os.environ.get(name), "description": doc, "declared_by": CORE}
+    for name in sorted(os.environ):
+        if name.startswith("PROCSTART_") and name not in out:
+            out[name] = {
+                "value": os.environ[name],
+                "description": "not declared by any installed plugin",
+                "declared_by": "",
+            }
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "ConfigWarning",
     "NoStartMethodError",
     "PluginConflictError",
     "SerializationError",
@@ -13,7 +14,19 @@ __all__ = [
 class ConfigError(ValueError):
     """A ``[tool.procstart]`` table or ``PROCSTART_*`` variable is wrong.
 
-    The message names the file (or variable) and the dotted key.
+    The message names the file and the dotted key (or the variable) and
+    the value found: a wrong type, an unknown start method, a misspelt key.
+
+    >>> issubclass(ConfigError, ValueError)
+    True
+    """
+
+
+class ConfigWarning(UserWarning):
+    """A ``[tool.procstart]`` key no installed plugin declares.
+
+    Shown at the key's line in ``pyproject.toml``; filter it like any
+    warning (``-W error::procstart.errors.ConfigWarning`` makes it fatal).
     """
 
 

@@ -22,9 +22,10 @@ from typing import Any
 
 # imported here, in the parent: a forked child that imported it itself would
 # compile it anew each time when bytecode caching is off
-from . import _config, child
+from . import _settings, child
 from ._childinfo import ChildInfo, run_child_setup
 from ._request import LaunchRequest
+from ._resolution import Resolution
 
 __all__ = ["ForkedChild"]
 
@@ -43,7 +44,7 @@ class ForkedChild:
         env: dict[str, str],
         child_setup: list[Any],
     ) -> None:
-        self.resolution = _config.Resolution(
+        self.resolution = Resolution(
             method, "parent", f"started with {method!r} by pid {parent_pid}"
         )
         self.handles = handles
@@ -72,7 +73,7 @@ class ForkedChild:
         (as ``multiprocessing`` does), ``env`` is applied and every plugin's
         ``procstart_child_setup`` runs.
         """
-        settings = _config.settings
+        settings = _settings.settings
         settings.explicit = None
         settings.inherited = self.resolution
         context_module = sys.modules.get("procstart._context")

@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from multiprocessing import process, util
 from typing import Any
 
-from . import _config, _manager
+from . import _manager
+from ._pyproject import project_config
 from ._request import LaunchRequest
+from ._settings import settings
 from .child import MAGIC, Preparation
 from .serialization import dumps, main_is_importable, spawning
 
@@ -47,7 +49,7 @@ def preparation_data(
     me = process.current_process()
     logger = util._logger  # type: ignore[attr-defined]
     registry = _manager.plugins()
-    project = _config.project_config()
+    project = project_config()
     prep = Preparation(
         name=request.process.name,
         authkey=bytes(me.authkey),
@@ -65,8 +67,8 @@ def preparation_data(
         plugins=registry.snapshot(),
         config_path=project.path,
         config=dict(project.values),
-        forkserver_preload=_config.settings.forkserver_preload,
-        executable=_config.settings.executable,
+        forkserver_preload=settings.forkserver_preload,
+        executable=settings.executable,
         env=dict(request.env),
         **main_reference(),
     )

@@ -79,9 +79,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 def config_value(key: str, default: Any = None) -> Any:
     """The value of ``[tool.procstart] key`` for this process, or ``default``.
 
-    A plugin reads only the keys it declared with ``procstart_config_keys``;
-    the table is validated on first use (a wrong type raises ``ConfigError``
-    naming the file and the dotted key).
+    A plugin reads only the keys it declared with ``procstart_config_keys``:
+    the key's ``PROCSTART_*`` variable beats the file, which beats ``default``
+    (or, when ``default`` is None, the key's declared default). The table is
+    validated on first use (a wrong type raises ``ConfigError`` naming the
+    file, the dotted key and the value).
 
     >>> config_value("no-such-key", 3)  # doctest: +SKIP
     3
@@ -91,15 +93,30 @@ def config_value(key: str, default: Any = None) -> Any:
     return config.get(key, default)
 
 
+def config_entry(key: str) -> ConfigEntry:
+    """The value in effect of ``key`` and where it came from.
+
+    ``source`` is ``environment`` (the key's ``PROCSTART_*`` variable;
+    ``detail`` is ``NAME=value``), ``pyproject`` (``detail`` is the file) or
+    ``default``: enough for a plugin to say why it behaves as it does.
+
+    >>> config_entry("spawn-fast-startup").source  # doctest: +SKIP
+    'default'
+    """
+    from . import config
+
+    return config.entry(key)
+
+
 def config_file() -> str | None:
     """Path of the ``pyproject.toml`` whose ``[tool.procstart]`` applies, if any.
 
     >>> config_file()  # doctest: +SKIP
     '/home/me/project/pyproject.toml'
     """
-    from . import _config
+    from ._pyproject import project_config
 
-    return _config.project_config().path
+    return project_config().path
 
 
 def executable() -> str:
@@ -110,9 +127,9 @@ def executable() -> str:
     """
     import sys
 
-    from . import _config
+    from ._settings import settings
 
-    return _config.settings.executable or sys.executable
+    return settings.executable or sys.executable
 
 
 def forkserver_preload() -> list[str] | None:
@@ -121,9 +138,9 @@ def forkserver_preload() -> list[str] | None:
     >>> forkserver_preload()  # doctest: +SKIP
     ['__main__']
     """
-    from . import _config
+    from ._settings import settings
 
-    chosen = _config.settings.forkserver_preload
+    chosen = settings.forkserver_preload
     return None if chosen is None else list(chosen)
 
 
@@ -197,6 +214,7 @@ if TYPE_CHECKING:
         StartMethod,
     )
     from .child import Preparation
+    from .config import ConfigEntry
     from .errors import ConfigError, SerializationError
     from .forked import ForkedChild
     from .importhook import after_import
@@ -231,6 +249,7 @@ __all__ = [
     "child_modules",
     "child_setup_refs",
     "close_fds",
+    "config_entry",
     "config_file",
     "config_value",
     "executable",

@@ -75,7 +75,7 @@ def test_registered_through_its_entry_point() -> None:
     assert method.version == "0.1.0"
     declared = config.declared_keys()
     for key in procstart_limits._limits.CONFIG_KEYS:
-        assert declared[key][2] == "limited"
+        assert declared[key].distribution == "procstart-limits"
 
 
 @pytest.mark.procstart_skip("limited", reason="limited is the method under test, not a base")

@@ -35,17 +35,17 @@ def fresh_server() -> Iterator[Any]:
     preload setting is restored.
     """
     import procstart_forkserver
-    from procstart import _config
+    from procstart import _settings
     from procstart_forkserver import _client
 
-    saved = _config.settings.forkserver_preload
+    saved = _settings.settings.forkserver_preload
 
     def start(preload: list[str] | None) -> Any:
         procstart_forkserver.stop_server()
-        _config.settings.forkserver_preload = preload
+        _settings.settings.forkserver_preload = preload
         return _client.ensure_running()
 
     procstart_forkserver.stop_server()
     yield start
     procstart_forkserver.stop_server()
-    _config.settings.forkserver_preload = saved
+    _settings.settings.forkserver_preload = saved

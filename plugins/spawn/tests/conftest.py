@@ -31,11 +31,11 @@ def ctx() -> Any:
 def reset_spawn_options() -> Iterator[None]:
     """Forget forced options and the cached startup plan around a test."""
     import procstart_spawn
-    from procstart import _config
+    from procstart import _settings
 
     procstart_spawn.set_fast_startup(None)
     procstart_spawn.set_fast_exit(None)
     yield
     procstart_spawn.set_fast_startup(None)
     procstart_spawn.set_fast_exit(None)
-    _config.settings.executable = None
+    _settings.settings.executable = None

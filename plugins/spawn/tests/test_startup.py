@@ -218,7 +218,7 @@ def test_bundle_skips_optional_modules_it_cannot_ship() -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"procstart", "procstart.child", "procstart._process"} <= set(result["full"])
     # a plugin with child setup: its modules and the procstart ones loaded here
-    assert {"spawn_targets", "procstart._config"} <= set(result["with_plugin"])
+    assert {"spawn_targets", "procstart._settings"} <= set(result["with_plugin"])
     assert not any(name.startswith("procstart.cli") for name in result["with_plugin"])
     assert result["optional_missing"] == ["procstart", "procstart.child"]
     assert result["required_missing"] is None

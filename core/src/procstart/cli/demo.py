@@ -14,6 +14,7 @@ from multiprocessing.queues import Queue
 from typing import Any
 
 from .. import _context, _manager
+from .._names import install_hint
 from ._table import render
 
 
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         headers = ["method", "distribution", "first start+join", "next start+join", "result"]
         print(render(headers, rows))
     else:
-        print("no start method is installed: pip install procstart-fork (or -spawn, -forkserver)")
+        print(f"no start method is installed: {install_hint()}")
     print()
     try:
         print(f"default start method: {_context.get_start_method_source().describe()}")

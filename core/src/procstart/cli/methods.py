@@ -1,13 +1,21 @@
-"""``procstart methods``: installed start methods, the default and broken plugins."""
+"""``procstart methods``: installed start methods, the default and broken plugins.
+
+Output fits 100 columns. A broken configuration (a bad ``[tool.procstart]``
+or ``PROCSTART_*`` value, a key declared twice) exits with status 1 and says
+why on stderr; a core with no method installed is not an error.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
-from .. import _context, _manager
-from ._table import render
+from .. import _context, _manager, config
+from .._names import install_hint
+from ..errors import ConfigError, PluginConflictError
+from ._table import WIDTH, render, wrap
 
 
 def add_parser(sub: Any) -> None:
@@ -26,10 +34,13 @@ def collect() -> dict[str, Any]:
     registry = _manager.plugins()
     default: dict[str, Any]
     try:
+        config.checked_project()  # a bad table is broken even when code picks the method
         resolution = _context.get_start_method_source()
         default = {**resolution.as_dict(), "description": resolution.describe()}
     except Exception as exc:  # noqa: BLE001 - shown, not raised
         default = {"method": None, "error": f"{type(exc).__name__}: {exc}"}
+        if isinstance(exc, (ConfigError, PluginConflictError)):
+            default["config_error"] = str(exc)
     methods = []
     status = registry.status()  # procstart_status of every plugin, errors included
     for method in _manager.iter_methods(registry):
@@ -75,42 +86,54 @@ def _info_text(info: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the table (or JSON)."""
     data = collect()
+    broken_config = data["default"].get("config_error")
     if args.json:
         print(json.dumps(data, indent=2, default=str))
-        return 0
+        return _exit(broken_config)
     if not data["methods"]:
         print("no start method is installed: procstart is only the core.")
-        print("install one, e.g.: pip install procstart-fork procstart-spawn procstart-forkserver")
+        print(f"{install_hint()} (from a clone: pip install ./plugins/spawn ...)")
     else:
         rows = []
         for m in data["methods"]:
-            here = "yes" if m["available"] else f"no: {m['unavailable_reason']}"
-            mark = "*" if m["default"] else ""
+            state = _info_text(m["info"])
+            if not m["available"]:
+                state = f"{m['unavailable_reason']}; {state}" if state else m["unavailable_reason"]
             rows.append(
                 [
-                    mark,
+                    "*" if m["default"] else "",
                     m["name"],
                     f"{m['distribution']}=={m['version']}",
-                    here,
-                    _info_text(m["info"]),
+                    "yes" if m["available"] else "no",
+                    state,
                 ]
             )
-        print(render(["", "method", "distribution", "available", "state"], rows))
+        print(render(["", "method", "distribution", "available", "state"], rows, WIDTH))
     default = data["default"]
     print()
     if default.get("method"):
-        print(f"default: {default['description']}")
+        print(wrap(f"default: {default['description']}"))
     else:
-        print(f"default: none ({default.get('error')})")
+        print(wrap(f"default: none ({default.get('error')})"))
     for conflict in data["conflicts"]:
-        print(f"conflict: {conflict['error']}")
+        print(wrap(f"conflict: {conflict['error']}"))
     for broken in data["broken"]:
         print(
-            f"broken plugin: {broken['distribution']}=={broken['version']} "
-            f"(entry point {broken['plugin']!r}): {broken['error']}"
+            wrap(
+                f"broken plugin: {broken['distribution']}=={broken['version']} "
+                f"(entry point {broken['plugin']!r}): {broken['error']}"
+            )
         )
     shown = {m["plugin"] for m in data["methods"]}  # in the table's "state" column
     for plugin, state in data["status"].items():
         if plugin not in shown:
-            print(f"{plugin}: {_info_text(state)}")
+            print(wrap(f"{plugin}: {_info_text(state)}"))
+    return _exit(broken_config)
+
+
+def _exit(broken_config: str | None) -> int:
+    """1 with the reason on stderr when the configuration is broken, else 0."""
+    if broken_config:
+        print(f"procstart methods: broken configuration: {broken_config}", file=sys.stderr)
+        return 1
     return 0

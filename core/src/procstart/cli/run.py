@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any
 
-from .. import _config, _context
+from .. import _context, _lookup, _resolution
 
 
 def add_parser(sub: Any) -> None:
@@ -91,10 +91,10 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.method is not None:
         try:
-            name = _context.start_method(args.method).name
+            name = _lookup.start_method(args.method).name
         except (TypeError, ValueError, RuntimeError) as exc:
             return _fail(f"-m {args.method}: {exc}")
-        env[_config.START_METHOD_ENV] = name
+        env[_resolution.START_METHOD_ENV] = name
         source = f"-m {name}"
     else:
         try:

@@ -102,5 +102,6 @@ def procstart_config_keys() -> Iterator[procstart.ConfigKey]:
     yield procstart.ConfigKey(
         name=CONFIG_KEY,
         type=str,
+        env=ENV_LOG,
         description="JSON-lines file (relative to pyproject.toml) that gets one line per launch",
     )

@@ -120,7 +120,8 @@ def procstart_config_keys() -> Iterator[procstart.ConfigKey]:
         name="dask-scheduler",
         type=str,
         description="address of the Dask scheduler children run on, e.g. tcp://host:8786 "
-        "(overridden by PROCSTART_DASK_SCHEDULER; unset: a local cluster)",
+        "(unset: a local cluster started on first use)",
+        env="PROCSTART_DASK_SCHEDULER",
     )
     yield procstart.ConfigKey(
         name="dask-local-workers",

@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ._client import PreloadWarning, ServerDiedWarning
-    from ._plugin import procstart_launch, procstart_start_methods, procstart_status
+    from ._plugin import (
+        procstart_config_keys,
+        procstart_launch,
+        procstart_start_methods,
+        procstart_status,
+    )
     from ._popen import SERVER_DIED_EXITCODE, ForkServerPopen
 
 __version__ = "0.1.0"
@@ -31,6 +36,7 @@ __all__ = [
     "ForkServerPopen",
     "PreloadWarning",
     "ServerDiedWarning",
+    "procstart_config_keys",
     "procstart_launch",
     "procstart_start_methods",
     "procstart_status",
@@ -42,6 +48,7 @@ __all__ = [
 # not pay for pluggy or the client side (pluggy finds the hook through
 # __getattr__/__dir__ like any attribute)
 _LAZY = {
+    "procstart_config_keys": "._plugin",
     "procstart_launch": "._plugin",
     "procstart_start_methods": "._plugin",
     "procstart_status": "._plugin",
@@ -52,7 +59,12 @@ _LAZY = {
 }
 
 
-_HOOKS = ("procstart_launch", "procstart_start_methods", "procstart_status")
+_HOOKS = (
+    "procstart_config_keys",
+    "procstart_launch",
+    "procstart_start_methods",
+    "procstart_status",
+)
 
 
 __getattr__, _lazy_dir = lazy_attach(__name__, _LAZY)

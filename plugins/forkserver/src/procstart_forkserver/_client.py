@@ -34,8 +34,6 @@ __all__ = [
 #: with hashlib, is imported only after the server was launched)
 _KEY_LEN = 32
 
-#: the default preload: the parent's main module, as Python 3.14 intends
-DEFAULT_PRELOAD = ("__main__",)
 #: longest path an AF_UNIX address may have (Linux 108 with the NUL; macOS 104)
 _MAX_ADDRESS = 100
 
@@ -102,23 +100,15 @@ def resolved_preload() -> list[str]:
     ``set_forkserver_preload()`` wins; else ``[tool.procstart]
     forkserver-preload``; else ``["__main__"]``.
     """
-    from procstart import _config
+    import procstart.plugin
 
-    chosen = _config.settings.forkserver_preload
+    from ._plugin import DEFAULT_PRELOAD, PRELOAD_KEY
+
+    chosen = procstart.plugin.forkserver_preload()
     if chosen is not None:
-        return list(chosen)
-    project = _config.project_config()
-    value = project.get("forkserver-preload")
-    if value is None:
-        return list(DEFAULT_PRELOAD)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        from procstart import ConfigError
-
-        raise ConfigError(
-            f"{project.path}: '{_config.TABLE}.forkserver-preload' must be an array of "
-            f"strings, got {value!r}"
-        )
-    return list(value)
+        return chosen
+    # declared as an array of strings: a wrong type is a ConfigError naming the file
+    return list(procstart.plugin.config_value(PRELOAD_KEY, list(DEFAULT_PRELOAD)))
 
 
 def _private_folder() -> str:
@@ -169,9 +159,10 @@ def _config_for_server(key: bytes, address: str, preload: list[str]) -> dict[str
 def _interpreter() -> list[str]:
     from multiprocessing import util
 
-    from procstart.plugin import executable
+    import procstart.plugin
 
-    return [executable(), *util._args_from_interpreter_flags()]  # type: ignore[attr-defined]
+    executable = procstart.plugin.executable()
+    return [executable, *util._args_from_interpreter_flags()]  # type: ignore[attr-defined]
 
 
 def _import_path() -> list[str]:

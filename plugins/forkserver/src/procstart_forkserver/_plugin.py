@@ -10,6 +10,11 @@ from typing import Any
 
 import procstart
 
+#: the ``[tool.procstart]`` key this plugin reads, and its default: the
+#: parent's main module, as Python 3.14 intends
+PRELOAD_KEY = "forkserver-preload"
+DEFAULT_PRELOAD = ("__main__",)
+
 
 def _unavailable() -> str | None:
     if not hasattr(os, "fork"):
@@ -72,4 +77,21 @@ def procstart_start_methods() -> Iterator[procstart.StartMethod]:
         description="forked by a per-parent server that preloads modules; "
         "only requested fds reach the child",
         unavailable_reason=_unavailable,
+    )
+
+
+@procstart.hookimpl
+def procstart_config_keys() -> Iterator[procstart.ConfigKey]:
+    """Declare ``[tool.procstart] forkserver-preload``.
+
+    >>> [key.name for key in procstart_config_keys()]
+    ['forkserver-preload']
+    """
+    yield procstart.ConfigKey(
+        name=PRELOAD_KEY,
+        type=list,
+        default=list(DEFAULT_PRELOAD),
+        description="modules the fork server imports before it forks children "
+        '(`"__main__"` is the program\'s main module); `set_forkserver_preload()` in code '
+        "beats it; a module that fails to import is reported as a warning",
     )

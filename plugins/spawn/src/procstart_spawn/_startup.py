@@ -63,8 +63,6 @@ KNOWN_PTH_IMPORTS: dict[str, str] = {
     "import _virtualenv": "virtualenv",
 }
 
-_FALSE = {"0", "false", "no", "off"}
-
 
 class StartupPlan:
     """How children of this parent start: with ``site`` or without.
@@ -120,32 +118,26 @@ def fast_exit_enabled() -> bool:
     """Whether children started now leave through ``procstart.child.fast_exit``."""
     if _exit_override is not None:
         return _exit_override
-    if os.environ.get(FAST_EXIT_ENV, "").strip().lower() in _FALSE:
-        return False
-    from procstart.plugin import config_value
+    import procstart.plugin
 
-    return config_value(FAST_EXIT_KEY) is not False
-
-
-_TRUE = {"1", "true", "yes", "on"}
+    # PROCSTART_SPAWN_FAST_EXIT, then the file, then the declared default (on)
+    return procstart.plugin.config_value(FAST_EXIT_KEY) is not False
 
 
 def _switched_off() -> str | None:
     """None when site-less startup is asked for, else why not."""
     if _override is not None:
         return None if _override else "switched off by set_fast_startup(False)"
-    value = os.environ.get(FAST_STARTUP_ENV, "").strip().lower()
-    if value in _TRUE:
-        return None
-    if value in _FALSE:
-        return f"switched off by {FAST_STARTUP_ENV}={value}"
-    from procstart.plugin import config_file, config_value
+    import procstart.plugin
 
-    chosen = config_value(CONFIG_KEY)
-    if chosen is True:
+    # PROCSTART_SPAWN_FAST_STARTUP, then the file, then the declared default (off)
+    setting = procstart.plugin.config_entry(CONFIG_KEY)
+    if setting.value is True:
         return None
-    if chosen is False:
-        return f"switched off by {CONFIG_KEY} = false in {config_file()}"
+    if setting.source == "environment":
+        return f"switched off by {setting.detail}"
+    if setting.source == "pyproject":
+        return f"switched off by {CONFIG_KEY} = false in {setting.detail}"
     return f"off by default (it measured no faster here); {FAST_STARTUP_ENV}=1 turns it on"
 
 

@@ -74,14 +74,14 @@ def _own_create_time() -> float | None:
 
 
 def _die_with_parent() -> bool:
-    from procstart import _config
+    import procstart.plugin
 
-    value = _config.project_config().get("children-die-with-parent", True)
+    value = procstart.plugin.config_value("children-die-with-parent", True)
     if not isinstance(value, bool):
         import warnings
 
         warnings.warn(
-            f"{_config.project_config().path}: '{_config.TABLE}.children-die-with-parent' "
+            f"{procstart.plugin.config_file()}: 'tool.procstart.children-die-with-parent' "
             f"must be true or false, got {value!r}; using true",
             TrackerWarning,
             stacklevel=4,

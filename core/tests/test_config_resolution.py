@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import run_python
 
 SHOW = """
@@ -132,7 +131,7 @@ def test_cli_methods_says_where_the_default_came_from(project: Path, site: Path)
     expected = (
         f"default: alpha (from [tool.procstart] start-method in {project / 'pyproject.toml'})"
     )
-    assert expected in result.stdout
+    assert expected in " ".join(result.stdout.split())  # wrapped at 100 columns
     assert "procstart-fork==0.1.0" in result.stdout
 
 
@@ -173,27 +172,60 @@ def test_wrong_list_type(tmp_path: Path, site: Path) -> None:
     )
 
 
-def test_unknown_key_warns_and_resolution_goes_on(tmp_path: Path, site: Path) -> None:
+def test_misspelt_key_is_an_error_with_did_you_mean(tmp_path: Path, site: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text(
         '[tool.procstart]\nstart-method = "beta"\nstart-methd = "alpha"\n'
     )
-    result = run_python(SHOW, cwd=tmp_path, env={"PYTHONPATH": str(site)})
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["method"] == "beta"
-    assert (
-        f"{tmp_path / 'pyproject.toml'}: unknown key 'tool.procstart.start-methd'" in result.stderr
+    err = _error_of(tmp_path, site)
+    assert err == (
+        f"procstart.errors.ConfigError: {tmp_path / 'pyproject.toml'}: unknown key "
+        "'tool.procstart.start-methd' = 'alpha'; did you mean 'tool.procstart.start-method'?"
     )
 
 
-def test_unknown_method_in_pyproject_names_file_and_key(tmp_path: Path, site: Path) -> None:
+def test_unrelated_unknown_key_warns_at_its_line_and_resolution_goes_on(
+    tmp_path: Path, site: Path
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.procstart]\nstart-method = "beta"\n\nsomeone-elses-option = 1\n'
+    )
+    result = run_python(SHOW, cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["method"] == "beta"
+    # the warning's location is the config file and the key's line, not procstart's source
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(
+        f"{tmp_path / 'pyproject.toml'}:4: ConfigWarning: unknown key "
+        "'tool.procstart.someone-elses-option': no installed plugin declares it"
+    )
+    assert "procstart/" not in result.stderr
+
+
+def test_unknown_method_in_pyproject_is_a_config_error(tmp_path: Path, site: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text('[tool.procstart]\nstart-method = "forkservr"\n')
     err = _error_of(tmp_path, site)
     assert err.startswith(
-        f"ValueError: {tmp_path / 'pyproject.toml'}: 'tool.procstart.start-method': "
-        "unknown start method 'forkservr'; installed:"
+        f"procstart.errors.ConfigError: {tmp_path / 'pyproject.toml'}: "
+        "'tool.procstart.start-method' = 'forkservr': "
+        "unknown start method 'forkservr'; did you mean 'forkserver'? installed: alpha, beta,"
     )
+
+
+def test_config_error_is_a_value_error(tmp_path: Path, site: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.procstart]\nstart-method = 3\n")
+    code = """
+import procstart
+try:
+    procstart.get_start_method()
+except ValueError as exc:
+    print(type(exc).__name__)
+"""
+    result = run_python(code, cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    assert result.stdout.split() == ["ConfigError"], result.stderr
 
 
 @pytest.mark.parametrize(

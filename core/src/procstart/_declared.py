@@ -1,0 +1,115 @@
+"""Which ``[tool.procstart]`` keys exist, and which distribution declared each.
+
+The core declares :data:`CORE_KEYS`; every installed plugin declares its own
+with ``procstart_config_keys``, called per plugin through pluggy's hook
+caller so that each key has one owner. A key declared twice is an error
+naming both distributions. Public access is :mod:`procstart.config`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import NamedTuple
+
+from . import _manager
+from ._pyproject import TABLE
+from ._resolution import START_METHOD_ENV
+from ._types import ConfigKey
+from .errors import PluginConflictError
+
+__all__ = ["CORE", "CORE_KEYS", "ENV_VARS", "Declared", "declared_keys"]
+
+#: who declares the core's keys, in ``procstart config`` and errors
+CORE = "procstart"
+
+#: the keys the core itself reads; plugins declare theirs with procstart_config_keys
+CORE_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey(
+        name="start-method",
+        type=str,
+        description="the project's default start method, any installed method's name; "
+        "when unset, the platform's preference among installed methods "
+        "(forkserver, spawn, fork; spawn first on macOS); code beats it",
+        env=START_METHOD_ENV,
+    ),
+)
+
+#: ``PROCSTART_*`` variables the core reads that belong to no key
+ENV_VARS: dict[str, str] = {
+    "PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "`1`/`true`/`yes`/`on`: load no entry-point plugins "
+    "(only those registered in code with `procstart.register_plugin`)",
+}
+
+
+class Declared(NamedTuple):
+    """A declared key and the distribution that declared it (``procstart`` for core keys)."""
+
+    key: ConfigKey
+    distribution: str
+    version: str = ""
+
+
+_lock = threading.Lock()
+#: (registry, its generation, keys): declarations change only with plugins
+_cache: tuple[_manager.Plugins, int, dict[str, Declared]] | None = None
+
+
+def _provider(distribution: str, version: str) -> str:
+    return f"{distribution}=={version}" if version else distribution
+
+
+def _collect() -> dict[str, Declared]:
+    registry = _manager.plugins()
+    pm = registry.pm
+    keys = {key.name: Declared(key, CORE) for key in CORE_KEYS}
+    hook = pm.hook.procstart_config_keys
+    declaring = [impl.plugin for impl in hook.get_hookimpls() if not impl.wrapper]
+    everyone = pm.get_plugins()
+    for plugin in declaring:
+        name = pm.get_name(plugin) or repr(plugin)
+        dist, version = registry.origins.get(name, (name, ""))
+        # one plugin's declarations, still called by pluggy's hook caller
+        only = pm.subset_hook_caller(
+            "procstart_config_keys", remove_plugins=[p for p in everyone if p is not plugin]
+        )
+        for batch in only():
+            for key in batch or ():
+                if not isinstance(key, ConfigKey):
+                    raise TypeError(
+                        f"{_provider(dist, version)}: procstart_config_keys must yield "
+                        f"procstart.plugin.ConfigKey objects, got {type(key).__name__}"
+                    )
+                old = keys.get(key.name)
+                if old is not None:
+                    raise PluginConflictError(
+                        f"[{TABLE}] key {key.name!r} is declared twice, by "
+                        f"{_provider(old.distribution, old.version)} and "
+                        f"{_provider(dist, version)}: uninstall one of them"
+                    )
+                keys[key.name] = Declared(key, dist, version)
+    return keys
+
+
+def declared_keys() -> dict[str, Declared]:
+    """Every declared key by name: the core's first, then installed plugins'.
+
+    Two declarations of one key (two plugins, or a plugin and the core) are a
+    :class:`procstart.PluginConflictError` naming both distributions.
+
+    >>> declared_keys()["start-method"].distribution
+    'procstart'
+    """
+    global _cache
+    registry = _manager.plugins()
+    with _lock:
+        cached = _cache
+        if cached is None or cached[0] is not registry or cached[1] != registry.generation:
+            cached = _cache = (registry, registry.generation, _collect())
+        return cached[2]
+
+
+def _reset_for_tests() -> None:
+    """Forget the cached declarations."""
+    global _cache
+    with _lock:
+        _cache = None
