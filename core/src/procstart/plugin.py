@@ -143,6 +143,24 @@ def resource_types() -> list[Any]:
     return list(_manager.plugins().resource_types())
 
 
+def stdlib_tracker_handle() -> Any:
+    """The stdlib resource tracker's fd as an ``InheritedHandle``, if it runs here.
+
+    Never starts the stdlib's tracker. A tracker plugin that leaves the
+    top-level program's ``SharedMemory``/``SemLock`` to the stdlib passes this
+    to children so the stdlib's tracker lives as long as the tree (children
+    are attached to it as the stdlib's own spawn children are).
+
+    >>> stdlib_tracker_handle() is None  # doctest: +SKIP
+    True
+    """
+    from . import _stdlib_tracker
+    from ._types import InheritedHandle
+
+    fd = _stdlib_tracker.running_fd()
+    return None if fd is None else InheritedHandle(_stdlib_tracker.HANDLE_KEY, fd)
+
+
 def __getattr__(name: str) -> Any:
     try:
         module, attribute = _EXPORTS[name]
@@ -213,5 +231,6 @@ __all__ = [
     "payload",
     "register_resource",
     "resource_types",
+    "stdlib_tracker_handle",
     "unregister_resource",
 ]

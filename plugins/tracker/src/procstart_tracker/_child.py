@@ -1,6 +1,6 @@
 """The child side: re-attach to the parent's tracker before the target runs.
 
-Every child of a program with the tracker installed imports this module
+Every child procstart starts in a program with the tracker installed imports this module
 (procstart sends ``"procstart_tracker._child:procstart_child_setup"``; the
 child imports only the module that defines the hook, and its package's
 light ``__init__``). So it imports only :mod:`._client` (``os``, ``stat``,
@@ -42,13 +42,15 @@ def install_bridge() -> None:
 
 
 def procstart_child_setup(info: ChildInfo) -> None:
-    """Re-attach to the parent's tracker and say hello (grandchildren too)."""
+    """Re-attach to the parent's tracker; the stdlib's objects report there too.
+
+    Nothing is sent: the parent already told the tracker about this child
+    (``CHILD``), so a child's start costs the tracker no message and waits
+    for no process.
+    """
     fd = info.handles.get(HANDLE_KEY)
     if fd is None or not supported():
         return
     client.attach(fd, os.environ.get(ROOT_ENV))
-    install_bridge()
-    try:  # noqa: SIM105 - contextlib is one import more for every child
-        client.hello()
-    except OSError:
-        pass  # never fail a child for the tracker's sake
+    if client.fd is not None:
+        install_bridge()

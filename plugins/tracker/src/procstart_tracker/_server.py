@@ -172,6 +172,7 @@ class Tracker:
         *,
         die_with_parent: bool = True,
         out: TextIO | None = None,
+        journal: int | None = None,
     ) -> None:
         import psutil
 
@@ -192,6 +193,35 @@ class Tracker:
         os.set_blocking(fd, False)
         self.debug = bool(os.environ.get("PROCSTART_TRACKER_DEBUG"))
         self.t0 = time.monotonic()
+        self.journal = journal
+        if journal is not None:
+            self._replay(journal)
+        #: rejections seen before (replayed) were reported by the previous tracker
+        self.reported_rejections = len(self.state.rejections)
+        self.rejected_before = self.state.rejected
+
+    # -- the journal ------------------------------------------------------
+    def _replay(self, journal: int) -> None:
+        """Take over the books of a tracker that died (every byte it read, in order)."""
+        offset = 0
+        while True:
+            data = os.pread(journal, 1 << 20, offset)
+            if not data:
+                break
+            offset += len(data)
+            self._note(self.state.feed(data))
+        os.lseek(journal, offset, os.SEEK_SET)
+        self._log(f"replayed {offset} journal bytes: {len(self.state.resources)} resources")
+
+    def _record(self, data: bytes) -> None:
+        """Append what was read to the journal before acting on it."""
+        if self.journal is None:
+            return
+        try:
+            os.write(self.journal, data)
+        except OSError as exc:
+            self._say(f"{WARNING_PREFIX} journal write failed ({exc}); a restart may forget")
+            self.journal = None
 
     def _log(self, text: str) -> None:
         if self.debug:
@@ -347,7 +377,19 @@ class Tracker:
             if not data:
                 self.eof = True
                 return
+            self._record(data)
             self._note(self.state.feed(data))
+            self._report_rejections()
+
+    def _report_rejections(self) -> None:
+        """Say (once per reason, at most three times) that a malformed line was ignored."""
+        state = self.state
+        while self.reported_rejections < len(state.rejections):
+            reason = state.rejections[self.reported_rejections]
+            self.reported_rejections += 1
+            self._say(
+                f"{WARNING_PREFIX} ignored a malformed message on the tracker's pipe: {reason}"
+            )
 
     # -- cleanup ----------------------------------------------------------
     def clean(self, keys: list[Key], *, why: str, terminated: list[int] | None = None) -> None:
@@ -359,12 +401,12 @@ class Tracker:
         for key in keys:
             self.state.resources.pop(key, None)
             try:
-                cleanup(key[0], key[1], self.state.types)
-                cleaned.append(key)
+                if cleanup(key[0], key[1], self.state.types):
+                    cleaned.append(key)  # already gone (released elsewhere): not a leak
             except Exception as exc:  # noqa: BLE001 - reported, the others still run
                 failed.append(f"{key[0]} {key[1]!r} ({type(exc).__name__}: {exc})")
         self._log(f"cleaned {len(cleaned)}, failed {len(failed)}")
-        if not (keys or terminated):
+        if not (cleaned or failed or terminated):
             return
         parts = [f"{WARNING_PREFIX} {why}"]
         if cleaned:
@@ -455,6 +497,12 @@ class Tracker:
         self.clean(list(self.state.resources), why="the last process using the tracker exited")
         return 0
 
+    def summary(self) -> None:
+        """At exit: how many malformed messages were ignored in all, if more than listed."""
+        rejected = self.state.rejected - self.rejected_before
+        if rejected > len(self.state.rejections):
+            self._say(f"{WARNING_PREFIX} ignored {rejected} malformed message(s) in all")
+
 
 def _quiet_signals() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -465,15 +513,22 @@ def _quiet_signals() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``main([fd, root_pid, root_ctime, die_with_parent])`` — never returns."""
+    """``main([fd, root_pid, root_ctime, die_with_parent, journal_fd])`` — never returns."""
     _quiet_signals()
     fd, root_pid = int(argv[0]), int(argv[1])
     root_ctime = float(argv[2]) if argv[2] != "-" else None
     die_with_parent = argv[3] == "1"
+    journal = int(argv[4]) if len(argv) > 4 else None
     os.set_inheritable(fd, False)
+    if journal is not None:
+        os.set_inheritable(journal, False)
     code = 1
     try:
-        code = Tracker(fd, root_pid, root_ctime, die_with_parent=die_with_parent).run()
+        tracker = Tracker(
+            fd, root_pid, root_ctime, die_with_parent=die_with_parent, journal=journal
+        )
+        code = tracker.run()
+        tracker.summary()
     except BaseException:  # noqa: BLE001 - a crash must be visible, then exit
         import traceback
 
