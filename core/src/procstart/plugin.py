@@ -57,6 +57,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "payload": ("procstart.payload", ""),
     "child": ("procstart.child", ""),
     # resources
+    "STDLIB_TRACKER_KEY": ("procstart._stdlib_tracker", "HANDLE_KEY"),
+    "stdlib_tracker_fd": ("procstart._stdlib_tracker", "running_fd"),
     "register_resource": ("procstart.resources", "register_resource"),
     "unregister_resource": ("procstart.resources", "unregister_resource"),
     # helpers for light plugin packages
@@ -180,6 +182,8 @@ if TYPE_CHECKING:
     from . import child, fork_atexit, payload
     from ._fds import IndexedFd, PassedFd
     from ._hookspecs import hookimpl, hookspec
+    from ._stdlib_tracker import HANDLE_KEY as STDLIB_TRACKER_KEY
+    from ._stdlib_tracker import running_fd as stdlib_tracker_fd
     from ._types import (
         ChildInfo,
         ConfigKey,
@@ -212,6 +216,7 @@ __all__ = [
     "PopenLike",
     "Resource",
     "ResourceType",
+    "STDLIB_TRACKER_KEY",
     "SerializationError",
     "StartMethod",
     "after_import",
@@ -231,6 +236,7 @@ __all__ = [
     "payload",
     "register_resource",
     "resource_types",
+    "stdlib_tracker_fd",
     "stdlib_tracker_handle",
     "unregister_resource",
 ]

@@ -73,9 +73,9 @@ def test_sigkilled_parent_leaves_nothing(tmp_path: Path, method: str) -> None:
     record_timing(f"{method}: parent SIGKILL -> shm, lock, folders, child gone", took)
     warnings = parent.warnings()
     assert len(warnings) == 1, parent.stderr()
-    # the top-level program's stdlib objects stay with the stdlib's tracker
-    # (gone above all the same); what the child and procstart registered is here
-    assert info["child"]["shm"] in warnings[0]
+    # the top-level program keeps the stdlib's tracker, and its children share
+    # it (their stdlib objects are gone above all the same); procstart's own
+    # registrations are reported here
     assert info["parent"]["shm"] not in warnings[0]
     for entry in (info["parent"], info["child"]):
         assert entry["folder"] in warnings[0]

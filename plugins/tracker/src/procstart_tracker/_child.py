@@ -41,16 +41,28 @@ def install_bridge() -> None:
         _stdlib_bridge.install(_bridge_register, _bridge_unregister)
 
 
-def procstart_child_setup(info: ChildInfo) -> None:
-    """Re-attach to the parent's tracker; the stdlib's objects report there too.
+def _stdlib_tracker_inherited(info: ChildInfo) -> bool:
+    """True if the parent passed (or a fork copied) a running stdlib tracker."""
+    from procstart import plugin
 
-    Nothing is sent: the parent already told the tracker about this child
-    (``CHILD``), so a child's start costs the tracker no message and waits
-    for no process.
+    if plugin.STDLIB_TRACKER_KEY in info.handles:
+        return True
+    return plugin.stdlib_tracker_fd() is not None
+
+
+def procstart_child_setup(info: ChildInfo) -> None:
+    """Re-attach to the parent's tracker; route the stdlib's objects.
+
+    The stdlib's ``SharedMemory``/``SemLock`` report to the stdlib tracker
+    when the parent runs one (it holds the parent's own objects and lives as
+    long as the tree: one tracker per name, as with ``multiprocessing``),
+    else to this tracker. Nothing is sent: the parent already told the
+    tracker about this child (``CHILD``), so a child's start costs the
+    tracker no message and waits for no process.
     """
     fd = info.handles.get(HANDLE_KEY)
     if fd is None or not supported():
         return
     client.attach(fd, os.environ.get(ROOT_ENV))
-    if client.fd is not None:
+    if client.fd is not None and not _stdlib_tracker_inherited(info):
         install_bridge()

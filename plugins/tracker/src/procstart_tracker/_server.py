@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from ._protocol import MAX_LINE, Message, ProtocolError, parse_message
+from ._protocol import IPC_KINDS, MAX_LINE, Message, ProtocolError, parse_message
 
 __all__ = ["EXIT_GRACE", "TERM_GRACE", "Tracker", "TrackerState", "main"]
 
@@ -46,6 +46,8 @@ TERM_GRACE = 0.3
 KILL_WAIT = 0.3
 #: after a normal exit of the root: seconds its remaining descendants get to exit
 EXIT_GRACE = 0.3
+#: after a normal exit: seconds the stdlib's tracker gets to clean names it shares with us
+STDLIB_FIRST = 0.2
 #: seconds between snapshots of the root's process tree
 SNAPSHOT_EVERY = 0.5
 #: at most this many names are listed in one warning
@@ -161,6 +163,19 @@ def _children_of(pid: int) -> list[int] | None:
     return children
 
 
+def _is_stdlib_tracker(proc: Any) -> bool:
+    """True for ``multiprocessing``'s resource tracker process.
+
+    Never terminated: it holds the top-level program's own stdlib objects and
+    exits by itself, cleaning them, once the last process holding its pipe
+    (the tree) is gone.
+    """
+    try:
+        return any("multiprocessing.resource_tracker" in part for part in proc.cmdline())
+    except Exception:  # noqa: BLE001 - gone or not ours to inspect: treat as any process
+        return False
+
+
 class Tracker:
     """The tracker's event loop (pipe + root watch + psutil)."""
 
@@ -185,6 +200,8 @@ class Tracker:
         self.me = os.getpid()
         self.eof = False
         self.procs: dict[int, Any] = {}
+        #: descendants that are not the tree's (the stdlib's tracker)
+        self.ignored: set[int] = set()
         self.root: Any = self._process(root_pid, root_ctime)
         try:
             self.root_sid: int | None = os.getsid(root_pid)
@@ -306,6 +323,9 @@ class Tracker:
                     continue  # it left the session on purpose (a daemon): not ours
             except OSError:
                 continue
+            if pid in self.ignored or _is_stdlib_tracker(proc):
+                self.ignored.add(pid)
+                continue  # not a survivor, never a victim: it ends with the tree
             self.procs[pid] = proc
         # forget dead processes that hold nothing
         holders = {pid for holders in self.state.resources.values() for pid in holders}
@@ -323,7 +343,7 @@ class Tracker:
             victims.setdefault(pid, proc)
         victims.pop(self.me, None)
         victims.pop(self.root_pid, None)
-        return list(victims.values())
+        return [proc for proc in victims.values() if not _is_stdlib_tracker(proc)]
 
     def _wait_gone(self, procs: list[Any], timeout: float) -> list[Any]:
         deadline = time.monotonic() + timeout
@@ -482,6 +502,10 @@ class Tracker:
             if not self.eof
             else list(self.state.resources)
         )
+        if self.state.root_exiting and any(kind in IPC_KINDS for kind, _ in keys):
+            # a normal exit: the stdlib's tracker (which the top-level program
+            # keeps) may hold the same names and cleans them now; let it go first
+            time.sleep(STDLIB_FIRST)
         self.clean(keys, why=why, terminated=terminated)
         if self.die_with_parent and root_dead and not self.state.resources:
             return 0
