@@ -19,8 +19,8 @@ the journal and reads on, knowing every live process's resources.
 
 Writes never block: the write end is non-blocking (one ``write()`` of at most
 4096 bytes, atomic). If the pipe is full (a busy or stopped tracker) the line
-is queued in this process, with one warning, and sent before the next message
-or at exit.
+is queued in this process, with one warning, and a thread (started only
+then) sends the queue as the tracker reads; the process waits for it at exit.
 
 No psutil, no plugin manager on the way of a registration: children stay
 cheap. Every child that reports to the tracker imports this module (see
@@ -63,7 +63,7 @@ SERVER_ENV = "PROCSTART_TRACKER_SERVER"
 DIE_WITH_PARENT_KEY = "children-die-with-parent"
 #: fd numbers of the pipe's read end and the journal in the tracker process
 TRACKER_PIPE_FD, TRACKER_JOURNAL_FD = 3, 4
-#: seconds a process waits at exit for a full pipe to take its queued lines
+#: seconds the flusher waits for a full pipe to take any of its queued lines
 EXIT_FLUSH_TIMEOUT = 5.0
 
 _BOOT = (
@@ -200,6 +200,7 @@ class Client:
         #: lines a full pipe did not take yet, sent before the next one
         self._pending: list[bytes] = []
         self._warned_full = False
+        self._flusher: threading.Thread | None = None
 
     # -- identity -----------------------------------------------------------
     def root_token(self) -> str:
@@ -235,6 +236,7 @@ class Client:
         self.mine = {}
         self._pending = []
         self._warned_full = False
+        self._flusher = None
 
     # -- the pipe -----------------------------------------------------------
     def attach(self, fd: int, token: str | None = None) -> None:
@@ -381,40 +383,71 @@ class Client:
             return True
 
     def _queue(self, line: bytes) -> None:
+        """Keep ``line`` for the flusher thread (started now if it is not running)."""
         self._pending.append(line)
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(
+                target=self._flush_loop, name="procstart-tracker-flush", daemon=False
+            )
+            self._flusher.start()
         if not self._warned_full:
             self._warned_full = True
             import warnings
 
             warnings.warn(
                 "procstart-tracker: the tracker's pipe is full (the tracker is busy or "
-                "stopped); this process queues its messages and sends them with its next "
-                "one or at exit",
+                "stopped); this process queues its messages and a thread sends them "
+                "as the tracker reads",
                 TrackerWarning,
                 stacklevel=5,
             )
 
-    def _flush(self, timeout: float = 0.0) -> bool:
-        """Send queued lines in order; True once none is left."""
+    def _flush(self) -> bool:
+        """Send queued lines in order without waiting; True once none is left."""
         fd = self.fd
         while self._pending and fd is not None:
             try:
                 os.write(fd, self._pending[0])
             except BlockingIOError:
-                if not timeout:
-                    return False
-                import select
-
-                poller = select.poll()
-                poller.register(fd, select.POLLOUT)
-                if not poller.poll(timeout * 1000):
-                    return False
-                continue
-            except OSError:
+                return False
+            except OSError:  # nobody reads any more: nothing to deliver to
                 self._pending.clear()
                 return True
             self._pending.pop(0)
         return True
+
+    def _flush_loop(self) -> None:
+        """The flusher: send what a full pipe held back, as room appears.
+
+        Not a daemon: the interpreter (and ``multiprocessing``'s child
+        bootstrap, through ``threading._shutdown``) waits for it at exit, so
+        queued registrations are not lost; it gives up after
+        :data:`EXIT_FLUSH_TIMEOUT` seconds without progress, saying so.
+        """
+        import select
+        import time
+
+        last_progress = time.monotonic()
+        while True:
+            with self.lock:
+                before = len(self._pending)
+                if self._flush():
+                    return
+                if len(self._pending) < before:
+                    last_progress = time.monotonic()
+                fd = self.fd
+            if time.monotonic() - last_progress > EXIT_FLUSH_TIMEOUT or fd is None:
+                break
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            poller.poll(100)
+        with self.lock:
+            lost, self._pending = len(self._pending), []
+        sys.stderr.write(
+            f"procstart-tracker: warning: the tracker's pipe stayed full for "
+            f"{EXIT_FLUSH_TIMEOUT:g} s; {lost} message(s) of process {os.getpid()} "
+            "were not sent\n"
+        )
 
     def send(self, op: str, *fields: str | int) -> bool:
         """Send one message; False if this process has no tracker."""
@@ -467,16 +500,12 @@ class Client:
         self.send("CHILD", pid)
 
     def at_exit(self) -> None:
-        """Send what a full pipe held back (bounded wait); the root says goodbye."""
-        if self._pending and not self._flush(EXIT_FLUSH_TIMEOUT):
-            sys.stderr.write(
-                f"procstart-tracker: warning: the tracker's pipe stayed full for "
-                f"{EXIT_FLUSH_TIMEOUT:g} s; {len(self._pending)} message(s) of process "
-                f"{os.getpid()} were not sent\n"
-            )
+        """At the root's normal exit: its remaining descendants get a grace period."""
         if self.fd is not None and self.root is not None and self.root[0] == os.getpid():
             with self.lock:
                 self.check()  # a dead tracker is replaced: someone must clean up
+                if self._pending:
+                    return  # the flusher sends BYE's predecessors first; BYE is a nicety
             try:  # noqa: SIM105 - contextlib is one import more for every child
                 os.write(self.fd, encode_message("BYE", os.getpid()))
             except OSError:
