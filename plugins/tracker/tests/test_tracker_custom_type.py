@@ -62,7 +62,11 @@ def test_plugin_resource_type_is_cleaned_with_its_function(tmp_path: Path, metho
     markers = [Path(m) for m in parent.info["markers"]]
     done = [Path(f"{m}.cleaned-by-plugin") for m in markers]
     took = wait_until(
-        lambda: all(d.exists() for d in done) and not any(m.exists() for m in markers), DEADLINE
+        # written after it is created: wait for the content, not only the file
+        lambda: (
+            all(d.exists() and d.read_text() for d in done) and not any(m.exists() for m in markers)
+        ),
+        DEADLINE,
     )
     assert took is not None, parent.stderr()
     record_timing(f"{method}: parent SIGKILL -> plugin-defined resources cleaned", took)

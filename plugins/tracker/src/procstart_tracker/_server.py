@@ -48,6 +48,8 @@ KILL_WAIT = 0.3
 EXIT_GRACE = 0.3
 #: after a normal exit: seconds the stdlib's tracker gets to clean names it shares with us
 STDLIB_FIRST = 0.2
+#: seconds between reads of the pipe while the root lives
+DRAIN_EVERY = 0.1
 #: seconds between snapshots of the root's process tree
 SNAPSHOT_EVERY = 0.5
 #: at most this many names are listed in one warning
@@ -455,22 +457,25 @@ class Tracker:
             return None
 
     def run(self) -> int:
-        """Serve until the root dies (or the pipe ends); return the exit code."""
+        """Serve until the root dies (or the pipe ends); return the exit code.
+
+        The pipe is read every :data:`DRAIN_EVERY` seconds, not when a line
+        arrives: a launch's write lands in the pipe and wakes nobody (on a
+        busy machine, waking the tracker per child cost the parent its CPU
+        slice). The root's death wakes it at once (pidfd); it then reads
+        everything before acting.
+        """
         pidfd = self._watch_root()
         self._log(f"watching root {self.root_pid} ({'pidfd' if pidfd is not None else 'polling'})")
         poller = select.poll()
-        poller.register(self.fd, select.POLLIN)
         if pidfd is not None:
             poller.register(pidfd, select.POLLIN)
-        tick = SNAPSHOT_EVERY if pidfd is not None else 0.1
         next_snapshot = 0.0
         root_dead = self.root is None or not self._alive(self.root)
         while not root_dead and not self.eof:
-            for fd, _events in poller.poll(tick * 1000):
-                if fd == self.fd:
-                    self.drain()
-                elif fd == pidfd:
-                    root_dead = True
+            if poller.poll(DRAIN_EVERY * 1000):
+                root_dead = True
+            self.drain()
             if pidfd is None:
                 root_dead = not self._alive(self.root)
             now = time.monotonic()
