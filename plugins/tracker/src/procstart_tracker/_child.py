@@ -56,13 +56,17 @@ def procstart_child_setup(info: ChildInfo) -> None:
     The stdlib's ``SharedMemory``/``SemLock`` report to the stdlib tracker
     when the parent runs one (it holds the parent's own objects and lives as
     long as the tree: one tracker per name, as with ``multiprocessing``),
-    else to this tracker. Nothing is sent: the parent already told the
-    tracker about this child (``CHILD``), so a child's start costs the
-    tracker no message and waits for no process.
+    else to this tracker. The child announces itself with one write
+    (``HELLO``): the tracker learns its pid even if it outlives its parent;
+    the write wakes nobody (the tracker reads the pipe every 0.1 s) and
+    waits for no process.
     """
     fd = info.handles.get(HANDLE_KEY)
     if fd is None or not supported():
         return
     client.attach(fd, os.environ.get(ROOT_ENV))
-    if client.fd is not None and not _stdlib_tracker_inherited(info):
+    if client.fd is None:
+        return
+    client.hello()
+    if not _stdlib_tracker_inherited(info):
         install_bridge()

@@ -103,6 +103,19 @@ def may_start() -> bool:
 
 
 def _own_create_time() -> float | None:
+    """This process's start time as psutil reports it (the tracker compares them).
+
+    Read from ``/proc`` on Linux (importing psutil in the root would cost it
+    ~2 MiB and make every fork slower); psutil elsewhere.
+    """
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            ticks = int(fh.read().rpartition(b")")[2].split()[19])  # field 22: starttime
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        pass
     try:
         import psutil
 
@@ -201,12 +214,17 @@ class Client:
         self._pending: list[bytes] = []
         self._warned_full = False
         self._flusher: threading.Thread | None = None
+        self._token: tuple[tuple[int, float | None, int | None], str] | None = None
 
     # -- identity -----------------------------------------------------------
     def root_token(self) -> str:
         """What a child needs to find the root again (``ROOT_ENV``)."""
         root_pid, ctime = self.root or (os.getpid(), None)
-        return f"{root_pid}:{'-' if ctime is None else repr(ctime)}:{self.tracker_pid or 0}"
+        key = (root_pid, ctime, self.tracker_pid)
+        if self._token is None or self._token[0] != key:
+            text = f"{root_pid}:{'-' if ctime is None else repr(ctime)}:{self.tracker_pid or 0}"
+            self._token = (key, text)
+        return self._token[1]
 
     def _adopt_token(self, token: str | None) -> None:
         if not token:
@@ -370,7 +388,6 @@ class Client:
             fd = self.fd
             if fd is None or not self._is_ours(fd):
                 return False
-            self.check()
             if self._pending and not self._flush():
                 self._queue(line)
                 return True
@@ -478,6 +495,8 @@ class Client:
                 if not may_start():
                     return False
                 self._start()
+            else:
+                self.check()
             for type_line in self._type_lines(kind):
                 self._write(type_line)
             if not self._write(line):
@@ -495,9 +514,19 @@ class Client:
                 return False  # no tracker: nothing to forget (and none to start now)
             return self._write(line)
 
-    def child_started(self, pid: int) -> None:
-        """Record a child this process started (it may outlive us)."""
-        self.send("CHILD", pid)
+    def hello(self) -> None:
+        """In a child procstart started: tell the tracker this process exists."""
+        fd = self.fd
+        if fd is None:
+            return
+        line = b"HELLO %d\n" % os.getpid()  # always valid: no need for the encoder
+        try:
+            os.write(fd, line)
+        except BlockingIOError:
+            with self.lock:
+                self._queue(line)
+        except OSError:
+            pass  # never fail a child for the tracker's sake
 
     def at_exit(self) -> None:
         """At the root's normal exit: its remaining descendants get a grace period."""

@@ -11,8 +11,7 @@ pluggy there); only the ``hookimpl`` marker is applied here.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
 
 from procstart import plugin
 
@@ -25,11 +24,13 @@ __all__ = [
     "procstart_child_setup",
     "procstart_config_keys",
     "procstart_inherited_handles",
-    "procstart_launch",
     "procstart_register_resource",
     "procstart_status",
     "procstart_unregister_resource",
 ]
+
+# resolved once here, so that fork children find it cached (no lookup per child)
+_ = (plugin.STDLIB_TRACKER_KEY, plugin.stdlib_tracker_fd)
 
 #: keeps ``__module__`` = ``procstart_tracker._child``: a child imports only that
 procstart_child_setup = plugin.hookimpl(_child.procstart_child_setup)
@@ -51,25 +52,18 @@ def procstart_inherited_handles(
 ) -> Iterator[plugin.InheritedHandle]:
     """Every child gets the tracker's pipe (the tracker starts on this first need).
 
-    And the stdlib tracker's fd when this process runs one (for its own
-    stdlib objects): it must outlive the children that may use them.
+    And where the root is (``ROOT_ENV``, in the child's environment), and the
+    stdlib tracker's fd when this process runs one (for its own stdlib
+    objects): it must outlive the children that may use them. No launch
+    wrapper: the child announces itself (one write, in the child), so a
+    launch pays the tracker nothing else and can take the core's direct path.
     """
     if supported():
         yield plugin.InheritedHandle(key=HANDLE_KEY, fd=client.ensure_running())
+        request.env[ROOT_ENV] = client.root_token()
         stdlib = plugin.stdlib_tracker_handle()
         if stdlib is not None and not request.method.inherits_all_fds:
             yield stdlib
-
-
-@plugin.hookimpl(wrapper=True)
-def procstart_launch(request: plugin.LaunchRequest) -> Generator[None, Any, Any]:
-    """Tell the child where the root is; record its pid as soon as it exists."""
-    if supported() and client.fd is not None:
-        request.env[ROOT_ENV] = client.root_token()
-    popen = yield
-    if supported() and client.fd is not None:
-        client.child_started(popen.pid)
-    return popen
 
 
 @plugin.hookimpl
