@@ -148,3 +148,28 @@ def test_normal_exit_leaves_a_subprocess_the_program_left_running(tmp_path: Path
         assert WARNING not in parent.stderr()
     finally:
         kill_all([helper])
+
+
+UNANNOUNCED = """
+if __name__ == "__main__":
+    import procstart_tracker
+
+    ctx = procstart.get_context(METHOD)
+    kid = ctx.Process(target=time.sleep, args=(60,))
+    kid.start()  # still starting its interpreter: it has not said HELLO yet
+    report({"kid": kid.pid, "tracker_pid": procstart_tracker.status()["pid"]})
+    die()
+"""
+
+
+def test_a_child_killed_before_it_announced_itself_is_found(tmp_path: Path) -> None:
+    """The root dies right after a spawn launch: found by its environment, terminated."""
+    method_or_skip("spawn")
+    parent = run_parent(tmp_path, UNANNOUNCED, "spawn", "unannounced", expect_kill=True)
+    kid = parent.info["kid"]
+    try:
+        assert wait_until(lambda: not alive(kid), DEADLINE) is not None, parent.stderr()
+    finally:
+        kill_all([kid])
+    warnings = parent.warnings()
+    assert len(warnings) == 1 and str(kid) in warnings[0], parent.stderr()

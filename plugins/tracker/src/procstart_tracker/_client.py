@@ -37,7 +37,7 @@ import stat
 import sys
 import threading
 
-from ._wire import BUILTIN_KINDS, PATH_KINDS, encode_message
+from ._wire import BUILTIN_KINDS, PATH_KINDS, ROOT_ENV, encode_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
@@ -55,8 +55,6 @@ __all__ = [
 
 #: the key of the tracker's fd among a child's inherited handles
 HANDLE_KEY = "procstart.tracker"
-#: ``root_pid:root_create_time:tracker_pid``, set in every child's environment
-ROOT_ENV = "PROCSTART_TRACKER_ROOT"
 #: set in the tracker process itself (the plugin must not bridge the stdlib there)
 SERVER_ENV = "PROCSTART_TRACKER_SERVER"
 #: the config key this plugin declares (``[tool.procstart]``)

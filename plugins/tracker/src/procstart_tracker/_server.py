@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from ._protocol import IPC_KINDS, MAX_LINE, Message, ProtocolError, parse_message
+from ._wire import ROOT_ENV
 
 __all__ = ["EXIT_GRACE", "TERM_GRACE", "Tracker", "TrackerState", "main"]
 
@@ -347,6 +348,26 @@ class Tracker:
         victims.pop(self.root_pid, None)
         return [proc for proc in victims.values() if not _is_stdlib_tracker(proc)]
 
+    def _strays(self) -> list[Any]:
+        """Exec'd children of this tree the tracker never heard of.
+
+        A spawn child that had not yet announced itself when the root died
+        (its interpreter was still starting) carries ``ROOT_ENV`` naming this
+        root in the environment it was exec'd with: one look at every
+        process, only now.
+        """
+        token = f"{self.root_pid}:"
+        found: list[Any] = []
+        for proc in self.psutil.process_iter():
+            if proc.pid in (self.me, self.root_pid) or proc.pid in self.ignored:
+                continue
+            try:
+                if proc.environ().get(ROOT_ENV, "").startswith(token):
+                    found.append(proc)
+            except (self.psutil.Error, OSError):
+                continue
+        return found
+
     def _wait_gone(self, procs: list[Any], timeout: float) -> list[Any]:
         deadline = time.monotonic() + timeout
         alive = [p for p in procs if self._alive(p)]
@@ -368,6 +389,8 @@ class Tracker:
         running on purpose).
         """
         victims = self._victims(started_only=started_only)
+        known = {proc.pid for proc in victims}
+        victims += [proc for proc in self._strays() if proc.pid not in known]
         if victims and grace:
             self.drain()
             victims = self._wait_gone(victims, grace)
