@@ -4,9 +4,9 @@ Each contender runs in its own interpreter whose ``__main__`` imports only its
 own library (the stdlib side never has procstart loaded); rounds alternate.
 
 - ``stdlib``: ``multiprocessing.get_context("fork")``;
-- ``procstart``: every installed distribution (the tracker included);
-- ``no-tracker``: procstart with only the fork plugin (autoload off), to
-  isolate the tracker's share.
+- ``procstart``: the project's distributions (fork, spawn, forkserver,
+  tracker; the examples left out), registered explicitly;
+- ``no-tracker``: the same without the tracker, to isolate its share.
 
 Figures: per-child fork start+join (ms, median of the rounds' means), the
 tracker's share (procstart - no-tracker), and for a whole program that imports
@@ -32,15 +32,24 @@ import time
 START_JOIN = r"""
 import sys, time
 kind, n = sys.argv[1], int(sys.argv[2])
+
+def load(kind):
+    # the project's own distributions (not the examples), less the tracker for no-tracker
+    import importlib, procstart
+    from importlib.metadata import entry_points
+    for ep in entry_points(group="procstart"):
+        if ep.dist.name in ("procstart-launchlog", "procstart-limits"):
+            continue
+        if kind == "no-tracker" and ep.name == "tracker":
+            continue
+        procstart.register_plugin(importlib.import_module(ep.value), name=ep.dist.name)
+    return procstart
+
 if kind == "stdlib":
     import multiprocessing
     ctx = multiprocessing.get_context("fork")
 else:
-    import procstart
-    if kind == "no-tracker":
-        import procstart_fork
-        procstart.register_plugin(procstart_fork)
-    ctx = procstart.get_context("fork")
+    ctx = load(kind).get_context("fork")
 
 def nothing():
     pass
@@ -48,21 +57,36 @@ def nothing():
 if __name__ == "__main__":
     for _ in range(10):  # warm up (the tracker starts here)
         p = ctx.Process(target=nothing); p.start(); p.join()
-    t0 = time.perf_counter()
+    import resource
+    def cpu():
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    t0, c0 = time.perf_counter(), cpu()
     for _ in range(n):
         p = ctx.Process(target=nothing); p.start(); p.join()
-    print((time.perf_counter() - t0) / n * 1000)
+    print((time.perf_counter() - t0) / n * 1000, (cpu() - c0) / n * 1000)
 """
 
 ONE_CHILD = r"""
 import sys
+
+def load(kind):
+    # the project's own distributions (not the examples), less the tracker for no-tracker
+    import importlib, procstart
+    from importlib.metadata import entry_points
+    for ep in entry_points(group="procstart"):
+        if ep.dist.name in ("procstart-launchlog", "procstart-limits"):
+            continue
+        if kind == "no-tracker" and ep.name == "tracker":
+            continue
+        procstart.register_plugin(importlib.import_module(ep.value), name=ep.dist.name)
+    return procstart
+
 if sys.argv[1] == "stdlib":
     import multiprocessing as mp
 else:
-    import procstart as mp
-    if sys.argv[1] == "no-tracker":
-        import procstart_fork
-        mp.register_plugin(procstart_fork)
+    mp = load(sys.argv[1])
 
 def nothing():
     pass
@@ -79,12 +103,12 @@ KINDS = ("stdlib", "procstart", "no-tracker")
 
 def _env(kind: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    if kind == "no-tracker":
-        env["PROCSTART_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env["PROCSTART_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the script registers what it measures
     return env
 
 
-def start_join(script: str, kind: str, children: int) -> float:
+def start_join(script: str, kind: str, children: int) -> tuple[float, float]:
+    """Wall and CPU (parent + children) milliseconds per fork start+join."""
     out = subprocess.run(
         [sys.executable, script, kind, str(children)],
         env=_env(kind),
@@ -92,7 +116,8 @@ def start_join(script: str, kind: str, children: int) -> float:
         text=True,
         check=True,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    wall, cpu = out.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def one_child(script: str, kind: str) -> tuple[float, int]:
@@ -120,9 +145,12 @@ def main() -> None:
         with open(oc, "w") as fh:
             fh.write(ONE_CHILD)
         per_child: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        cpu_child: dict[str, list[float]] = {kind: [] for kind in KINDS}
         for _ in range(args.rounds):
             for kind in KINDS:
-                per_child[kind].append(start_join(sj, kind, args.children))
+                wall_ms, cpu_ms = start_join(sj, kind, args.children)
+                per_child[kind].append(wall_ms)
+                cpu_child[kind].append(cpu_ms)
         walls: dict[str, list[float]] = {kind: [] for kind in KINDS}
         rss: dict[str, list[int]] = {kind: [] for kind in KINDS}
         for _ in range(args.programs):
@@ -131,6 +159,7 @@ def main() -> None:
                 walls[kind].append(wall)
                 rss[kind].append(peak)
     med = {kind: statistics.median(values) for kind, values in per_child.items()}
+    cpu = {kind: statistics.median(values) for kind, values in cpu_child.items()}
     wall = {kind: statistics.median(values) * 1000 for kind, values in walls.items()}
     peak = {kind: statistics.median(values) / 1024 for kind, values in rss.items()}
     print(
@@ -140,6 +169,9 @@ def main() -> None:
                 "fork start+join ms/child (median)": med,
                 "fork ratio procstart/stdlib": med["procstart"] / med["stdlib"],
                 "tracker share ms/child": med["procstart"] - med["no-tracker"],
+                "fork start+join CPU ms/child (median)": cpu,
+                "fork CPU ratio procstart/stdlib": cpu["procstart"] / cpu["stdlib"],
+                "tracker share CPU ms/child": cpu["procstart"] - cpu["no-tracker"],
                 "one-child program wall ms (median)": wall,
                 "one-child wall ratio procstart/stdlib": wall["procstart"] / wall["stdlib"],
                 "one-child peak RSS MiB (median)": peak,

@@ -5,12 +5,12 @@ Why private: ``multiprocessing.shared_memory.SharedMemory`` and
 ``Queue``...) report their names to ``multiprocessing.resource_tracker``
 by calling the module-level functions ``register(name, rtype)`` and
 ``unregister(name, rtype)``; ``managers`` calls ``ensure_running()``. There
-is no public hook to send those calls elsewhere, so while this plugin is
-loaded the three module attributes are replaced: ``shared_memory`` and
-``semaphore`` registrations go to the procstart tracker, and the stdlib's
-tracker process is not started for them (no second process, no double
-unlink, no duplicate "leaked" warnings). Other resource types are passed
-through unchanged.
+is no public hook to send those calls elsewhere, so in a process procstart
+started whose parent runs no stdlib tracker (and only there: never in the
+top-level program, never in a process procstart did not start) the three
+module attributes are replaced: ``shared_memory`` and ``semaphore``
+registrations go to the procstart tracker, and the stdlib's tracker process
+is not started for them. Other resource types are passed through unchanged.
 
 The tracker process unlinks with ``_posixshmem.shm_unlink`` and
 ``_multiprocessing.sem_unlink`` (private C modules; the stdlib's tracker
