@@ -259,6 +259,8 @@ class Client:
         """In a child: talk to the tracker through inherited ``fd``."""
         with self.lock:
             self._adopt_token(token)
+            if fd == self.fd and self._ident is not None:
+                return  # a fork child: the parent's pipe, already set up
             try:
                 st = os.fstat(fd)
             except OSError:

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from ._protocol import IPC_KINDS, MAX_LINE, Message, ProtocolError, parse_message
-from ._wire import ROOT_ENV
+from ._wire import ROOT_ENV, encode_line
 
 __all__ = ["EXIT_GRACE", "TERM_GRACE", "Tracker", "TrackerState", "main"]
 
@@ -49,6 +49,8 @@ KILL_WAIT = 0.3
 EXIT_GRACE = 0.3
 #: after a normal exit: seconds the stdlib's tracker gets to clean names it shares with us
 STDLIB_FIRST = 0.2
+#: a journal this long is rewritten as a snapshot of the state (when that halves it)
+JOURNAL_COMPACT_AT = 8 << 20
 #: seconds between reads of the pipe while the root lives
 DRAIN_EVERY = 0.1
 #: seconds between snapshots of the root's process tree
@@ -130,6 +132,21 @@ class TrackerState:
     def held_only_by(self, dead: Callable[[int], bool]) -> list[Key]:
         """Resources none of whose holders is alive."""
         return [key for key, holders in self.resources.items() if all(map(dead, holders))]
+
+    def snapshot(self, alive: Callable[[int], bool]) -> bytes:
+        """Lines that rebuild this state (for pids that matter) when fed to a new one.
+
+        ``alive(pid)`` filters the started pids worth keeping; holders are all
+        kept (a dead holder's resource is still to be cleaned).
+        """
+        lines = [encode_line("TYPE", self.root_pid, kind, ref) for kind, ref in self.types.items()]
+        for (kind, name), holders in self.resources.items():
+            for pid, count in holders.items():
+                lines.extend([encode_line("REG", pid, kind, name)] * count)
+        lines.extend(encode_line("HELLO", pid) for pid in sorted(self.started) if alive(pid))
+        if self.root_exiting:
+            lines.append(encode_line("BYE", self.root_pid))
+        return b"".join(lines)
 
 
 def _describe(keys: Iterable[Key]) -> str:
@@ -242,6 +259,30 @@ class Tracker:
         except OSError as exc:
             self._say(f"{WARNING_PREFIX} journal write failed ({exc}); a restart may forget")
             self.journal = None
+
+    def compact(self) -> None:
+        """Rewrite a journal past :data:`JOURNAL_COMPACT_AT` bytes as a snapshot.
+
+        In place (the root holds the same file for the next tracker): the
+        snapshot is written at offset 0, then the file is cut after it. Only
+        a kill between those two calls would leave old lines after the
+        snapshot (counted twice by a restarted tracker).
+        """
+        journal = self.journal
+        if journal is None or self.state._partial:
+            return  # compact between whole lines only
+        size = os.lseek(journal, 0, os.SEEK_CUR)
+        if size < JOURNAL_COMPACT_AT:
+            return
+        snapshot = self.state.snapshot(
+            lambda pid: self._alive(self.procs.get(pid) or self._process(pid))
+        )
+        if len(snapshot) > size // 2:
+            return  # not worth it (yet)
+        os.pwrite(journal, snapshot, 0)
+        os.ftruncate(journal, len(snapshot))
+        os.lseek(journal, len(snapshot), os.SEEK_SET)
+        self._log(f"journal compacted: {size} -> {len(snapshot)} bytes")
 
     def _log(self, text: str) -> None:
         if self.debug:
@@ -362,7 +403,11 @@ class Tracker:
             if proc.pid in (self.me, self.root_pid) or proc.pid in self.ignored:
                 continue
             try:
-                if proc.environ().get(ROOT_ENV, "").startswith(token):
+                if (
+                    proc.environ().get(ROOT_ENV, "").startswith(token)
+                    and os.getsid(proc.pid) == self.root_sid  # a daemon left on purpose: spared
+                    and not _is_stdlib_tracker(proc)
+                ):
                     found.append(proc)
             except (self.psutil.Error, OSError):
                 continue
@@ -425,6 +470,7 @@ class Tracker:
             self._record(data)
             self._note(self.state.feed(data))
             self._report_rejections()
+            self.compact()
 
     def _report_rejections(self) -> None:
         """Say (once per reason, at most three times) that a malformed line was ignored."""
