@@ -302,6 +302,7 @@ class Client:
             "-" if ctime is None else repr(ctime),
             "1" if self.die_with_parent else "0",
             str(TRACKER_JOURNAL_FD),
+            str(os.getsid(0)),
         ]
         self.spawned = self.tracker_pid = _spawn_tracker(args, self.read_fd, self.journal_fd)
 

@@ -208,6 +208,7 @@ class Tracker:
         die_with_parent: bool = True,
         out: TextIO | None = None,
         journal: int | None = None,
+        root_sid: int | None = None,
     ) -> None:
         import psutil
 
@@ -223,10 +224,13 @@ class Tracker:
         #: descendants that are not the tree's (the stdlib's tracker)
         self.ignored: set[int] = set()
         self.root: Any = self._process(root_pid, root_ctime)
-        try:
-            self.root_sid: int | None = os.getsid(root_pid)
-        except OSError:
-            self.root_sid = None
+        #: the root's session (given by the root: it may be gone already)
+        self.root_sid = root_sid
+        if root_sid is None:
+            try:
+                self.root_sid = os.getsid(root_pid)
+            except OSError:
+                self.root_sid = None
         os.set_blocking(fd, False)
         self.debug = bool(os.environ.get("PROCSTART_TRACKER_DEBUG"))
         self.t0 = time.monotonic()
@@ -405,7 +409,8 @@ class Tracker:
             try:
                 if (
                     proc.environ().get(ROOT_ENV, "").startswith(token)
-                    and os.getsid(proc.pid) == self.root_sid  # a daemon left on purpose: spared
+                    # a daemon left the session on purpose: spared
+                    and (self.root_sid is None or os.getsid(proc.pid) == self.root_sid)
                     and not _is_stdlib_tracker(proc)
                 ):
                     found.append(proc)
@@ -611,19 +616,25 @@ def _quiet_signals() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``main([fd, root_pid, root_ctime, die_with_parent, journal_fd])`` — never returns."""
+    """``main([fd, root_pid, root_ctime, die_with_parent, journal, root_sid])``; never returns."""
     _quiet_signals()
     fd, root_pid = int(argv[0]), int(argv[1])
     root_ctime = float(argv[2]) if argv[2] != "-" else None
     die_with_parent = argv[3] == "1"
     journal = int(argv[4]) if len(argv) > 4 else None
+    root_sid = int(argv[5]) if len(argv) > 5 else None
     os.set_inheritable(fd, False)
     if journal is not None:
         os.set_inheritable(journal, False)
     code = 1
     try:
         tracker = Tracker(
-            fd, root_pid, root_ctime, die_with_parent=die_with_parent, journal=journal
+            fd,
+            root_pid,
+            root_ctime,
+            die_with_parent=die_with_parent,
+            journal=journal,
+            root_sid=root_sid,
         )
         code = tracker.run()
         tracker.summary()
