@@ -41,13 +41,23 @@ def install_bridge() -> None:
         _stdlib_bridge.install(_bridge_register, _bridge_unregister)
 
 
-def _stdlib_tracker_inherited(info: ChildInfo) -> bool:
-    """True if the parent passed (or a fork copied) a running stdlib tracker."""
-    from procstart import plugin
+#: ``procstart.plugin.STDLIB_TRACKER_KEY``, set by the plugin in the parent
+#: (a fork child finds it here without touching another module)
+stdlib_key: str | None = None
 
-    if plugin.STDLIB_TRACKER_KEY in info.handles:
-        return True
-    return plugin.stdlib_tracker_fd() is not None
+
+def _stdlib_tracker_inherited(info: ChildInfo) -> bool:
+    """True if the parent passed (or, for fork, holds) a running stdlib tracker.
+
+    The plugin lists the stdlib tracker's fd among the handles whenever the
+    parent runs one, fork included, so this is one lookup.
+    """
+    global stdlib_key
+    if stdlib_key is None:
+        from procstart import plugin
+
+        stdlib_key = plugin.STDLIB_TRACKER_KEY
+    return stdlib_key in info.handles
 
 
 def procstart_child_setup(info: ChildInfo) -> None:

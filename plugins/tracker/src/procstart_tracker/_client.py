@@ -257,10 +257,10 @@ class Client:
     # -- the pipe -----------------------------------------------------------
     def attach(self, fd: int, token: str | None = None) -> None:
         """In a child: talk to the tracker through inherited ``fd``."""
+        if fd == self.fd and self._ident is not None:
+            return  # a fork child: the parent's pipe and root, already set up
         with self.lock:
             self._adopt_token(token)
-            if fd == self.fd and self._ident is not None:
-                return  # a fork child: the parent's pipe, already set up
             try:
                 st = os.fstat(fd)
             except OSError:

@@ -29,8 +29,8 @@ __all__ = [
     "procstart_unregister_resource",
 ]
 
-# resolved once here, so that fork children find it cached (no lookup per child)
-_ = (plugin.STDLIB_TRACKER_KEY, plugin.stdlib_tracker_fd)
+# resolved once here, so that fork children find it ready (no lookup per child)
+_child.stdlib_key = plugin.STDLIB_TRACKER_KEY
 
 #: keeps ``__module__`` = ``procstart_tracker._child``: a child imports only that
 procstart_child_setup = plugin.hookimpl(_child.procstart_child_setup)
@@ -62,7 +62,7 @@ def procstart_inherited_handles(
         yield plugin.InheritedHandle(key=HANDLE_KEY, fd=client.ensure_running())
         request.env[ROOT_ENV] = client.root_token()
         stdlib = plugin.stdlib_tracker_handle()
-        if stdlib is not None and not request.method.inherits_all_fds:
+        if stdlib is not None:  # fork children hold it anyway: listed for _child
             yield stdlib
 
 
