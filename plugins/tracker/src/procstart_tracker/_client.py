@@ -162,7 +162,11 @@ def _spawn_tracker(args: list[str], read_fd: int, journal_fd: int) -> int:
         (_os.POSIX_SPAWN_DUP2, read_fd, TRACKER_PIPE_FD),
         (_os.POSIX_SPAWN_DUP2, journal_fd, TRACKER_JOURNAL_FD),
     ]
-    return _os.posix_spawn(args[0], args, dict(_os.environ), file_actions=actions, setsid=True)
+    env = dict(_os.environ)
+    try:
+        return _os.posix_spawn(args[0], args, env, file_actions=actions, setsid=True)
+    except NotImplementedError:  # no POSIX_SPAWN_SETSID here: its own process group will do
+        return _os.posix_spawn(args[0], args, env, file_actions=actions, setpgroup=0)
 
 
 def _new_journal() -> int:
