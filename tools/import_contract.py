@@ -31,13 +31,7 @@ ALLOWED = ("procstart", "procstart.plugin")
 #: imports that other branches are removing: ``module -> imported``. Each is a
 #: known debt, not a permission; unmatched entries only warn so that removing
 #: the import does not break the check.
-TRANSITIONAL: tuple[str, ...] = (
-    # the tracker plugin, being migrated to procstart.plugin in its own branch
-    "procstart_tracker._client -> procstart._config",
-    "procstart_tracker._client -> procstart._manager",
-    "procstart_tracker._stdlib_bridge -> procstart.importhook",
-    "procstart_tracker -> procstart.lazy",
-)
+TRANSITIONAL: tuple[str, ...] = ()
 
 
 def packages(src_dirs: list[Path]) -> list[str]:

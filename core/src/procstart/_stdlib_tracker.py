@@ -29,3 +29,18 @@ def attach(fd: int) -> None:
     from multiprocessing import resource_tracker
 
     resource_tracker._resource_tracker._fd = fd  # type: ignore[attr-defined]
+
+
+def running_fd() -> int | None:
+    """The stdlib tracker's fd if it already runs in this process (never starts it).
+
+    A procstart tracker plugin hands it to children so that the stdlib's
+    tracker, which the top-level program keeps for its own objects, lives as
+    long as the tree does (it cleans when the last holder of the fd exits).
+    """
+    import sys
+
+    module = sys.modules.get("multiprocessing.resource_tracker")
+    tracker = getattr(module, "_resource_tracker", None)
+    fd = getattr(tracker, "_fd", None)
+    return fd if isinstance(fd, int) else None

@@ -66,6 +66,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "write_all": ("procstart.payload", "write_all"),
     "child": ("procstart.child", ""),
     # resources
+    "STDLIB_TRACKER_KEY": ("procstart._stdlib_tracker", "HANDLE_KEY"),
+    "stdlib_tracker_fd": ("procstart._stdlib_tracker", "running_fd"),
     "register_resource": ("procstart.resources", "register_resource"),
     "unregister_resource": ("procstart.resources", "unregister_resource"),
     # helpers for light plugin packages
@@ -184,6 +186,24 @@ def resource_types() -> list[Any]:
     return list(_manager.plugins().resource_types())
 
 
+def stdlib_tracker_handle() -> Any:
+    """The stdlib resource tracker's fd as an ``InheritedHandle``, if it runs here.
+
+    Never starts the stdlib's tracker. A tracker plugin that leaves the
+    top-level program's ``SharedMemory``/``SemLock`` to the stdlib passes this
+    to children so the stdlib's tracker lives as long as the tree (children
+    are attached to it as the stdlib's own spawn children are).
+
+    >>> stdlib_tracker_handle() is None  # doctest: +SKIP
+    True
+    """
+    from . import _stdlib_tracker
+    from ._types import InheritedHandle
+
+    fd = _stdlib_tracker.running_fd()
+    return None if fd is None else InheritedHandle(_stdlib_tracker.HANDLE_KEY, fd)
+
+
 def __getattr__(name: str) -> Any:
     try:
         module, attribute = _EXPORTS[name]
@@ -204,6 +224,8 @@ if TYPE_CHECKING:
     from ._fds import IndexedFd, PassedFd
     from ._hookspecs import hookimpl, hookspec
     from ._request import LaunchRequest
+    from ._stdlib_tracker import HANDLE_KEY as STDLIB_TRACKER_KEY
+    from ._stdlib_tracker import running_fd as stdlib_tracker_fd
     from ._types import (
         ChildInfo,
         ConfigKey,
@@ -240,6 +262,7 @@ __all__ = [
     "Preparation",
     "Resource",
     "ResourceType",
+    "STDLIB_TRACKER_KEY",
     "SerializationError",
     "StartMethod",
     "after_import",
@@ -263,6 +286,8 @@ __all__ = [
     "register_resource",
     "resource_types",
     "spawning",
+    "stdlib_tracker_fd",
+    "stdlib_tracker_handle",
     "unregister_resource",
     "write_all",
 ]

@@ -23,8 +23,10 @@ def procstart_resource_types():
 
 def remove_marker(name):
     os.unlink(name)
-    with open(name + ".cleaned-by-plugin", "w") as fh:
+    # written whole, then renamed: the test never sees an empty file
+    with open(name + ".partial", "w") as fh:
         fh.write(str(os.getpid()))
+    os.rename(name + ".partial", name + ".cleaned-by-plugin")
 '''
 
 PARENT = """
@@ -62,7 +64,11 @@ def test_plugin_resource_type_is_cleaned_with_its_function(tmp_path: Path, metho
     markers = [Path(m) for m in parent.info["markers"]]
     done = [Path(f"{m}.cleaned-by-plugin") for m in markers]
     took = wait_until(
-        lambda: all(d.exists() for d in done) and not any(m.exists() for m in markers), DEADLINE
+        # written after it is created: wait for the content, not only the file
+        lambda: (
+            all(d.exists() and d.read_text() for d in done) and not any(m.exists() for m in markers)
+        ),
+        DEADLINE,
     )
     assert took is not None, parent.stderr()
     record_timing(f"{method}: parent SIGKILL -> plugin-defined resources cleaned", took)

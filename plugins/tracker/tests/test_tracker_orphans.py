@@ -51,14 +51,16 @@ if __name__ == "__main__":
     tracker = procstart_tracker.status()["pid"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # both workers busy (or at least started)
-        workers = [p for p in psutil.Process().children(recursive=True) if p.pid != tracker]
+        workers = [p for p in psutil.Process().children(recursive=True)
+                   if p.pid not in (tracker, resource_tracker._resource_tracker._pid)]
         if len(workers) >= len(kids) + 2:
             break
         time.sleep(0.02)
     time.sleep(0.1)  # the holder attached
+    stdlib_tracker = resource_tracker._resource_tracker._pid  # exits on its own
     report({
         "descendants": [p.pid for p in psutil.Process().children(recursive=True)
-                        if p.pid != tracker],
+                        if p.pid not in (tracker, stdlib_tracker)],
         "holder": kids[2].pid,
         "tracker_pid": tracker,
         "option": procstart_tracker.status()["children-die-with-parent"],
@@ -112,7 +114,7 @@ def test_option_off_children_survive_and_keep_what_they_use(tmp_path: Path, meth
         took = wait_until(
             lambda: not segment.exists() and not Path(info["folder"]).exists(), DEADLINE
         )
-        assert took is not None
+        assert took is not None, (segment.exists(), Path(info["folder"]).exists(), parent.stderr())
         record_timing(f"{method}, option off: survivors killed -> parent's resources gone", took)
     finally:
         kill_all(pids)
@@ -146,3 +148,28 @@ def test_normal_exit_leaves_a_subprocess_the_program_left_running(tmp_path: Path
         assert WARNING not in parent.stderr()
     finally:
         kill_all([helper])
+
+
+UNANNOUNCED = """
+if __name__ == "__main__":
+    import procstart_tracker
+
+    ctx = procstart.get_context(METHOD)
+    kid = ctx.Process(target=time.sleep, args=(60,))
+    kid.start()  # still starting its interpreter: it has not said HELLO yet
+    report({"kid": kid.pid, "tracker_pid": procstart_tracker.status()["pid"]})
+    die()
+"""
+
+
+def test_a_child_killed_before_it_announced_itself_is_found(tmp_path: Path) -> None:
+    """The root dies right after a spawn launch: found by its environment, terminated."""
+    method_or_skip("spawn")
+    parent = run_parent(tmp_path, UNANNOUNCED, "spawn", "unannounced", expect_kill=True)
+    kid = parent.info["kid"]
+    try:
+        assert wait_until(lambda: not alive(kid), DEADLINE) is not None, parent.stderr()
+    finally:
+        kill_all([kid])
+    warnings = parent.warnings()
+    assert len(warnings) == 1 and str(kid) in warnings[0], parent.stderr()

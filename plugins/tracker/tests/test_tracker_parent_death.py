@@ -1,8 +1,9 @@
 """A parent with shared memory, a Lock and a folder, and a child with its own.
 
 SIGKILLed: everything is gone within 1 s and one warning says what was
-cleaned. Ending normally: no warning and nothing left. For every installed
-start method.
+cleaned (the top-level program's own stdlib objects by the stdlib's tracker,
+which it keeps; the rest by procstart's). Ending normally: no warning and
+nothing left. For every installed start method.
 """
 
 from __future__ import annotations
@@ -72,11 +73,13 @@ def test_sigkilled_parent_leaves_nothing(tmp_path: Path, method: str) -> None:
     record_timing(f"{method}: parent SIGKILL -> shm, lock, folders, child gone", took)
     warnings = parent.warnings()
     assert len(warnings) == 1, parent.stderr()
+    # the top-level program keeps the stdlib's tracker, and its children share
+    # it (their stdlib objects are gone above all the same); procstart's own
+    # registrations are reported here
+    assert info["parent"]["shm"] not in warnings[0]
     for entry in (info["parent"], info["child"]):
-        assert entry["shm"] in warnings[0]
         assert entry["folder"] in warnings[0]
-    assert info["stdlib_tracker_fd"] is None, "the stdlib's tracker was started on top"
-    assert info["child"]["stdlib_tracker_fd"] is None, "the child started the stdlib's tracker"
+    assert info["stdlib_tracker_fd"] is not None, "the top-level program lost its stdlib tracker"
     assert info["status"]["tracker"] == "running"
 
 
@@ -89,8 +92,7 @@ def test_clean_run_prints_nothing_and_leaves_nothing(tmp_path: Path, method: str
     assert not [p for p in paths if p.exists()]
     assert parent.warnings() == [], parent.stderr()
     assert "Traceback" not in parent.stderr()
-    assert info["stdlib_tracker_fd"] is None
-    assert info["child"]["stdlib_tracker_fd"] is None
+    assert "leaked" not in parent.stderr()  # neither tracker found anything to clean
 
 
 REFCOUNT = """
@@ -141,7 +143,7 @@ if __name__ == "__main__":
     procstart.register_resource("folder", before)
     first = procstart_tracker.status()["pid"]
     os.kill(first, signal.SIGKILL)
-    procstart_tracker._client.client.proc.wait(10)
+    os.waitpid(first, 0)  # the tracker is this process's child
     after = tempfile.mkdtemp(prefix="pst-after-")
     procstart.register_resource("folder", after)  # restarts it, with a warning
     shm = SharedMemory(create=True, size=16)
@@ -187,7 +189,7 @@ if __name__ == "__main__":
     procstart.register_resource("folder", tempfile.mkdtemp(prefix="pst-first-"))
     first = procstart_tracker.status()["pid"]
     os.kill(first, signal.SIGKILL)
-    procstart_tracker._client.client.proc.wait(10)
+    os.waitpid(first, 0)  # the tracker is this process's child
     queue = ctx.Queue()
     proc = ctx.Process(target=child, args=(queue,))  # the launch notices and restarts it
     proc.start()

@@ -177,6 +177,27 @@ def _import_path() -> list[str]:
     return list(dict.fromkeys(folders))
 
 
+def _server_popen_class(subprocess: Any) -> Any:
+    """``subprocess.Popen`` that stays quiet in a forked copy of its owner.
+
+    A fork child drops the parent's handle (:func:`_after_fork_in_child`);
+    the server is not its child, so ``Popen.__del__`` must not warn
+    "subprocess N is still running" there (``python -X dev``), as the stdlib's
+    fork children print nothing for the stdlib's fork server.
+    """
+
+    class _ServerPopen(subprocess.Popen):  # type: ignore[misc,name-defined]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.owner_pid = os.getpid()
+            super().__init__(*args, **kwargs)
+
+        def __del__(self) -> None:
+            if os.getpid() == self.owner_pid:
+                super().__del__()
+
+    return _ServerPopen
+
+
 def _start_server() -> ServerState:
     import pickle
     import subprocess
@@ -205,7 +226,7 @@ def _start_server() -> ServerState:
             f"main{passed!r}"
         )
         environ = dict(os.environ)
-        process = subprocess.Popen(
+        process = _server_popen_class(subprocess)(
             [*_interpreter(), "-c", code], pass_fds=passed, close_fds=True, env=environ
         )
     except BaseException:

@@ -19,7 +19,7 @@ so it imports nothing here: the public names resolve on first use (PEP 562).
 
 from __future__ import annotations
 
-from procstart import lazy
+from procstart.plugin import lazy_attach
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
     from ._plugin import (
         procstart_child_setup,
         procstart_inherited_handles,
-        procstart_launch,
         procstart_register_resource,
         procstart_status,
         procstart_unregister_resource,
@@ -42,7 +41,6 @@ __all__ = [
     "TrackerWarning",
     "procstart_child_setup",
     "procstart_inherited_handles",
-    "procstart_launch",
     "procstart_register_resource",
     "procstart_status",
     "procstart_unregister_resource",
@@ -57,14 +55,13 @@ _LAZY = {
     "install_bridge": "._child",
     "procstart_child_setup": "._plugin",
     "procstart_inherited_handles": "._plugin",
-    "procstart_launch": "._plugin",
     "procstart_register_resource": "._plugin",
     "procstart_status": "._plugin",
     "procstart_unregister_resource": "._plugin",
 }
 
 
-__getattr__, __dir__ = lazy.attach(__name__, _LAZY)
+__getattr__, __dir__ = lazy_attach(__name__, _LAZY)
 
 
 def status() -> dict[str, object]:

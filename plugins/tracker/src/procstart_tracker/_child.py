@@ -1,6 +1,6 @@
 """The child side: re-attach to the parent's tracker before the target runs.
 
-Every child of a program with the tracker installed imports this module
+Every child procstart starts in a program with the tracker installed imports this module
 (procstart sends ``"procstart_tracker._child:procstart_child_setup"``; the
 child imports only the module that defines the hook, and its package's
 light ``__init__``). So it imports only :mod:`._client` (``os``, ``stat``,
@@ -41,14 +41,42 @@ def install_bridge() -> None:
         _stdlib_bridge.install(_bridge_register, _bridge_unregister)
 
 
+#: ``procstart.plugin.STDLIB_TRACKER_KEY``, set by the plugin in the parent
+#: (a fork child finds it here without touching another module)
+stdlib_key: str | None = None
+
+
+def _stdlib_tracker_inherited(info: ChildInfo) -> bool:
+    """True if the parent passed (or, for fork, holds) a running stdlib tracker.
+
+    The plugin lists the stdlib tracker's fd among the handles whenever the
+    parent runs one, fork included, so this is one lookup.
+    """
+    global stdlib_key
+    if stdlib_key is None:
+        from procstart import plugin
+
+        stdlib_key = plugin.STDLIB_TRACKER_KEY
+    return stdlib_key in info.handles
+
+
 def procstart_child_setup(info: ChildInfo) -> None:
-    """Re-attach to the parent's tracker and say hello (grandchildren too)."""
+    """Re-attach to the parent's tracker; route the stdlib's objects.
+
+    The stdlib's ``SharedMemory``/``SemLock`` report to the stdlib tracker
+    when the parent runs one (it holds the parent's own objects and lives as
+    long as the tree: one tracker per name, as with ``multiprocessing``),
+    else to this tracker. The child announces itself with one write
+    (``HELLO``): the tracker learns its pid even if it outlives its parent;
+    the write wakes nobody (the tracker reads the pipe every 0.1 s) and
+    waits for no process.
+    """
     fd = info.handles.get(HANDLE_KEY)
     if fd is None or not supported():
         return
     client.attach(fd, os.environ.get(ROOT_ENV))
-    install_bridge()
-    try:  # noqa: SIM105 - contextlib is one import more for every child
-        client.hello()
-    except OSError:
-        pass  # never fail a child for the tracker's sake
+    if client.fd is None:
+        return
+    client.hello()
+    if not _stdlib_tracker_inherited(info):
+        install_bridge()

@@ -1,16 +1,32 @@
 """The per-process side: start the tracker, hold its pipe, send messages.
 
-The top-level parent (the *root*) starts the tracker on first need (its
-first launch or registration) with ``subprocess`` in a new session, keeps the
-pipe's write end and hands it to every child through the handle-inheritance
-hook. A child re-attaches to it in its setup hook. Only holders of that
-inherited fd can talk to the tracker: there is no named endpoint.
+Ownership: a tracker serves one *tree*, the processes procstart started from
+one top-level parent (the *root*). The root starts the tracker on first need
+(its first procstart launch, or a ``procstart.register_resource`` call) and
+hands the pipe's write end to every child through the handle-inheritance
+hook; a child re-attaches to it in its setup hook. A process procstart did not
+start (a child of the stdlib's contexts, of ``subprocess``, of another
+library) never starts a tracker on a registration and never has anything
+unlinked on its behalf: it is not attached, so its registrations go where the
+stdlib sends them (see :func:`may_start`).
 
-No psutil, no plugin manager here on the way of a registration: children
-stay cheap. Every child that reports to the tracker imports this module (see
+Restart keeps the books. The root keeps the pipe's read end open and gives
+the tracker a journal (a ``memfd``) where the tracker appends every byte it
+reads before acting on it. So when the tracker dies, writers never see an
+error (their messages wait in the pipe), and the root, on its next launch or
+registration, starts a new tracker with the same pipe and journal: it replays
+the journal and reads on, knowing every live process's resources.
+
+Writes never block: the write end is non-blocking (one ``write()`` of at most
+4096 bytes, atomic). If the pipe is full (a busy or stopped tracker) the line
+is queued in this process, with one warning, and a thread (started only
+then) sends the queue as the tracker reads; the process waits for it at exit.
+
+No psutil, no plugin manager on the way of a registration: children stay
+cheap. Every child that reports to the tracker imports this module (see
 :mod:`procstart_tracker._child`), so it imports only what such a child has
-loaded anyway; ``subprocess``, ``json``, ``warnings`` and the parser come in
-only to start a tracker or report a problem.
+loaded anyway; ``json``, ``warnings``, ``select`` and the parser come in only
+to start a tracker or report a problem.
 """
 
 from __future__ import annotations
@@ -21,21 +37,32 @@ import stat
 import sys
 import threading
 
-from ._wire import BUILTIN_KINDS, PATH_KINDS, encode_message
+from ._wire import BUILTIN_KINDS, PATH_KINDS, ROOT_ENV, encode_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
-    import subprocess
     from typing import Any
 
-__all__ = ["HANDLE_KEY", "ROOT_ENV", "Client", "TrackerWarning", "client", "supported"]
+__all__ = [
+    "HANDLE_KEY",
+    "ROOT_ENV",
+    "Client",
+    "TrackerWarning",
+    "client",
+    "may_start",
+    "supported",
+]
 
 #: the key of the tracker's fd among a child's inherited handles
 HANDLE_KEY = "procstart.tracker"
-#: ``root_pid:root_create_time:tracker_pid``, set in every child's environment
-ROOT_ENV = "PROCSTART_TRACKER_ROOT"
 #: set in the tracker process itself (the plugin must not bridge the stdlib there)
 SERVER_ENV = "PROCSTART_TRACKER_SERVER"
+#: the config key this plugin declares (``[tool.procstart]``)
+DIE_WITH_PARENT_KEY = "children-die-with-parent"
+#: fd numbers of the pipe's read end and the journal in the tracker process
+TRACKER_PIPE_FD, TRACKER_JOURNAL_FD = 3, 4
+#: seconds the flusher waits for a full pipe to take any of its queued lines
+EXIT_FLUSH_TIMEOUT = 5.0
 
 _BOOT = (
     "import json,os,sys;"
@@ -55,16 +82,38 @@ def supported() -> bool:
     return os.name == "posix"
 
 
-def _reader_alive(fd: int) -> bool:
-    """False once nobody can read the pipe ``fd`` writes to (the tracker died)."""
-    import select
+def may_start() -> bool:
+    """True if this process may start a tracker for a registration.
 
-    poller = select.poll()
-    poller.register(fd, select.POLLOUT)
-    return not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    Only a top-level program does: not a child of the stdlib's (or anyone's)
+    ``multiprocessing`` contexts, not a process in a procstart tree that
+    procstart did not start itself (a ``subprocess`` of a tree member inherits
+    ``ROOT_ENV``). A procstart launch always may (the launching process is
+    then the root of the tree it starts).
+    """
+    if os.environ.get(ROOT_ENV):
+        return False
+    from multiprocessing import process
+
+    if process.parent_process() is not None:
+        return False
+    return not getattr(process.current_process(), "_inheriting", False)
 
 
 def _own_create_time() -> float | None:
+    """This process's start time as psutil reports it (the tracker compares them).
+
+    Read from ``/proc`` on Linux (importing psutil in the root would cost it
+    ~2 MiB and make every fork slower); psutil elsewhere.
+    """
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            ticks = int(fh.read().rpartition(b")")[2].split()[19])  # field 22: starttime
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        pass
     try:
         import psutil
 
@@ -74,39 +123,55 @@ def _own_create_time() -> float | None:
 
 
 def _die_with_parent() -> bool:
-    import procstart.plugin
+    """``[tool.procstart] children-die-with-parent`` (declared with its type and
+    default by this plugin, so a wrong value is a ConfigError when the table is read)."""
+    from procstart import plugin
 
-    value = procstart.plugin.config_value("children-die-with-parent", True)
-    if not isinstance(value, bool):
-        import warnings
-
-        warnings.warn(
-            f"{procstart.plugin.config_file()}: 'tool.procstart.children-die-with-parent' "
-            f"must be true or false, got {value!r}; using true",
-            TrackerWarning,
-            stacklevel=4,
-        )
-        return True
-    return value
+    return bool(plugin.config_value(DIE_WITH_PARENT_KEY, True))
 
 
-def _tracker_popen(args: list[str], fd: int) -> subprocess.Popen[bytes]:
-    """Start the tracker process, reading from ``fd``."""
-    import subprocess
+def _high_fd(fd: int) -> int:
+    """A close-on-exec copy of ``fd`` numbered above the tracker's fixed fds."""
+    import fcntl
 
-    class _TrackerPopen(subprocess.Popen):  # type: ignore[type-arg]
-        """The tracker outlives this object by design: no "still running" warning."""
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
 
-        def __del__(self) -> None:
-            return
 
-    return _TrackerPopen(
-        args,
-        pass_fds=(fd,),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,  # immune to ^C and to kills of our group
-    )
+def _spawn_tracker(args: list[str], read_fd: int, journal_fd: int) -> int:
+    """Start the tracker process with ``read_fd``/``journal_fd`` as fds 3/4; its pid.
+
+    ``os.posix_spawn`` (no ``subprocess``: no import, no Popen object whose
+    ``__del__`` would warn "still running" in a fork child), in a new session
+    (immune to ^C and to kills of our process group). Nothing waits for it.
+    """
+    import os as _os
+
+    null = "/dev/null"
+    actions = [
+        (_os.POSIX_SPAWN_OPEN, 0, null, _os.O_RDONLY, 0),
+        (_os.POSIX_SPAWN_OPEN, 1, null, _os.O_WRONLY, 0),
+        (_os.POSIX_SPAWN_DUP2, read_fd, TRACKER_PIPE_FD),
+        (_os.POSIX_SPAWN_DUP2, journal_fd, TRACKER_JOURNAL_FD),
+    ]
+    env = dict(_os.environ)
+    try:
+        return _os.posix_spawn(args[0], args, env, file_actions=actions, setsid=True)
+    except NotImplementedError:  # no POSIX_SPAWN_SETSID here: its own process group will do
+        return _os.posix_spawn(args[0], args, env, file_actions=actions, setpgroup=0)
+
+
+def _new_journal() -> int:
+    """An anonymous file for the tracker's books (``memfd``; else an unlinked temp file)."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.memfd_create("procstart-tracker-journal", os.MFD_CLOEXEC)
+        except OSError:
+            pass
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="procstart-tracker-")
+    os.unlink(path)
+    return fd
 
 
 def _normalise(kind: str, name: str) -> str:
@@ -122,27 +187,37 @@ class Client:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        #: the pipe's write end (every tree member), non-blocking
         self.fd: int | None = None
         self._ident: tuple[int, int] | None = None
-        self.proc: subprocess.Popen[bytes] | None = None
+        #: root only: the pipe's read end and the journal, kept for a restart
+        self.read_fd: int | None = None
+        self.journal_fd: int | None = None
+        #: root only: pid of the tracker process this process started (its child)
+        self.spawned: int | None = None
         self.tracker_pid: int | None = None
         #: (pid, create time) of the top-level parent
         self.root: tuple[int, float | None] | None = None
         self.die_with_parent: bool | None = None
         self.types_sent: set[str] = set()
-        #: registrations made by this process, replayed to a restarted tracker
+        #: registrations made by this process (status, tests)
         self.mine: dict[tuple[str, str], int] = {}
-        #: children this process started, replayed to a restarted tracker
-        self.children: dict[int, None] = {}
         self.restarts = 0
-        self._restarting = False
+        #: lines a full pipe did not take yet, sent before the next one
         self._pending: list[bytes] = []
+        self._warned_full = False
+        self._flusher: threading.Thread | None = None
+        self._token: tuple[tuple[int, float | None, int | None], str] | None = None
 
     # -- identity -----------------------------------------------------------
     def root_token(self) -> str:
         """What a child needs to find the root again (``ROOT_ENV``)."""
         root_pid, ctime = self.root or (os.getpid(), None)
-        return f"{root_pid}:{'-' if ctime is None else repr(ctime)}:{self.tracker_pid or 0}"
+        key = (root_pid, ctime, self.tracker_pid)
+        if self._token is None or self._token[0] != key:
+            text = f"{root_pid}:{'-' if ctime is None else repr(ctime)}:{self.tracker_pid or 0}"
+            self._token = (key, text)
+        return self._token[1]
 
     def _adopt_token(self, token: str | None) -> None:
         if not token:
@@ -155,24 +230,36 @@ class Client:
         except ValueError:
             pass
 
+    def is_root(self) -> bool:
+        """True in the process that started the tracker (and holds its books)."""
+        return self.read_fd is not None
+
     def after_fork_in_child(self) -> None:
-        """A fork child shares the fd but not the parent's bookkeeping."""
+        """A fork child shares the write end but not the root's role or bookkeeping."""
         self.lock = threading.RLock()
+        for fd in (self.read_fd, self.journal_fd):
+            if fd is not None:
+                try:  # noqa: SIM105 - contextlib is one import more for every child
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.read_fd = self.journal_fd = self.spawned = None
         self.mine = {}
-        self.children = {}
-        self.proc = None
-        self._restarting = False
         self._pending = []
+        self._warned_full = False
+        self._flusher = None
 
     # -- the pipe -----------------------------------------------------------
     def attach(self, fd: int, token: str | None = None) -> None:
         """In a child: talk to the tracker through inherited ``fd``."""
+        if fd == self.fd and self._ident is not None:
+            return  # a fork child: the parent's pipe and root, already set up
         with self.lock:
             self._adopt_token(token)
             try:
                 st = os.fstat(fd)
             except OSError:
-                return  # lost on the way: the next message starts a tracker
+                return  # lost on the way: this process is then not tracked
             if not stat.S_ISFIFO(st.st_mode):
                 return
             self.fd = fd
@@ -189,166 +276,261 @@ class Client:
             return False
         return (st.st_dev, st.st_ino) == self._ident
 
-    def _start(self) -> int:
+    def _spawn(self) -> None:
+        """Start a tracker process on this process's pipe and journal."""
+        assert self.read_fd is not None and self.journal_fd is not None
+        assert self.root is not None
         if not sys.executable:
             raise RuntimeError(
                 "procstart-tracker: sys.executable is unknown; cannot start the tracker"
             )
+        import json
+
+        root_pid, ctime = self.root
+        args = [
+            sys.executable,
+            "-c",
+            _BOOT,
+            json.dumps(sys.path),
+            str(TRACKER_PIPE_FD),
+            str(root_pid),
+            "-" if ctime is None else repr(ctime),
+            "1" if self.die_with_parent else "0",
+            str(TRACKER_JOURNAL_FD),
+            str(os.getsid(0)),
+        ]
+        self.spawned = self.tracker_pid = _spawn_tracker(args, self.read_fd, self.journal_fd)
+
+    def _start(self) -> int:
+        """Become the root of a tree: make the pipe and the journal, start the tracker."""
         if self.root is None:
             self.root = (os.getpid(), _own_create_time())
         if self.die_with_parent is None:
             self.die_with_parent = _die_with_parent()
-        root_pid, ctime = self.root
-        import json
-
         r, w = os.pipe()
+        fds = [r, w]
         try:
-            args = [
-                sys.executable,
-                "-c",
-                _BOOT,
-                json.dumps(sys.path),
-                str(r),
-                str(root_pid),
-                "-" if ctime is None else repr(ctime),
-                "1" if self.die_with_parent else "0",
-            ]
-            self.proc = _tracker_popen(args, r)
-        except BaseException:
-            os.close(w)
-            raise
-        finally:
+            journal = _new_journal()
+            fds.append(journal)
+            self.read_fd, self.journal_fd = _high_fd(r), _high_fd(journal)
             os.close(r)
+            os.close(journal)
+            fds = [w]
+            os.set_blocking(w, False)
+            self._spawn()
+        except BaseException:
+            for fd in (*fds, self.read_fd, self.journal_fd):
+                if fd is not None:
+                    os.close(fd)
+            self.read_fd = self.journal_fd = None
+            raise
         st = os.fstat(w)
         self.fd, self._ident = w, (st.st_dev, st.st_ino)
-        self.tracker_pid = self.proc.pid
         self.types_sent.clear()
         return w
 
-    def _restart(self) -> None:
-        old = self.tracker_pid
-        if self.fd is not None and self._is_ours(self.fd):
-            try:  # noqa: SIM105 - contextlib is one import more for every child
-                os.close(self.fd)
-            except OSError:
-                pass
-        self.fd = None
-        if self.proc is not None:
-            self.proc.poll()  # reap it
-        self._restarting = True
+    def _tracker_died(self) -> bool:
+        """Root only: True if the tracker process has exited (and reap it)."""
+        pid = self.spawned
+        if pid is None:
+            return False
         try:
-            self._start()
-            self.restarts += 1
-            import warnings
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # somebody else reaped it: ask the kernel
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            return False
+        return done != 0
 
-            warnings.warn(
-                f"procstart-tracker: the tracker process{f' {old}' if old else ''} died; "
-                f"started a new one (pid {self.tracker_pid}). Resources registered from "
-                f"now on are tracked; this process re-registered {sum(self.mine.values())} "
-                "of its own.",
-                TrackerWarning,
-                stacklevel=5,
-            )
-            replay = [encode_message("CHILD", os.getpid(), child) for child in self.children]
-            for (kind, name), count in self.mine.items():
-                replay.extend(self._type_lines(kind))
-                replay.extend([encode_message("REG", os.getpid(), kind, name)] * count)
-            replay.extend(self._pending)
-            self._pending = []
-            assert self.fd is not None
-            for line in replay:
-                os.write(self.fd, line)
-        finally:
-            self._restarting = False
+    def _restart(self) -> None:
+        """Root only: a new tracker on the same pipe and journal (nothing is lost)."""
+        old = self.tracker_pid
+        self._spawn()
+        self.restarts += 1
+        import warnings
+
+        warnings.warn(
+            f"procstart-tracker: the tracker process{f' {old}' if old else ''} died; "
+            f"started a new one (pid {self.tracker_pid}) that took over its books: "
+            "every live process's resources are still tracked",
+            TrackerWarning,
+            stacklevel=5,
+        )
+
+    def check(self) -> None:
+        """Root only: restart the tracker if it died (one ``waitpid``; no message)."""
+        if self.spawned is not None and self._tracker_died():
+            self._restart()
 
     def ensure_running(self) -> int:
-        """The tracker's fd, starting (or restarting) the tracker if needed.
+        """The tracker's fd, starting the tracker (this process becomes the root) if needed.
 
-        Called on every launch, so it sends nothing while the tracker lives:
-        a pipe whose reader is gone reports POLLERR on its write end, which
-        is checked without waking the tracker.
+        Called on every launch, so it sends nothing and waits for nobody.
         """
         with self.lock:
-            fd = self.fd
-            if fd is None or not self._is_ours(fd) or not _reader_alive(fd):
-                self.send("PING")  # starts or restarts it (with the usual warning)
+            if self.fd is None or not self._is_ours(self.fd):
+                self.fd = None
+                self._start()
+            else:
+                self.check()
             assert self.fd is not None
             return self.fd
 
-    def _write(self, line: bytes) -> None:
+    def _write(self, line: bytes) -> bool:
+        """Send ``line`` (queued if the pipe is full); False if there is no tracker."""
         with self.lock:
-            if self._restarting:  # re-entered from a finalizer during a restart
-                self._pending.append(line)
-                return
-            if self.fd is None:
-                self._start()
-            for attempt in range(2):
-                fd = self.fd
-                try:
-                    if fd is None or not self._is_ours(fd):
-                        raise BrokenPipeError("tracker fd lost")
-                    os.write(fd, line)
-                    return
-                except (BrokenPipeError, OSError):
-                    if attempt:
-                        raise
-                    self._restart()
+            fd = self.fd
+            if fd is None or not self._is_ours(fd):
+                return False
+            if self._pending and not self._flush():
+                self._queue(line)
+                return True
+            try:
+                os.write(fd, line)
+            except BlockingIOError:
+                self._queue(line)
+            except OSError:  # nobody reads any more: the root and its tracker are gone
+                return False
+            return True
 
-    def send(self, op: str, *fields: str | int) -> None:
-        """Send one message (starting or restarting the tracker if needed)."""
-        self._write(encode_message(op, os.getpid(), *fields))
+    def _queue(self, line: bytes) -> None:
+        """Keep ``line`` for the flusher thread (started now if it is not running)."""
+        self._pending.append(line)
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(
+                target=self._flush_loop, name="procstart-tracker-flush", daemon=False
+            )
+            self._flusher.start()
+        if not self._warned_full:
+            self._warned_full = True
+            import warnings
+
+            warnings.warn(
+                "procstart-tracker: the tracker's pipe is full (the tracker is busy or "
+                "stopped); this process queues its messages and a thread sends them "
+                "as the tracker reads",
+                TrackerWarning,
+                stacklevel=5,
+            )
+
+    def _flush(self) -> bool:
+        """Send queued lines in order without waiting; True once none is left."""
+        fd = self.fd
+        while self._pending and fd is not None:
+            try:
+                os.write(fd, self._pending[0])
+            except BlockingIOError:
+                return False
+            except OSError:  # nobody reads any more: nothing to deliver to
+                self._pending.clear()
+                return True
+            self._pending.pop(0)
+        return True
+
+    def _flush_loop(self) -> None:
+        """The flusher: send what a full pipe held back, as room appears.
+
+        Not a daemon: the interpreter (and ``multiprocessing``'s child
+        bootstrap, through ``threading._shutdown``) waits for it at exit, so
+        queued registrations are not lost; it gives up after
+        :data:`EXIT_FLUSH_TIMEOUT` seconds without progress, saying so.
+        """
+        import select
+        import time
+
+        last_progress = time.monotonic()
+        while True:
+            with self.lock:
+                before = len(self._pending)
+                if self._flush():
+                    return
+                if len(self._pending) < before:
+                    last_progress = time.monotonic()
+                fd = self.fd
+            if time.monotonic() - last_progress > EXIT_FLUSH_TIMEOUT or fd is None:
+                break
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            poller.poll(100)
+        with self.lock:
+            lost, self._pending = len(self._pending), []
+        sys.stderr.write(
+            f"procstart-tracker: warning: the tracker's pipe stayed full for "
+            f"{EXIT_FLUSH_TIMEOUT:g} s; {lost} message(s) of process {os.getpid()} "
+            "were not sent\n"
+        )
+
+    def send(self, op: str, *fields: str | int) -> bool:
+        """Send one message; False if this process has no tracker."""
+        return self._write(encode_message(op, os.getpid(), *fields))
 
     # -- what the hooks call ----------------------------------------------
     def _type_lines(self, kind: str) -> list[bytes]:
         if kind in BUILTIN_KINDS or kind in self.types_sent:
             return []
-        from procstart import _manager
+        from procstart import plugin
 
-        for resource_type in _manager.plugins().resource_types():
+        for resource_type in plugin.resource_types():
             if resource_type.kind == kind:
                 self.types_sent.add(kind)
                 return [encode_message("TYPE", os.getpid(), kind, resource_type.cleanup)]
         return []
 
-    def register(self, kind: str, name: str) -> None:
-        """Hold a reference to ``name`` of ``kind``."""
+    def register(self, kind: str, name: str) -> bool:
+        """Hold a reference to ``name`` of ``kind``; False if no tracker took it.
+
+        A top-level program starts the tracker here if none runs yet; any
+        other process not attached to a tree leaves it to the stdlib.
+        """
         name = _normalise(kind, name)
         line = encode_message("REG", os.getpid(), kind, name)  # validates first
         with self.lock:
+            if self.fd is None:
+                if not may_start():
+                    return False
+                self._start()
+            else:
+                self.check()
             for type_line in self._type_lines(kind):
                 self._write(type_line)
-            self._write(line)
+            if not self._write(line):
+                return False
             self.mine[(kind, name)] = self.mine.get((kind, name), 0) + 1
+            return True
 
-    def unregister(self, kind: str, name: str) -> None:
+    def unregister(self, kind: str, name: str) -> bool:
         """``name`` was released for good (unlinked, deleted): never clean it."""
         name = _normalise(kind, name)
         line = encode_message("UNREG", os.getpid(), kind, name)
         with self.lock:
             self.mine.pop((kind, name), None)
             if self.fd is None:
-                return  # no tracker ever: nothing to forget (and none to start now)
-            self._write(line)
-
-    def child_started(self, pid: int) -> None:
-        """Record a child this process started (it may outlive us)."""
-        with self.lock:
-            self.children[pid] = None
-            if len(self.children) > 256:
-                for child in list(self.children):
-                    try:
-                        os.kill(child, 0)
-                    except OSError:
-                        del self.children[child]
-            self.send("CHILD", pid)
+                return False  # no tracker: nothing to forget (and none to start now)
+            return self._write(line)
 
     def hello(self) -> None:
-        """In a child: tell the tracker this process exists."""
-        self.send("HELLO")
+        """In a child procstart started: tell the tracker this process exists."""
+        fd = self.fd
+        if fd is None:
+            return
+        line = b"HELLO %d\n" % os.getpid()  # always valid: no need for the encoder
+        try:
+            os.write(fd, line)
+        except BlockingIOError:
+            with self.lock:
+                self._queue(line)
+        except OSError:
+            pass  # never fail a child for the tracker's sake
 
-    def bye(self) -> None:
+    def at_exit(self) -> None:
         """At the root's normal exit: its remaining descendants get a grace period."""
         if self.fd is not None and self.root is not None and self.root[0] == os.getpid():
+            with self.lock:
+                self.check()  # a dead tracker is replaced: someone must clean up
+                if self._pending:
+                    return  # the flusher sends BYE's predecessors first; BYE is a nicety
             try:  # noqa: SIM105 - contextlib is one import more for every child
                 os.write(self.fd, encode_message("BYE", os.getpid()))
             except OSError:
@@ -357,9 +539,10 @@ class Client:
     def status(self) -> dict[str, Any]:
         """State for ``procstart methods``."""
         state = "not started"
-        if self.proc is not None:
-            state = "running" if self.proc.poll() is None else "not running"
-        elif self.tracker_pid:
+        if self.tracker_pid:
+            if self.spawned is not None:
+                with self.lock:
+                    self.check()
             try:
                 os.kill(self.tracker_pid, 0)
                 state = "running"
@@ -381,4 +564,4 @@ class Client:
 client = Client()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=client.after_fork_in_child)
-atexit.register(client.bye)
+atexit.register(client.at_exit)

@@ -1,85 +1,96 @@
 """The hook implementations that wire the tracker into procstart.
 
-This module is what the ``procstart`` entry point names: loading the plugin
-imports it, and from then on the stdlib's SharedMemory and SemLock report to
-the tracker (:func:`install_bridge`, at the end). The child-side hook is
-defined in :mod:`._child`, which children import without this module (no
+This module is what the ``procstart`` entry point names. Loading it changes
+nothing in the loading process: the stdlib's SharedMemory and SemLock keep
+the stdlib's tracker there (a program that mixes procstart and
+``multiprocessing`` contexts loses nothing). Only in processes procstart
+started do they report to this tracker (:mod:`._child`). The child-side hook
+is defined in :mod:`._child`, which children import without this module (no
 pluggy there); only the ``hookimpl`` marker is applied here.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Generator, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
 
-import procstart
+from procstart import plugin
 
 from . import _child
 from ._child import install_bridge
-from ._client import HANDLE_KEY, ROOT_ENV, SERVER_ENV, client, supported
+from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, ROOT_ENV, client, supported
 
 __all__ = [
     "install_bridge",
     "procstart_child_setup",
+    "procstart_config_keys",
     "procstart_inherited_handles",
-    "procstart_launch",
     "procstart_register_resource",
     "procstart_status",
     "procstart_unregister_resource",
 ]
 
+# resolved once here, so that fork children find it ready (no lookup per child)
+_child.stdlib_key = plugin.STDLIB_TRACKER_KEY
+
 #: keeps ``__module__`` = ``procstart_tracker._child``: a child imports only that
-procstart_child_setup = procstart.hookimpl(_child.procstart_child_setup)
+procstart_child_setup = plugin.hookimpl(_child.procstart_child_setup)
 
 
-@procstart.hookimpl
+@plugin.hookimpl
+def procstart_config_keys() -> Iterator[plugin.ConfigKey]:
+    """``[tool.procstart] children-die-with-parent``: this plugin's one setting."""
+    yield plugin.ConfigKey(
+        name=DIE_WITH_PARENT_KEY,
+        type=bool,
+        description="terminate the remaining descendants when the top-level parent dies",
+        default=True,
+    )
+
+
+@plugin.hookimpl
 def procstart_inherited_handles(
-    request: procstart.LaunchRequest,
-) -> Iterator[procstart.InheritedHandle]:
-    """Every child gets the tracker's pipe (the tracker starts on this first need)."""
-    if supported():
-        yield procstart.InheritedHandle(key=HANDLE_KEY, fd=client.ensure_running())
+    request: plugin.LaunchRequest,
+) -> Iterator[plugin.InheritedHandle]:
+    """Every child gets the tracker's pipe (the tracker starts on this first need).
 
-
-@procstart.hookimpl(wrapper=True)
-def procstart_launch(request: procstart.LaunchRequest) -> Generator[None, Any, Any]:
-    """Tell the child where the root is; record its pid as soon as it exists."""
-    if supported() and client.fd is not None:
+    And where the root is (``ROOT_ENV``, in the child's environment), and the
+    stdlib tracker's fd when this process runs one (for its own stdlib
+    objects): it must outlive the children that may use them. No launch
+    wrapper: the child announces itself (one write, in the child), so a
+    launch pays the tracker nothing else and can take the core's direct path.
+    A remote method's children (a cluster) run on other hosts: nothing to track.
+    """
+    if supported() and not request.method.remote:
+        yield plugin.InheritedHandle(key=HANDLE_KEY, fd=client.ensure_running())
         request.env[ROOT_ENV] = client.root_token()
-    popen = yield
-    # a remote method's pid belongs to another host: never track it here
-    if supported() and client.fd is not None and not request.method.remote:
-        client.child_started(popen.pid)
-    return popen
+        stdlib = plugin.stdlib_tracker_handle()
+        if stdlib is not None:  # fork children hold it anyway: listed for _child
+            yield stdlib
 
 
-@procstart.hookimpl
-def procstart_register_resource(resource: procstart.Resource) -> bool | None:
-    """Track ``resource`` (reference counted by holder process)."""
+@plugin.hookimpl
+def procstart_register_resource(resource: plugin.Resource) -> bool | None:
+    """Track ``resource`` (reference counted by holder process).
+
+    None (not taken) in a process procstart did not start, other than a
+    top-level program: it never starts a tracker of its own.
+    """
     if not supported():
         return None
-    client.register(resource.kind, resource.name)
-    return True
+    return True if client.register(resource.kind, resource.name) else None
 
 
-@procstart.hookimpl
-def procstart_unregister_resource(resource: procstart.Resource) -> bool | None:
+@plugin.hookimpl
+def procstart_unregister_resource(resource: plugin.Resource) -> bool | None:
     """Forget ``resource``: it was released normally and will not be touched."""
     if not supported():
         return None
-    client.unregister(resource.kind, resource.name)
-    return True
+    return True if client.unregister(resource.kind, resource.name) else None
 
 
-@procstart.hookimpl
+@plugin.hookimpl
 def procstart_status() -> Mapping[str, object] | None:
     """``procstart methods`` shows whether the tracker is installed and running."""
     if not supported():
         return {"tracker": "unsupported on this platform"}
     return client.status()
-
-
-if not os.environ.get(SERVER_ENV):
-    # loaded as a plugin: from now on SharedMemory and SemLock report here
-    install_bridge()

@@ -36,7 +36,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from ._protocol import MAX_LINE, Message, ProtocolError, parse_message
+from ._protocol import IPC_KINDS, MAX_LINE, Message, ProtocolError, parse_message
+from ._wire import ROOT_ENV, encode_line
 
 __all__ = ["EXIT_GRACE", "TERM_GRACE", "Tracker", "TrackerState", "main"]
 
@@ -46,6 +47,12 @@ TERM_GRACE = 0.3
 KILL_WAIT = 0.3
 #: after a normal exit of the root: seconds its remaining descendants get to exit
 EXIT_GRACE = 0.3
+#: after a normal exit: seconds the stdlib's tracker gets to clean names it shares with us
+STDLIB_FIRST = 0.2
+#: a journal this long is rewritten as a snapshot of the state (when that halves it)
+JOURNAL_COMPACT_AT = 8 << 20
+#: seconds between reads of the pipe while the root lives
+DRAIN_EVERY = 0.1
 #: seconds between snapshots of the root's process tree
 SNAPSHOT_EVERY = 0.5
 #: at most this many names are listed in one warning
@@ -126,6 +133,21 @@ class TrackerState:
         """Resources none of whose holders is alive."""
         return [key for key, holders in self.resources.items() if all(map(dead, holders))]
 
+    def snapshot(self, alive: Callable[[int], bool]) -> bytes:
+        """Lines that rebuild this state (for pids that matter) when fed to a new one.
+
+        ``alive(pid)`` filters the started pids worth keeping; holders are all
+        kept (a dead holder's resource is still to be cleaned).
+        """
+        lines = [encode_line("TYPE", self.root_pid, kind, ref) for kind, ref in self.types.items()]
+        for (kind, name), holders in self.resources.items():
+            for pid, count in holders.items():
+                lines.extend([encode_line("REG", pid, kind, name)] * count)
+        lines.extend(encode_line("HELLO", pid) for pid in sorted(self.started) if alive(pid))
+        if self.root_exiting:
+            lines.append(encode_line("BYE", self.root_pid))
+        return b"".join(lines)
+
 
 def _describe(keys: Iterable[Key]) -> str:
     items = [f"{kind} {name!r}" for kind, name in keys]
@@ -161,6 +183,19 @@ def _children_of(pid: int) -> list[int] | None:
     return children
 
 
+def _is_stdlib_tracker(proc: Any) -> bool:
+    """True for ``multiprocessing``'s resource tracker process.
+
+    Never terminated: it holds the top-level program's own stdlib objects and
+    exits by itself, cleaning them, once the last process holding its pipe
+    (the tree) is gone.
+    """
+    try:
+        return any("multiprocessing.resource_tracker" in part for part in proc.cmdline())
+    except Exception:  # noqa: BLE001 - gone or not ours to inspect: treat as any process
+        return False
+
+
 class Tracker:
     """The tracker's event loop (pipe + root watch + psutil)."""
 
@@ -172,6 +207,8 @@ class Tracker:
         *,
         die_with_parent: bool = True,
         out: TextIO | None = None,
+        journal: int | None = None,
+        root_sid: int | None = None,
     ) -> None:
         import psutil
 
@@ -184,14 +221,72 @@ class Tracker:
         self.me = os.getpid()
         self.eof = False
         self.procs: dict[int, Any] = {}
+        #: descendants that are not the tree's (the stdlib's tracker)
+        self.ignored: set[int] = set()
         self.root: Any = self._process(root_pid, root_ctime)
-        try:
-            self.root_sid: int | None = os.getsid(root_pid)
-        except OSError:
-            self.root_sid = None
+        #: the root's session (given by the root: it may be gone already)
+        self.root_sid = root_sid
+        if root_sid is None:
+            try:
+                self.root_sid = os.getsid(root_pid)
+            except OSError:
+                self.root_sid = None
         os.set_blocking(fd, False)
         self.debug = bool(os.environ.get("PROCSTART_TRACKER_DEBUG"))
         self.t0 = time.monotonic()
+        self.journal = journal
+        if journal is not None:
+            self._replay(journal)
+        #: rejections seen before (replayed) were reported by the previous tracker
+        self.reported_rejections = len(self.state.rejections)
+        self.rejected_before = self.state.rejected
+
+    # -- the journal ------------------------------------------------------
+    def _replay(self, journal: int) -> None:
+        """Take over the books of a tracker that died (every byte it read, in order)."""
+        offset = 0
+        while True:
+            data = os.pread(journal, 1 << 20, offset)
+            if not data:
+                break
+            offset += len(data)
+            self._note(self.state.feed(data))
+        os.lseek(journal, offset, os.SEEK_SET)
+        self._log(f"replayed {offset} journal bytes: {len(self.state.resources)} resources")
+
+    def _record(self, data: bytes) -> None:
+        """Append what was read to the journal before acting on it."""
+        if self.journal is None:
+            return
+        try:
+            os.write(self.journal, data)
+        except OSError as exc:
+            self._say(f"{WARNING_PREFIX} journal write failed ({exc}); a restart may forget")
+            self.journal = None
+
+    def compact(self) -> None:
+        """Rewrite a journal past :data:`JOURNAL_COMPACT_AT` bytes as a snapshot.
+
+        In place (the root holds the same file for the next tracker): the
+        snapshot is written at offset 0, then the file is cut after it. Only
+        a kill between those two calls would leave old lines after the
+        snapshot (counted twice by a restarted tracker).
+        """
+        journal = self.journal
+        if journal is None or self.state._partial:
+            return  # compact between whole lines only
+        size = os.lseek(journal, 0, os.SEEK_CUR)
+        if size < JOURNAL_COMPACT_AT:
+            return
+        snapshot = self.state.snapshot(
+            lambda pid: self._alive(self.procs.get(pid) or self._process(pid))
+        )
+        if len(snapshot) > size // 2:
+            return  # not worth it (yet)
+        os.pwrite(journal, snapshot, 0)
+        os.ftruncate(journal, len(snapshot))
+        os.lseek(journal, len(snapshot), os.SEEK_SET)
+        self._log(f"journal compacted: {size} -> {len(snapshot)} bytes")
 
     def _log(self, text: str) -> None:
         if self.debug:
@@ -276,6 +371,9 @@ class Tracker:
                     continue  # it left the session on purpose (a daemon): not ours
             except OSError:
                 continue
+            if pid in self.ignored or _is_stdlib_tracker(proc):
+                self.ignored.add(pid)
+                continue  # not a survivor, never a victim: it ends with the tree
             self.procs[pid] = proc
         # forget dead processes that hold nothing
         holders = {pid for holders in self.state.resources.values() for pid in holders}
@@ -293,7 +391,32 @@ class Tracker:
             victims.setdefault(pid, proc)
         victims.pop(self.me, None)
         victims.pop(self.root_pid, None)
-        return list(victims.values())
+        return [proc for proc in victims.values() if not _is_stdlib_tracker(proc)]
+
+    def _strays(self) -> list[Any]:
+        """Exec'd children of this tree the tracker never heard of.
+
+        A spawn child that had not yet announced itself when the root died
+        (its interpreter was still starting) carries ``ROOT_ENV`` naming this
+        root in the environment it was exec'd with: one look at every
+        process, only now.
+        """
+        token = f"{self.root_pid}:"
+        found: list[Any] = []
+        for proc in self.psutil.process_iter():
+            if proc.pid in (self.me, self.root_pid) or proc.pid in self.ignored:
+                continue
+            try:
+                if (
+                    proc.environ().get(ROOT_ENV, "").startswith(token)
+                    # a daemon left the session on purpose: spared
+                    and (self.root_sid is None or os.getsid(proc.pid) == self.root_sid)
+                    and not _is_stdlib_tracker(proc)
+                ):
+                    found.append(proc)
+            except (self.psutil.Error, OSError):
+                continue
+        return found
 
     def _wait_gone(self, procs: list[Any], timeout: float) -> list[Any]:
         deadline = time.monotonic() + timeout
@@ -316,6 +439,8 @@ class Tracker:
         running on purpose).
         """
         victims = self._victims(started_only=started_only)
+        known = {proc.pid for proc in victims}
+        victims += [proc for proc in self._strays() if proc.pid not in known]
         if victims and grace:
             self.drain()
             victims = self._wait_gone(victims, grace)
@@ -347,7 +472,20 @@ class Tracker:
             if not data:
                 self.eof = True
                 return
+            self._record(data)
             self._note(self.state.feed(data))
+            self._report_rejections()
+            self.compact()
+
+    def _report_rejections(self) -> None:
+        """Say (once per reason, at most three times) that a malformed line was ignored."""
+        state = self.state
+        while self.reported_rejections < len(state.rejections):
+            reason = state.rejections[self.reported_rejections]
+            self.reported_rejections += 1
+            self._say(
+                f"{WARNING_PREFIX} ignored a malformed message on the tracker's pipe: {reason}"
+            )
 
     # -- cleanup ----------------------------------------------------------
     def clean(self, keys: list[Key], *, why: str, terminated: list[int] | None = None) -> None:
@@ -359,12 +497,12 @@ class Tracker:
         for key in keys:
             self.state.resources.pop(key, None)
             try:
-                cleanup(key[0], key[1], self.state.types)
-                cleaned.append(key)
+                if cleanup(key[0], key[1], self.state.types):
+                    cleaned.append(key)  # already gone (released elsewhere): not a leak
             except Exception as exc:  # noqa: BLE001 - reported, the others still run
                 failed.append(f"{key[0]} {key[1]!r} ({type(exc).__name__}: {exc})")
         self._log(f"cleaned {len(cleaned)}, failed {len(failed)}")
-        if not (keys or terminated):
+        if not (cleaned or failed or terminated):
             return
         parts = [f"{WARNING_PREFIX} {why}"]
         if cleaned:
@@ -393,22 +531,25 @@ class Tracker:
             return None
 
     def run(self) -> int:
-        """Serve until the root dies (or the pipe ends); return the exit code."""
+        """Serve until the root dies (or the pipe ends); return the exit code.
+
+        The pipe is read every :data:`DRAIN_EVERY` seconds, not when a line
+        arrives: a launch's write lands in the pipe and wakes nobody (on a
+        busy machine, waking the tracker per child cost the parent its CPU
+        slice). The root's death wakes it at once (pidfd); it then reads
+        everything before acting.
+        """
         pidfd = self._watch_root()
         self._log(f"watching root {self.root_pid} ({'pidfd' if pidfd is not None else 'polling'})")
         poller = select.poll()
-        poller.register(self.fd, select.POLLIN)
         if pidfd is not None:
             poller.register(pidfd, select.POLLIN)
-        tick = SNAPSHOT_EVERY if pidfd is not None else 0.1
         next_snapshot = 0.0
         root_dead = self.root is None or not self._alive(self.root)
         while not root_dead and not self.eof:
-            for fd, _events in poller.poll(tick * 1000):
-                if fd == self.fd:
-                    self.drain()
-                elif fd == pidfd:
-                    root_dead = True
+            if poller.poll(DRAIN_EVERY * 1000):
+                root_dead = True
+            self.drain()
             if pidfd is None:
                 root_dead = not self._alive(self.root)
             now = time.monotonic()
@@ -440,6 +581,10 @@ class Tracker:
             if not self.eof
             else list(self.state.resources)
         )
+        if self.state.root_exiting and any(kind in IPC_KINDS for kind, _ in keys):
+            # a normal exit: the stdlib's tracker (which the top-level program
+            # keeps) may hold the same names and cleans them now; let it go first
+            time.sleep(STDLIB_FIRST)
         self.clean(keys, why=why, terminated=terminated)
         if self.die_with_parent and root_dead and not self.state.resources:
             return 0
@@ -455,6 +600,12 @@ class Tracker:
         self.clean(list(self.state.resources), why="the last process using the tracker exited")
         return 0
 
+    def summary(self) -> None:
+        """At exit: how many malformed messages were ignored in all, if more than listed."""
+        rejected = self.state.rejected - self.rejected_before
+        if rejected > len(self.state.rejections):
+            self._say(f"{WARNING_PREFIX} ignored {rejected} malformed message(s) in all")
+
 
 def _quiet_signals() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -465,15 +616,28 @@ def _quiet_signals() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``main([fd, root_pid, root_ctime, die_with_parent])`` — never returns."""
+    """``main([fd, root_pid, root_ctime, die_with_parent, journal, root_sid])``; never returns."""
     _quiet_signals()
     fd, root_pid = int(argv[0]), int(argv[1])
     root_ctime = float(argv[2]) if argv[2] != "-" else None
     die_with_parent = argv[3] == "1"
+    journal = int(argv[4]) if len(argv) > 4 else None
+    root_sid = int(argv[5]) if len(argv) > 5 else None
     os.set_inheritable(fd, False)
+    if journal is not None:
+        os.set_inheritable(journal, False)
     code = 1
     try:
-        code = Tracker(fd, root_pid, root_ctime, die_with_parent=die_with_parent).run()
+        tracker = Tracker(
+            fd,
+            root_pid,
+            root_ctime,
+            die_with_parent=die_with_parent,
+            journal=journal,
+            root_sid=root_sid,
+        )
+        code = tracker.run()
+        tracker.summary()
     except BaseException:  # noqa: BLE001 - a crash must be visible, then exit
         import traceback
 

@@ -5,12 +5,12 @@ Why private: ``multiprocessing.shared_memory.SharedMemory`` and
 ``Queue``...) report their names to ``multiprocessing.resource_tracker``
 by calling the module-level functions ``register(name, rtype)`` and
 ``unregister(name, rtype)``; ``managers`` calls ``ensure_running()``. There
-is no public hook to send those calls elsewhere, so while this plugin is
-loaded the three module attributes are replaced: ``shared_memory`` and
-``semaphore`` registrations go to the procstart tracker, and the stdlib's
-tracker process is not started for them (no second process, no double
-unlink, no duplicate "leaked" warnings). Other resource types are passed
-through unchanged.
+is no public hook to send those calls elsewhere, so in a process procstart
+started whose parent runs no stdlib tracker (and only there: never in the
+top-level program, never in a process procstart did not start) the three
+module attributes are replaced: ``shared_memory`` and ``semaphore``
+registrations go to the procstart tracker, and the stdlib's tracker process
+is not started for them. Other resource types are passed through unchanged.
 
 The tracker process unlinks with ``_posixshmem.shm_unlink`` and
 ``_multiprocessing.sem_unlink`` (private C modules; the stdlib's tracker
@@ -36,14 +36,14 @@ start and use the stdlib tracker, as without procstart.
 Patched lazily: importing ``resource_tracker`` costs ``multiprocessing.spawn``
 and ``runpy``, which a child that never makes a ``SharedMemory`` or a
 ``SemLock`` should not pay for. :func:`install` patches at once if the module
-is loaded, else right after its first import (:mod:`procstart.importhook`); both
+is loaded, else right after its first import (``procstart.plugin.after_import``); both
 ``shared_memory`` and ``synchronize`` import it before their first
 ``register`` call, so no registration can slip past.
 """
 
 from __future__ import annotations
 
-from procstart import importhook
+from procstart.plugin import after_import, after_import_pending, cancel_after_import
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
@@ -103,9 +103,9 @@ def install(register: _Sink, unregister: _Sink) -> None:
     """
     global _register_sink, _unregister_sink
     _register_sink, _unregister_sink = register, unregister
-    if _originals is not None or importhook.pending(_MODULE, _patch):
+    if _originals is not None or after_import_pending(_MODULE, _patch):
         return
-    importhook.after_import(_MODULE, _patch)
+    after_import(_MODULE, _patch)
 
 
 def _patch(resource_tracker: ModuleType) -> None:
@@ -128,7 +128,7 @@ def _patch(resource_tracker: ModuleType) -> None:
 def uninstall() -> None:
     """Give the stdlib its own functions back (tests)."""
     global _originals, _register_sink, _unregister_sink
-    importhook.cancel(_MODULE, _patch)
+    cancel_after_import(_MODULE, _patch)
     _register_sink = _unregister_sink = None
     if _originals is None:
         return
@@ -142,7 +142,7 @@ def uninstall() -> None:
 
 def installed() -> bool:
     """True while the stdlib's registrations come here (or will, once it is imported)."""
-    return _originals is not None or importhook.pending(_MODULE, _patch)
+    return _originals is not None or after_import_pending(_MODULE, _patch)
 
 
 def forget_after_fork() -> None:

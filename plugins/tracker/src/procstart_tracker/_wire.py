@@ -24,12 +24,15 @@ __all__ = [
     "MAX_PID",
     "OPS",
     "PATH_KINDS",
+    "ROOT_ENV",
     "check_name",
     "encode_field",
     "encode_line",
     "encode_message",
 ]
 
+#: ``root_pid:root_create_time:tracker_pid``, set in every child's environment
+ROOT_ENV = "PROCSTART_TRACKER_ROOT"
 #: one line, newline included, fits in one atomic pipe write
 MAX_LINE = 4096
 #: the longest resource name accepted (decoded bytes)

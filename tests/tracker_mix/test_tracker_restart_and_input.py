@@ -1,0 +1,187 @@
+"""Restart keeps the books; bad input never blocks, loses or hides anything.
+
+- The tracker SIGKILLed between two children that share a segment: the
+  segment survives (the second child uses it), and is cleaned when the root
+  dies; the first child's registration, made before the kill, is known to
+  the new tracker.
+- A burst of 10,000 registrations into a full pipe (the tracker stopped):
+  the registering child does not block, says so once, and every one of them
+  is cleaned when the root dies.
+- A malformed line from a child: a clear warning, and the child's next
+  registration still counts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psutil
+import pytest
+
+from .mixlib import METHODS, SHM, clean_env, run_python, unique_prefix, wait_until
+
+pytestmark = pytest.mark.timeout(240)
+
+PRELUDE = """
+import json, os, signal, sys, tempfile, time
+import procstart, procstart_tracker
+from multiprocessing import shared_memory
+
+METHOD, OUT = sys.argv[1], sys.argv[2]
+
+
+def report(info):
+    with open(OUT + ".tmp", "w") as fh:
+        json.dump(info, fh)
+    os.replace(OUT + ".tmp", OUT)
+
+
+def die():
+    sys.stdout.flush(); sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+KILLED_BETWEEN = """
+def creator(name, conn):
+    shm = shared_memory.SharedMemory(name, create=True, size=16)
+    shm.buf[:5] = b"first"
+    conn.send(os.getpid())
+    conn.recv()  # hold it until the root dies (then die with it)
+
+
+def user(name, conn):
+    shm = shared_memory.SharedMemory(name)
+    before = bytes(shm.buf[:5])
+    shm.buf[:5] = b"again"
+    shm.close()
+    conn.send(before.decode())
+
+
+if __name__ == "__main__":
+    name = sys.argv[3]
+    ctx = procstart.get_context(METHOD)
+    ours, theirs = ctx.Pipe()
+    first = ctx.Process(target=creator, args=(name, theirs))
+    first.start()
+    creator_pid = ours.recv()
+    old = procstart_tracker.status()["pid"]
+    os.kill(old, signal.SIGKILL)
+    os.waitpid(old, 0)  # the tracker is this process's child
+    second = ctx.Process(target=user, args=(name, theirs))  # the launch restarts it
+    second.start()
+    seen = ours.recv()
+    second.join()
+    report({"old": old, "new": procstart_tracker.status()["pid"], "seen": seen,
+            "exists": os.path.exists("/dev/shm/" + name), "creator": creator_pid,
+            "exitcode": second.exitcode})
+    die()
+"""
+
+
+def run_root(tmp_path: Path, body: str, *args: str) -> tuple[dict[str, object], str]:
+    (tmp_path / "root.py").write_text(PRELUDE + body)
+    out = tmp_path / "out.json"
+    result = run_python(["root.py", *args[:1], str(out), *args[1:]], env=clean_env(), cwd=tmp_path)
+    assert result.returncode == -9, result.stderr
+    return json.loads(out.read_text()), result.stderr
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_tracker_killed_between_two_children_sharing_a_segment(tmp_path: Path, method: str) -> None:
+    name = unique_prefix("rs") + "seg"
+    try:
+        info, stderr = run_root(tmp_path, KILLED_BETWEEN, method, name)
+        assert info["old"] != info["new"]
+        assert (info["seen"], info["exists"], info["exitcode"]) == ("first", True, 0), stderr
+        assert "took over its books" in stderr
+        # the root is dead: the new tracker kills the creator and cleans the segment
+        assert wait_until(lambda: not (SHM / name).exists(), 10), stderr
+        assert wait_until(lambda: not psutil.pid_exists(int(str(info["creator"]))), 10)
+    finally:
+        (SHM / name).unlink(missing_ok=True)
+
+
+BURST = """
+def burst(folder, count, conn):
+    start = time.monotonic()
+    for i in range(count):
+        procstart.register_resource("file", os.path.join(folder, str(i)))
+    conn.send(time.monotonic() - start)
+    conn.recv()  # the tracker reads again: let the queue drain, then exit
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[3])
+    folder = tempfile.mkdtemp(prefix="pst-burst-", dir=os.path.dirname(OUT))
+    for i in range(count):
+        open(os.path.join(folder, str(i)), "w").close()
+    ctx = procstart.get_context(METHOD)
+    procstart.register_resource("folder", folder + "-never")  # starts the tracker
+    tracker = procstart_tracker.status()["pid"]
+    os.kill(tracker, signal.SIGSTOP)  # the pipe fills up
+    ours, theirs = ctx.Pipe()
+    proc = ctx.Process(target=burst, args=(folder, count, theirs))
+    proc.start()
+    took = ours.recv()  # the child got through without the tracker reading
+    os.kill(tracker, signal.SIGCONT)
+    ours.send("go")
+    proc.join(120)
+    report({"folder": folder, "took": took, "exitcode": proc.exitcode, "tracker": tracker})
+    die()
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_burst_into_a_full_pipe_blocks_nothing_and_loses_nothing(
+    tmp_path: Path, method: str
+) -> None:
+    count = 10_000
+    info, stderr = run_root(tmp_path, BURST, method, str(count))
+    assert info["exitcode"] == 0, stderr
+    assert "the tracker's pipe is full" in stderr
+    assert "were not sent" not in stderr
+    folder = Path(str(info["folder"]))
+    # every registration reached the tracker: the root's death removes all of them
+    assert wait_until(lambda: not any(folder.iterdir()), 60), (
+        f"{len(list(folder.iterdir()))} of {count} files left",
+        stderr[-2000:],
+    )
+    warnings = [line for line in stderr.splitlines() if "cleaned up" in line]
+    assert warnings and f"cleaned up {count} leaked" in warnings[0]
+    folder.rmdir()
+
+
+MALFORMED = """
+def child(folder, conn):
+    import procstart_tracker._client as c
+    os.write(c.client.fd, b"GARBAGE no newline soon" + b"x" * 5000 + b"\\n")
+    os.write(c.client.fd, b"REG notapid folder /tmp\\n")
+    procstart.register_resource("folder", folder)
+    conn.send("done")
+    conn.recv()
+
+
+if __name__ == "__main__":
+    folder = tempfile.mkdtemp(prefix="pst-malformed-", dir=os.path.dirname(OUT))
+    ctx = procstart.get_context(METHOD)
+    ours, theirs = ctx.Pipe()
+    proc = ctx.Process(target=child, args=(folder, theirs))
+    proc.start()
+    ours.recv()
+    report({"folder": folder, "tracker": procstart_tracker.status()["pid"]})
+    time.sleep(0.3)  # the tracker has read the lines
+    die()
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_malformed_line_warns_and_the_next_registration_counts(tmp_path: Path, method: str) -> None:
+    # stderr is read to its end: the tracker (which shares it) has exited too
+    info, stderr = run_root(tmp_path, MALFORMED, method)
+    assert not Path(str(info["folder"])).exists(), stderr
+    warning = "procstart-tracker: warning: ignored a malformed message on the tracker's pipe: "
+    assert warning + "message longer than 4096 bytes" in stderr
+    assert warning + "sender is not a pid: 'notapid'" in stderr
+    cleaned = [line for line in stderr.splitlines() if "cleaned up" in line]
+    assert len(cleaned) == 1 and str(info["folder"]) in cleaned[0], stderr
