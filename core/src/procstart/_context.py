@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
+from typing import Any
 
 from . import _config, _manager
 from ._process import ProcstartProcess, process_class
@@ -63,6 +64,15 @@ class ProcstartContext(BaseContext):
         if not all(isinstance(name, str) for name in names):
             raise TypeError("module_names must be a list of strings")
         _config.settings.forkserver_preload = names
+
+    def SimpleQueue(self) -> Any:  # noqa: N802 - multiprocessing's name
+        """``multiprocessing``'s SimpleQueue whose items a child loads (``Pool`` tasks too).
+
+        See :mod:`procstart._queues`: what a child cannot import goes by value.
+        """
+        from ._queues import SimpleQueue
+
+        return SimpleQueue(ctx=self)
 
     def _check_available(self) -> None:
         start_method(self._name)
