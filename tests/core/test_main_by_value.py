@@ -179,3 +179,23 @@ def test_stdlib_contexts_in_the_same_program_are_untouched(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["True", "False", "BrokenProcessPool"], result.stderr
     assert "AttributeError: Can't get attribute 'square'" in result.stderr
+
+
+def test_stdlib_errors_keep_their_type_and_gain_the_culprit() -> None:
+    # the stdlib raises RuntimeError for a fork context's lock sent to a
+    # spawned child; procstart's error is that RuntimeError and names the argument
+    import multiprocessing
+
+    import procstart
+    from procstart import SerializationError
+
+    queue = multiprocessing.get_context("fork").Queue()
+    p = procstart.get_context("spawn").Process(target=id, args=(queue,))
+    with pytest.raises(RuntimeError, match="A SemLock created in a fork context") as excinfo:
+        p.start()
+    assert isinstance(excinfo.value, SerializationError)
+    assert str(excinfo.value).startswith(
+        "cannot send argument 0 of type 'multiprocessing.queues.Queue' to a child started "
+        "with 'spawn': "
+    )
+    queue.close()

@@ -301,10 +301,41 @@ def loads(data: bytes) -> Any:
     return pickle.loads(data)
 
 
+_error_classes: dict[type[BaseException], type[SerializationError]] = {}
+
+
+def _error_class(kind: type[BaseException]) -> type[SerializationError]:
+    """A :class:`SerializationError` that is also a ``kind`` where the two can mix.
+
+    ``except RuntimeError`` (a Queue outside inheritance, a fork context's
+    lock sent to a spawned child) and ``except pickle.PicklingError`` keep
+    catching what the stdlib would raise. Instances pickle as plain
+    ``SerializationError``.
+    """
+    if issubclass(kind, SerializationError) or not issubclass(kind, Exception):
+        return SerializationError
+    cls = _error_classes.get(kind)
+    if cls is None:
+
+        def reduce(self: BaseException) -> tuple[type[SerializationError], tuple[Any, ...]]:
+            return (SerializationError, self.args)
+
+        try:
+            cls = type(
+                "SerializationError",
+                (SerializationError, kind),
+                {"__module__": SerializationError.__module__, "__reduce__": reduce},
+            )
+        except TypeError:  # layouts that cannot be combined
+            cls = SerializationError
+        _error_classes[kind] = cls
+    return cls
+
+
 def _explain(obj: Any, what: str, method: str, exc: BaseException) -> SerializationError:
     culprit = _find_culprit(obj)
     detail = str(exc) or type(exc).__name__
-    return SerializationError(
+    return _error_class(type(exc))(
         f"cannot send {culprit or what} to a child started with {method!r}: {detail}"
     )
 
