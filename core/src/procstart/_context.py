@@ -70,7 +70,7 @@ class ProcstartContext(BaseContext):
 
         See :mod:`procstart._queues`: what a child cannot import goes by value.
         """
-        from ._queues import SimpleQueue
+        from ._simple_queue import SimpleQueue
 
         return SimpleQueue(ctx=self)
 

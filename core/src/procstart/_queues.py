@@ -9,8 +9,9 @@ that reach procstart's exec- and server-based children (spawn, forkserver,
 plugins' methods) use :func:`procstart.serialization.dumps_message` instead,
 by reference when possible and by value when needed:
 
-- :class:`SimpleQueue`, what ``ProcstartContext.SimpleQueue()`` returns: a
-  ``Pool``'s task queue, ``ProcessPoolExecutor``'s result queue;
+- :class:`procstart._simple_queue.SimpleQueue`, what
+  ``ProcstartContext.SimpleQueue()`` returns: a ``Pool``'s task queue,
+  ``ProcessPoolExecutor``'s result queue (it sends with :func:`sender`);
 - :func:`adopt`, called by :mod:`procstart.serialization` when a ``Queue``
   or ``SimpleQueue`` is sent to such a child as a process argument (so the
   call queue ``ProcessPoolExecutor(mp_context=...)`` makes itself, and any
@@ -19,6 +20,9 @@ by reference when possible and by value when needed:
 Queues of fork-like methods are left alone (their children inherit
 ``__main__``), and so is every queue that never meets a procstart child: the
 standard library's own contexts behave exactly as without procstart.
+
+Kept light (``pickle``, ``weakref``): :mod:`procstart.serialization` imports
+it up front, so no import happens while a child is being started.
 
 Private CPython names used here (checked in 3.10.13, 3.11.7, 3.12.1,
 3.13.0): ``SimpleQueue._writer`` (a ``Connection``, which has no
@@ -32,7 +36,6 @@ from __future__ import annotations
 
 import pickle
 import weakref
-from multiprocessing import queues
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a spawned child would import typing
 if TYPE_CHECKING:
@@ -40,18 +43,23 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from typing import Any
 
-__all__ = ["SimpleQueue", "adopt"]
+__all__ = ["adopt", "dumps", "sender"]
 
 _ADOPTED = "_procstart_by_value"
 
 
-def _dumps(obj: object, method: str) -> bytes:
+def dumps(obj: object, method: str) -> bytes:
+    """:func:`procstart.serialization.dumps_message` for a child of ``method``.
+
+    >>> pickle.loads(dumps(lambda: 42, "spawn"))()  # doctest: +SKIP
+    42
+    """
     from .serialization import dumps_message  # the child side never needs it
 
     return dumps_message(obj, method=method)
 
 
-def _sender(writer: Connection, method: str) -> Callable[[object], None]:
+def sender(writer: Connection, method: str) -> Callable[[object], None]:
     """``writer.send`` that pickles with procstart (no reference cycle through ``writer``)."""
     ref = weakref.ref(writer)
 
@@ -59,48 +67,9 @@ def _sender(writer: Connection, method: str) -> Callable[[object], None]:
         conn = ref()
         if conn is None:
             raise OSError("handle is closed")
-        conn.send_bytes(_dumps(obj, method))
+        conn.send_bytes(dumps(obj, method))
 
     return send
-
-
-if TYPE_CHECKING:
-    _SimpleQueueBase = queues.SimpleQueue[Any]
-else:
-    _SimpleQueueBase = queues.SimpleQueue
-
-
-class SimpleQueue(_SimpleQueueBase):
-    """``multiprocessing.queues.SimpleQueue`` whose items a procstart child can load.
-
-    >>> import procstart
-    >>> q = procstart.get_context("spawn").SimpleQueue()  # doctest: +SKIP
-    >>> q.put(lambda: 42); q.get()()  # doctest: +SKIP
-    42
-    """
-
-    def __init__(self, *, ctx: Any) -> None:
-        super().__init__(ctx=ctx)
-        method = ctx.method
-        self._procstart_method: str | None = None if method.inherits_all_fds else method.name
-        if self._procstart_method is not None:
-            # a Pool binds _quick_put = _inqueue._writer.send: make that ours too
-            writer = self._writer  # type: ignore[attr-defined]
-            writer.send = _sender(writer, self._procstart_method)
-
-    def put(self, obj: object) -> None:
-        """Put ``obj`` on the queue, by value where a child could not load it."""
-        method = getattr(self, "_procstart_method", None)
-        if method is None:  # unpickled in a child, or a fork-like method
-            super().put(obj)
-            return
-        data = _dumps(obj, method)
-        lock = self._wlock  # type: ignore[attr-defined]
-        if lock is None:  # Windows: writes to a message pipe are atomic
-            self._writer.send_bytes(data)  # type: ignore[attr-defined]
-        else:
-            with lock:
-                self._writer.send_bytes(data)  # type: ignore[attr-defined]
 
 
 class _Deferred:
@@ -113,7 +82,7 @@ class _Deferred:
         self.method = method
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return (pickle.loads, (_dumps(self.obj, self.method),))
+        return (pickle.loads, (dumps(self.obj, self.method),))
 
 
 def adopt(queue: object, method: str) -> None:
@@ -124,7 +93,9 @@ def adopt(queue: object, method: str) -> None:
     queue's ``_on_queue_feeder_error`` with the item the caller put (a
     ``ProcessPoolExecutor`` fails that call's future with it).
     """
-    if isinstance(queue, SimpleQueue) or getattr(queue, _ADOPTED, False):
+    from multiprocessing import queues  # loaded already: a queue is being sent
+
+    if getattr(queue, _ADOPTED, False):  # done, or a procstart SimpleQueue
         return
     ref = weakref.ref(queue)
     if isinstance(queue, queues.Queue):

@@ -28,6 +28,7 @@ from multiprocessing import context as _mp_context
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
+from . import _queues
 from .errors import SerializationError
 
 __all__ = ["dumps", "dumps_message", "loads", "main_is_importable", "spawning"]
@@ -183,9 +184,7 @@ def _adopt_queue(obj: Any, method: str) -> None:
     from multiprocessing import queues
 
     if isinstance(obj, (queues.Queue, queues.SimpleQueue)):
-        from ._queues import adopt
-
-        adopt(obj, method)
+        _queues.adopt(obj, method)
 
 
 class _ByReferencePickler(ForkingPickler):
