@@ -139,6 +139,7 @@ class Run:
     method: str
     side: str
     outcomes: dict[str, str] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     status: str = "ok"  # ok, timeout, crashed (exit code)
@@ -213,6 +214,7 @@ def run_one(run: Run, workdir: Path, timeout: float, names: list[str]) -> Run:
         for line in out.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
             test_id = _short_id(item["id"])
+            run.durations[test_id] = run.durations.get(test_id, 0.0) + item.get("seconds", 0.0)
             previous = run.outcomes.get(test_id)
             if previous is None or _RANK[item["outcome"]] > _RANK[previous]:
                 run.outcomes[test_id] = item["outcome"]
@@ -315,6 +317,14 @@ def main(argv: list[str] | None = None) -> int:
                 detail = mine.details.get(test_id, "").strip().splitlines()
                 last = detail[-1] if detail else mine.outcomes.get(test_id, "not run")
                 print(f"  {test_id}: {mine.outcomes.get(test_id, 'not run')}: {last[:150]}")
+            slower = sorted(
+                ((mine.durations.get(t, 0.0) - took, t) for t, took in stdlib.durations.items()),
+                reverse=True,
+            )[:5]
+            print(
+                "  slowest against the stdlib: "
+                + ", ".join(f"{t} +{d:.1f}s" for d, t in slower if d > 1)
+            )
             if regressions:
                 status = 1
             summary.append(
