@@ -199,3 +199,38 @@ def test_stdlib_errors_keep_their_type_and_gain_the_culprit() -> None:
         "with 'spawn': "
     )
     queue.close()
+
+
+REPL_SESSION = """\
+import procstart as mp
+from concurrent.futures import ProcessPoolExecutor
+ctx = mp.get_context(METHOD)
+pool = ctx.Pool(1)
+ex = ProcessPoolExecutor(1, mp_context=ctx)
+print("warm", ex.submit(abs, -1).result(60), pool.apply_async(abs, (-2,)).get(60))
+def late(x): return x + 100
+
+print("late", pool.map(late, [1]), ex.submit(late, 2).result(60))
+pool.close(); pool.join(); ex.shutdown()
+"""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_repl_functions_defined_after_the_workers_started(method: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-i", "-q"],
+        input=REPL_SESSION.replace("METHOD", repr(method)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = [
+        line.lstrip("> .") for line in result.stderr.splitlines() + result.stdout.splitlines()
+    ]
+    assert "warm 1 2" in printed, result.stdout + result.stderr
+    assert "late [101] 102" in printed, result.stdout + result.stderr
