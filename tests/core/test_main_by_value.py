@@ -234,3 +234,37 @@ def test_repl_functions_defined_after_the_workers_started(method: str, tmp_path:
     ]
     assert "warm 1 2" in printed, result.stdout + result.stderr
     assert "late [101] 102" in printed, result.stdout + result.stderr
+
+
+def test_names_bound_only_under_the_main_guard() -> None:
+    from procstart.serialization import _guarded_names
+
+    source = b"""
+import os
+def top(): pass
+class Top: pass
+if __name__ == "__main__":
+    class Local: pass
+    def helper(): pass
+    import json as js
+    top = 1            # also bound at top level: the child has it
+    for item in []: pass
+    with open(os.devnull) as fh: pass
+    def inner():
+        hidden = 1     # another scope
+else:
+    other = 1          # runs on re-import
+if "__main__" == __name__:
+    reversed_guard = 1
+if __name__ != "__main__":
+    not_a_guard = 1
+"""
+    assert _guarded_names(source) == {
+        "Local",
+        "helper",
+        "js",
+        "item",
+        "fh",
+        "inner",
+        "reversed_guard",
+    }
