@@ -8,6 +8,7 @@ has a timeout).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -181,9 +182,30 @@ def test_stdlib_contexts_in_the_same_program_are_untouched(tmp_path: Path) -> No
     assert "AttributeError: Can't get attribute 'square'" in result.stderr
 
 
+class _Refuses:
+    def __reduce__(self) -> object:
+        raise RuntimeError("refuses to be pickled")
+
+
 def test_stdlib_errors_keep_their_type_and_gain_the_culprit() -> None:
-    # the stdlib raises RuntimeError for a fork context's lock sent to a
-    # spawned child; procstart's error is that RuntimeError and names the argument
+    # what the stdlib raises stays catchable as that (here a RuntimeError),
+    # and procstart's error names the argument
+    import procstart
+    from procstart import SerializationError
+
+    p = procstart.get_context("spawn").Process(target=id, args=(_Refuses(),))
+    with pytest.raises(RuntimeError, match="refuses to be pickled") as excinfo:
+        p.start()
+    assert isinstance(excinfo.value, SerializationError)
+    assert re.fullmatch(
+        r"cannot send argument 0 of type '[\w.]*_Refuses' to a child started with 'spawn': "
+        r"refuses to be pickled",
+        str(excinfo.value),
+    ), str(excinfo.value)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the stdlib checks this since 3.11")
+def test_a_fork_contexts_lock_sent_to_a_spawned_child_is_the_stdlibs_runtime_error() -> None:
     import multiprocessing
 
     import procstart
