@@ -290,3 +290,32 @@ if __name__ != "__main__":
         "inner",
         "reversed_guard",
     }
+
+
+def _touch(*queues: object) -> None:
+    pass
+
+
+@pytest.mark.timeout(120)
+def test_only_queues_sent_to_procstart_exec_children_are_adopted() -> None:
+    import multiprocessing
+
+    import procstart
+    from procstart._queues import _plain
+
+    sent, kept = procstart.get_context("spawn").Queue(), procstart.get_context("spawn").Queue()
+    stdlib_queue = multiprocessing.get_context("spawn").Queue()
+    p = procstart.get_context("spawn").Process(target=_touch, args=(sent, stdlib_queue))
+    p.start()
+    p.join(60)
+    assert p.exitcode == 0
+    assert "put" in vars(sent) and "put" in vars(stdlib_queue)  # they reached a procstart child
+    assert "put" not in vars(kept)
+    # atoms and small tuples of atoms skip procstart's pickler (no cost)
+    assert _plain(1) and _plain(("a", 2.0, None)) and not _plain((1, [2])) and not _plain(len)
+    sent.put((1, "x"))
+    sent.put(lambda: 5)
+    assert sent.get(timeout=30) == (1, "x")
+    assert sent.get(timeout=30)() == 5
+    for q in (sent, kept, stdlib_queue):
+        q.close()

@@ -48,15 +48,37 @@ __all__ = ["adopt", "dumps", "sender"]
 _ADOPTED = "_procstart_by_value"
 
 
+_dumps_message: list[Any] = []
+
+#: items that always pickle by reference: they skip procstart's pickler
+_PLAIN = frozenset({int, float, str, bytes, bytearray, bool, type(None), complex})
+
+
+def _plain(obj: object) -> bool:
+    """True for atoms and small tuples of atoms: pickled by reference, always."""
+    kind = type(obj)
+    if kind in _PLAIN:
+        return True
+    return (
+        isinstance(obj, tuple)
+        and kind is tuple
+        and len(obj) <= 8
+        and all(type(x) in _PLAIN for x in obj)
+    )
+
+
 def dumps(obj: object, method: str) -> bytes:
     """:func:`procstart.serialization.dumps_message` for a child of ``method``.
 
     >>> pickle.loads(dumps(lambda: 42, "spawn"))()  # doctest: +SKIP
     42
     """
-    from .serialization import dumps_message  # the child side never needs it
+    if not _dumps_message:  # the child side never needs it
+        from .serialization import dumps_message
 
-    return dumps_message(obj, method=method)
+        _dumps_message.append(dumps_message)
+    data: bytes = _dumps_message[0](obj, method=method)
+    return data
 
 
 def sender(writer: Connection, method: str) -> Callable[[object], None]:
@@ -103,7 +125,8 @@ def adopt(queue: object, method: str) -> None:
         on_error: Any = type(queue)._on_queue_feeder_error  # type: ignore[attr-defined]
 
         def queue_put(obj: object, block: bool = True, timeout: float | None = None) -> None:
-            put(ref(), _Deferred(obj, method), block, timeout)
+            item = obj if _plain(obj) else _Deferred(obj, method)
+            put(ref(), item, block, timeout)
 
         def feeder_error(exc: Exception, obj: object) -> None:
             on_error(ref(), exc, obj.obj if isinstance(obj, _Deferred) else obj)
@@ -114,7 +137,7 @@ def adopt(queue: object, method: str) -> None:
         simple_put: Any = type(queue).put
 
         def simple_queue_put(obj: object) -> None:
-            simple_put(ref(), _Deferred(obj, method))
+            simple_put(ref(), obj if _plain(obj) else _Deferred(obj, method))
 
         queue.put = simple_queue_put  # type: ignore[method-assign]
     else:

@@ -187,6 +187,21 @@ def _adopt_queue(obj: Any, method: str) -> None:
         _queues.adopt(obj, method)
 
 
+_table: tuple[tuple[int, int], dict[Any, Any]] | None = None
+
+
+def _shared_dispatch_table() -> dict[Any, Any]:
+    """``ForkingPickler``'s table (copyreg's plus its registered reducers), cached."""
+    global _table
+    extra = ForkingPickler._extra_reducers  # type: ignore[attr-defined]
+    key = (len(copyreg.dispatch_table), len(extra))
+    if _table is None or _table[0] != key:
+        table = dict(copyreg.dispatch_table)
+        table.update(extra)
+        _table = (key, table)
+    return _table[1]
+
+
 class _ByReferencePickler(ForkingPickler):
     """ForkingPickler that refuses (signals) objects needing by-value pickling.
 
@@ -195,6 +210,12 @@ class _ByReferencePickler(ForkingPickler):
     """
 
     adopt_for: str | None = None
+
+    def __init__(self, file: Any, protocol: int | None = None) -> None:
+        # ForkingPickler copies its dispatch table for every pickler; a queue
+        # item pickles with a new one each time: share one, rebuilt on change
+        pickle.Pickler.__init__(self, file, protocol)
+        self.dispatch_table = _shared_dispatch_table()
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, (types.FunctionType, type)):
