@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DISTS := core $(sort $(dir $(wildcard plugins/*/pyproject.toml))) $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 STAMP := $(VENV)/.procstart-installed
 
-.PHONY: demo test venv lint lint-imports typecheck bench clean docs
+.PHONY: demo test venv lint lint-imports typecheck bench clean docs dist cpython-suite
 
 venv: $(STAMP)
 
@@ -51,5 +51,20 @@ bench: $(STAMP)
 		--chart docs/benchmarks.png --markdown docs/benchmarks.md \
 		--notes benchmarks/NOTES.md $(BENCH_ARGS)
 
+# wheels of every distribution (core, plugins, examples) into dist/, built
+# offline with the dev venv's hatchling: pip install --find-links dist procstart-forkserver
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist $(addprefix ./,$(DISTS))
+	@ls dist
+
+# CPython's own multiprocessing suite, stdlib vs procstart (through the bridge),
+# every method, on this venv's Python and on 3.13 (.venv-3.13, made here if
+# missing). CPYTHON_SUITE_ARGS: e.g. --method spawn, --jobs 1, a test name.
+PY313 ?= $(shell pyenv prefix 3.13.0 2>/dev/null)/bin/python
+cpython-suite: $(STAMP)
+	$(MAKE) venv PYTHON=$(PY313) VENV=.venv-3.13
+	$(PY) tests/cpython/run_suite.py --python $(PY) --python .venv-3.13/bin/python $(CPYTHON_SUITE_ARGS)
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dist

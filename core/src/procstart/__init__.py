@@ -15,11 +15,18 @@ from __future__ import annotations
 
 import importlib
 
+from ._submodules import SUBMODULES as _SUBMODULES
+from ._submodules import install as _install_submodule_aliases
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a spawned child would import typing
 if TYPE_CHECKING:
     from typing import Any
 
 __version__ = "0.1.0"
+
+# ``procstart.shared_memory``, ``.managers``, ... are multiprocessing's own
+# modules (an import alias: see procstart._submodules)
+_install_submodule_aliases()
 
 # Names resolve on first use (PEP 562): a child process that only needs
 # procstart.child or a process class must not pay for pluggy, dataclasses or
@@ -28,6 +35,8 @@ _LAZY: dict[str, str] = {
     "AuthenticationError": "multiprocessing",
     "BufferTooShort": "multiprocessing",
     "ProcessError": "multiprocessing",
+    "SUBDEBUG": "multiprocessing",
+    "SUBWARNING": "multiprocessing",
     "TimeoutError": "multiprocessing",
     "active_children": "multiprocessing.process",
     "current_process": "multiprocessing.process",
@@ -85,6 +94,7 @@ _DEFAULT_CONTEXT_API = frozenset(
         "freeze_support",
         "get_logger",
         "log_to_stderr",
+        "reducer",
         "set_executable",
         "set_forkserver_preload",
     }
@@ -105,6 +115,8 @@ def __getattr__(name: str) -> Any:
 
             _default_context = DefaultContext()
         return getattr(_default_context, name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"procstart.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'procstart' has no attribute {name!r}")
@@ -172,6 +184,9 @@ if TYPE_CHECKING:
     allow_connection_pickling = _ctx.allow_connection_pickling
     set_executable = _ctx.set_executable
     set_forkserver_preload = _ctx.set_forkserver_preload
+    reducer = _ctx.reducer
+    SUBDEBUG: int
+    SUBWARNING: int
 
 __all__ = [
     "Array",
@@ -225,6 +240,7 @@ __all__ = [
     "hookspec",
     "log_to_stderr",
     "parent_process",
+    "reducer",
     "register_plugin",
     "register_resource",
     "set_executable",

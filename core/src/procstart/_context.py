@@ -75,6 +75,15 @@ class ProcstartContext(BaseContext):
             raise TypeError("module_names must be a list of strings")
         settings.forkserver_preload = names
 
+    def SimpleQueue(self) -> Any:  # noqa: N802 - multiprocessing's name
+        """``multiprocessing``'s SimpleQueue whose items a child loads (``Pool`` tasks too).
+
+        See :mod:`procstart._queues`: what a child cannot import goes by value.
+        """
+        from ._simple_queue import SimpleQueue
+
+        return SimpleQueue(ctx=self)
+
     def _check_available(self) -> None:
         start_method(self._name)
 
@@ -197,8 +206,31 @@ def get_context(method: str | None = None) -> ProcstartContext:
         ctx = _contexts.get(name)
         if ctx is None:
             start_method(name)
-            ctx = _contexts[name] = ProcstartContext(name)
+            ctx = _contexts[name] = _context_class(name)(name)
         return ctx
+
+
+_context_classes: dict[str, type[ProcstartContext]] = {}
+
+
+def _context_class(method: str) -> type[ProcstartContext]:
+    """The ``ProcstartContext`` subclass for ``method``, named as the stdlib names its own.
+
+    ``spawn`` -> ``SpawnContext``, ``forkserver`` -> ``ForkserverContext``:
+    code that tells contexts apart by class name (CPython's own
+    ``TestStartMethod.test_set_get`` does) sees what ``multiprocessing`` shows.
+    Called under ``_lock``.
+
+    >>> _context_class("spawn").__name__
+    'SpawnContext'
+    """
+    cls = _context_classes.get(method)
+    if cls is None:
+        name = "".join(part.capitalize() for part in method.replace("-", "_").split("_"))
+        name += "Context"
+        cls = type(name, (ProcstartContext,), {"__module__": __name__, "__qualname__": name})
+        _context_classes[method] = cls
+    return cls
 
 
 def get_start_method(allow_none: bool = False) -> str | None:
