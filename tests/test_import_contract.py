@@ -53,7 +53,7 @@ def test_every_core_module_but_the_api_is_forbidden() -> None:
         or (path.is_dir() and (path / "__init__.py").exists())
     } - {"procstart.plugin"}
     assert names == expected
-    assert "procstart._config" in names  # and a private one, to be sure
+    assert "procstart._settings" in names  # and a private one, to be sure
     for plugin in ("procstart_fork", "procstart_spawn", "procstart_forkserver"):
         assert f"    {plugin}\n" in text.split("[importlinter:contract:core-knows-no-plugin]")[1]
 
@@ -66,11 +66,11 @@ def test_a_plugin_importing_a_core_private_breaks_the_contract(tmp_path: Path) -
         textwrap.dedent(
             """
             import procstart.plugin
-            from procstart import _config
+            from procstart import _settings
             """
         )
     )
     done = _check("--extra-source-dir", str(src))
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "procstart_sneaky is not allowed to import procstart._config" in done.stdout
+    assert "procstart_sneaky is not allowed to import procstart._settings" in done.stdout
     assert "Contracts: 1 kept, 1 broken." in done.stdout

@@ -343,11 +343,11 @@ def test_method_state_comes_from_its_plugins_procstart_status() -> None:
     assert json.loads(result.stdout) == [{"answer": 42}, {"legacy": True}]
 
 
-def test_config_keys_first_declaration_wins_and_names_its_plugin() -> None:
+def test_config_key_declared_twice_is_an_error_naming_both() -> None:
     result = run_python(
         """
         import procstart
-        from procstart import _manager
+        from procstart import config
 
         class First:
             @procstart.hookimpl
@@ -361,13 +361,17 @@ def test_config_keys_first_declaration_wins_and_names_its_plugin() -> None:
 
         procstart.register_plugin(First(), name="first")
         procstart.register_plugin(Second(), name="second")
-        registry = _manager.plugins()
-        key, who = registry.declared_config_keys()["dup-key"]
-        print(key.type.__name__, who, registry.config_keys()["dup-key"].type.__name__)
+        config.declared_keys()
         """
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["int", "first", "int"]
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "procstart.errors.PluginConflictError: [tool.procstart] key 'dup-key' is declared twice"
+        )
+    )
 
 
 def test_unregistering_a_plugin_removes_its_methods_and_it_can_come_back() -> None:

@@ -220,7 +220,25 @@ procstart.register_resource("folder", "/tmp/procstart-reliability-probe")  # sta
 status = procstart_tracker.status()
 pid = status["pid"]
 out["pid"] = pid
-out["fds"] = sorted(os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd"))
+def fds():
+    found = []
+    for n in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found.append(os.readlink(f"/proc/{pid}/fd/{n}"))
+        except FileNotFoundError:  # closed between listdir and readlink
+            pass
+    return sorted(found)
+# the tracker starts with nobody waiting for it: read its fds once they stop
+# changing (its interpreter's start-up opens and closes files), at most 10 s
+import time
+seen, deadline = fds(), time.monotonic() + 10
+while time.monotonic() < deadline:
+    time.sleep(0.2)
+    now = fds()
+    if now == seen:
+        break
+    seen = now
+out["fds"] = seen
 procstart.unregister_resource("folder", "/tmp/procstart-reliability-probe")
 for name in ("/tmp/x/../../etc", "/tmp/../etc", "/../../..", "/", "/tmp", "/./tmp/.."):
     try:
