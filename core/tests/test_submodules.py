@@ -8,9 +8,9 @@ import pkgutil
 import sys
 
 import pytest
+from tests.conftest import run_python
 
 from procstart._submodules import SUBMODULES
-from tests.conftest import run_python
 
 #: what this Python's multiprocessing has (must match the alias list exactly)
 STDLIB_SUBMODULES = sorted(m.name for m in pkgutil.iter_modules(multiprocessing.__path__))
