@@ -84,8 +84,8 @@ def _program(results: Results) -> Target:
         target.checks.append(
             Check(f"{form} wall / stdlib", _ratio(results, "program", "fork", form, "wall"), 1.3)
         )
-        mine = _median(results, "program", "fork", form, "procstart", "max_rss")
-        theirs = _median(results, "program", "fork", form, "stdlib", "max_rss")
+        mine = _median(results, "program", "fork", form, "procstart", "peak_rss")
+        theirs = _median(results, "program", "fork", form, "stdlib", "peak_rss")
         target.checks.append(
             Check(f"{form} peak RSS - stdlib", _difference(mine, theirs, 1 / MIB), 2.0, "MiB")
         )
