@@ -15,7 +15,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._model import COLUMNS, SUBJECT, Check, Figure, Metric, Results, Row, Target, results_from_dict
+from ._model import (
+    BASELINE,
+    COLUMNS,
+    SUBJECT,
+    Check,
+    Figure,
+    Metric,
+    Results,
+    Row,
+    Target,
+    results_from_dict,
+)
 from ._table import render
 
 
@@ -49,13 +60,24 @@ def figure_table(
     headers = [f"{metric.name} [{metric.display_unit}]", *columns]
     if figure.baseline:
         headers.append(f"{SUBJECT}/{figure.baseline}")
+    # a plugin's share is a difference of medians (per child), not only a ratio
+    share = figure.baseline not in ("", BASELINE)
+    if share:
+        headers.append(f"{SUBJECT} - {figure.baseline} [{metric.display_unit}]")
     rows = []
     for row in figure.rows:
         cells = [row.label, *[_cell(row, column, metric, spread) for column in columns]]
         if figure.baseline:
             cells.append(_ratio(row.ratio(metric.name, over=figure.baseline)))
+        if share:
+            top, bottom = row.median(SUBJECT, metric.name), row.median(figure.baseline, metric.name)
+            cells.append("-" if top is None or bottom is None else _signed(metric, top - bottom))
         rows.append(cells)
     return headers, rows
+
+
+def _signed(metric: Metric, value: float) -> str:
+    return ("-" if value < 0 else "+") + metric.show(abs(value))
 
 
 def show_check(check: Check) -> str:
