@@ -91,21 +91,21 @@ def show_check(check: Check) -> str:
 
 
 def verdict(target: Target) -> str:
-    """``met``, ``not measured`` or ``MISSED by ...`` (the largest miss)."""
+    """``met``, ``not measured`` or ``MISSED by ...``: the check furthest over its limit.
+
+    "Furthest" is relative (value / limit), so a ratio and a difference compare.
+    """
     if target.met is None:
         return "not measured"
     if target.met:
         return "met"
     worst = max(
         (c for c in target.checks if c.met is False),
-        key=lambda c: (c.value or 0.0) - c.limit if c.unit != "x" else (c.value or 0.0) / c.limit,
+        key=lambda c: (c.value or 0.0) / c.limit if c.limit > 0 else float("inf"),
     )
     assert worst.value is not None
-    if worst.unit == "x":
-        by = f"{worst.value - worst.limit:.2f}x ({worst.label})"
-    else:
-        by = f"{worst.value - worst.limit:.2f} {worst.unit} ({worst.label})"
-    return f"MISSED by {by}"
+    unit = "x" if worst.unit == "x" else f" {worst.unit}"
+    return f"MISSED by {worst.value - worst.limit:.2f}{unit} ({worst.label})"
 
 
 def targets_table(targets: Iterable[Target]) -> tuple[list[str], list[list[str]]]:
