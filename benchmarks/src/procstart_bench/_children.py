@@ -13,11 +13,13 @@ from typing import Any
 
 
 def hold(conn: Any, module: str) -> None:
-    """Import ``module``, say whether it is loaded on ``conn``, then wait until told to exit.
+    """Import ``module``, send ``[had it before, has it now]``, then wait until told to exit.
 
-    The parent reads this child's memory while it waits.
+    The parent reads this child's memory while it waits; "had it before"
+    tells whether ``module`` really came preloaded (fork, a fork server).
     """
+    before = bool(module) and module in sys.modules
     if module:
         __import__(module)
-    conn.send(bool(module) and module in sys.modules)
+    conn.send([before, bool(module) and module in sys.modules])
     conn.recv()

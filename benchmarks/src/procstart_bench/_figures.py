@@ -317,8 +317,9 @@ def uss(plan: Plan) -> Figure:
         [USS],
         how=(
             "a fresh parent imports numpy and preloads it in the fork server; after one "
-            "trivial child, a child that imports numpy too (checked: it has it loaded) "
-            "and waits; its USS read with psutil"
+            "trivial child, a child that imports numpy too (checked: it has it loaded; "
+            "whether it had it before, i.e. preloaded, is in the JSON's checks) and "
+            "waits; its USS read with psutil"
             if module
             else "numpy is not installed: a plain child's USS, read with psutil"
         ),

@@ -277,9 +277,10 @@ def sample_uss(ctx: Any, params: dict[str, str], state: dict[str, Any]) -> Sampl
     try:
         if not parent_end.poll(120):
             raise TimeoutError("the child never said it was ready")
-        loaded = parent_end.recv()
+        before, loaded = parent_end.recv()
         if module and not loaded:
             raise RuntimeError(f"the child does not have {module} loaded")
+        state["report"] = {"child_had_module_before_import": before}
         time.sleep(0.2)
         size = uss(proc.pid)
         parent_end.send("exit")
@@ -356,11 +357,11 @@ def run(argv: list[str]) -> dict[str, Any]:
     samples, warmup = int(samples_text), int(warmup_text)
     preloaded = [name for name in PROCSTART_ONLY if name in sys.modules]
     out: list[Sample] = []
+    state: dict[str, Any] = {"column": column, "method": method}
     if figure == "cold":
         out.append(sample_cold(column, method, params))
     else:
         ctx = context(column, method, params)
-        state: dict[str, Any] = {"column": column, "method": method}
         sampler = SAMPLERS[figure]
         for _ in range(warmup):
             sampler(ctx, params, state)
@@ -372,6 +373,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     if figure == "cold" and preloaded:
         raise RuntimeError(f"cold worker had {preloaded} before its sample")
     return {
+        **state.get("report", {}),
         "samples": out,
         "modules": _third_party(),
         "preloaded": preloaded,
