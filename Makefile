@@ -4,10 +4,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DISTS := core $(sort $(dir $(wildcard plugins/*/pyproject.toml))) $(sort $(dir $(wildcard examples/*/pyproject.toml)))
+DISTS := core $(sort $(dir $(wildcard plugins/*/pyproject.toml))) $(sort $(dir $(wildcard examples/*/pyproject.toml))) benchmarks
 STAMP := $(VENV)/.procstart-installed
 
-.PHONY: demo test venv lint lint-imports typecheck bench clean docs dist cpython-suite
+.PHONY: demo test venv lint lint-imports typecheck bench bench-page clean docs dist cpython-suite
 
 venv: $(STAMP)
 
@@ -36,20 +36,38 @@ lint-imports: $(STAMP)
 	$(PY) tools/import_contract.py --check
 
 typecheck: $(STAMP)
-	$(PY) -m mypy core/src $(wildcard plugins/*/src) $(wildcard examples/*/src)
+	$(PY) -m mypy core/src $(wildcard plugins/*/src) $(wildcard examples/*/src) benchmarks/src
+
+# `make bench`: one stored run per Python (the default one, and 3.13 from pyenv
+# when present), then docs/benchmarks.md and its chart generated from the stored
+# JSON alone. Peers (loky, multiprocess), numpy and matplotlib go into the venvs
+# only for this: never runtime dependencies. BENCH_ARGS=--quick for a short run.
+# The example plugins wrap every launch: they are left out of procstart's rows.
+BENCH_RESULTS := benchmarks/results
+BENCH_WITHOUT := $(shell sed -n 's/^name = "\(.*\)"/\1/p' $(wildcard examples/*/pyproject.toml) | paste -sd, -)
+BENCH_RUN = -m procstart bench --methods fork,forkserver,spawn --quiet \
+	$(if $(BENCH_WITHOUT),--without $(BENCH_WITHOUT)) $(BENCH_ARGS)
+PY313 := $(shell pyenv prefix 3.13.0 2>/dev/null)/bin/python
 
 # the configuration reference in docs/user-guide.md, from the declared keys
 docs: $(STAMP)
 	$(PY) docs/update_config_reference.py
 
-# peers (loky, multiprocess), numpy and matplotlib go into the dev venv only
-# for this: they are never runtime dependencies. BENCH_ARGS=--quick for < 1 min.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
-	@mkdir -p benchmarks/results
-	$(PY) -m procstart bench --json benchmarks/results/latest.json \
-		--chart docs/benchmarks.png --markdown docs/benchmarks.md \
-		--notes benchmarks/NOTES.md $(BENCH_ARGS)
+	@mkdir -p $(BENCH_RESULTS)
+	$(PY) $(BENCH_RUN) --json $(BENCH_RESULTS)/python-$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])').json
+	@if [ -x "$(PY313)" ]; then \
+		$(MAKE) --no-print-directory venv PYTHON="$(PY313)" VENV=.venv-3.13 && \
+		.venv-3.13/bin/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt && \
+		.venv-3.13/bin/python $(BENCH_RUN) --json $(BENCH_RESULTS)/python-3.13.json; \
+	else echo "note: Python 3.13 not found (pyenv prefix 3.13.0): its run is skipped"; fi
+	$(MAKE) --no-print-directory bench-page
+
+# the page and chart from the stored runs only (measures nothing)
+bench-page: $(STAMP)
+	$(PY) -m procstart bench --quiet --from-json $(sort $(wildcard $(BENCH_RESULTS)/python-*.json)) \
+		--chart docs/benchmarks.png --markdown docs/benchmarks.md --notes benchmarks/NOTES.md
 
 # wheels of every distribution (core, plugins, examples) into dist/, built
 # offline with the dev venv's hatchling: pip install --find-links dist procstart-forkserver
@@ -61,7 +79,6 @@ dist: $(STAMP)
 # CPython's own multiprocessing suite, stdlib vs procstart (through the bridge),
 # every method, on this venv's Python and on 3.13 (.venv-3.13, made here if
 # missing). CPYTHON_SUITE_ARGS: e.g. --method spawn, --jobs 1, a test name.
-PY313 ?= $(shell pyenv prefix 3.13.0 2>/dev/null)/bin/python
 cpython-suite: $(STAMP)
 	$(MAKE) venv PYTHON=$(PY313) VENV=.venv-3.13
 	$(PY) tests/cpython/run_suite.py --python $(PY) --python .venv-3.13/bin/python $(CPYTHON_SUITE_ARGS)

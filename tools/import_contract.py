@@ -2,7 +2,8 @@
 
 Two contracts, checked by ``make lint-imports`` (part of ``make lint``):
 
-1. every plugin and example package (``plugins/*/src/*``, ``examples/*/src/*``)
+1. every plugin and example package (``plugins/*/src/*``, ``examples/*/src/*``,
+   and ``benchmarks/src/*``, the benchmark distribution)
    imports from the core only ``procstart`` and ``procstart.plugin``: every
    other module of ``core/src/procstart`` is forbidden, whatever its name, so
    a module added to the core later is forbidden too;
@@ -62,7 +63,11 @@ def core_modules(core_package: Path) -> list[str]:
 
 def render(root: Path, extra_source_dirs: list[Path]) -> str:
     """The INI text of the contracts for the repository at ``root``."""
-    src_dirs = sorted(root.glob("plugins/*/src")) + sorted(root.glob("examples/*/src"))
+    src_dirs = [
+        *sorted(root.glob("plugins/*/src")),
+        *sorted(root.glob("examples/*/src")),
+        root / "benchmarks" / "src",  # procstart-bench: a distribution like any plugin
+    ]
     plugin_packages = packages([*src_dirs, *extra_source_dirs])
     forbidden = core_modules(root / "core" / "src" / "procstart")
     lines = [

@@ -1,7 +1,11 @@
-"""A PNG of the latency figures (needs matplotlib: ``pip install procstart[bench]``)."""
+"""A PNG of the start-up figures of every stored run.
+
+Needs matplotlib: ``pip install procstart-bench[chart]``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +15,17 @@ from ._model import COLUMNS, Figure, Metric, Results
 LATENCY = (
     ("start_warm", "time"),
     ("start_cold", "time"),
-    ("many", "time_per_child"),
-    ("args", "time"),
-    ("pool", "create_map_shutdown"),
-    ("pool", "warm_map"),
+    ("program", "wall"),
+    ("limits", "time"),
 )
-COLORS = {"procstart": "#1f77b4", "stdlib": "#7f7f7f", "multiprocess": "#2ca02c", "loky": "#ff7f0e"}
+COLORS = {
+    "procstart": "#1f77b4",
+    "stdlib": "#7f7f7f",
+    "multiprocess": "#2ca02c",
+    "loky": "#ff7f0e",
+    "no tracker": "#9467bd",
+    "machine": "#000000",
+}
 
 
 def available() -> bool:
@@ -26,7 +35,7 @@ def available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def _panel(ax: Any, figure: Figure, metric: Metric) -> None:
+def _panel(ax: Any, figure: Figure, metric: Metric, python: str) -> None:
     from matplotlib.ticker import NullFormatter
 
     columns = [c for c in COLUMNS if any(c in row.results for row in figure.rows)]
@@ -60,13 +69,13 @@ def _panel(ax: Any, figure: Figure, metric: Metric) -> None:
     # a narrow log range labels its minor ticks too, and they overlap
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"{metric.display_unit} (log scale; bar = median, whisker = min-max)", fontsize=7)
-    ax.set_title(f"{figure.title}: {metric.name}", fontsize=9)
+    ax.set_title(f"Python {python}: {figure.title}", fontsize=9)
     ax.tick_params(axis="x", labelsize=7)
     ax.grid(axis="x", which="both", alpha=0.25)
 
 
-def write(results: Results, path: str | Path) -> bool:
-    """Draw the latency figures into ``path``; False when nothing to draw."""
+def write(runs: Sequence[Results], path: str | Path) -> bool:
+    """Draw the start-up figures of every run into ``path``; False when nothing to draw."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,15 +83,16 @@ def write(results: Results, path: str | Path) -> bool:
 
     panels = []
     for figure_id, metric_name in LATENCY:
-        figure = results.figure(figure_id)
-        if figure is None or not figure.rows:
-            continue
-        for metric in figure.metrics:
-            if metric.name == metric_name:
-                panels.append((figure, metric))
+        for results in runs:
+            figure = results.figure(figure_id)
+            if figure is None or not figure.rows:
+                continue
+            for metric in figure.metrics:
+                if metric.name == metric_name:
+                    panels.append((figure, metric, str(results.environment.get("python"))))
     if not panels:
         return False
-    columns = 2 if len(panels) > 1 else 1
+    columns = len(runs) if len(panels) > 1 and len(runs) > 1 else 1
     rows = (len(panels) + columns - 1) // columns
     heights = [
         max(len(panels[i][0].rows) for i in range(r * columns, min(len(panels), (r + 1) * columns)))
@@ -95,18 +105,18 @@ def write(results: Results, path: str | Path) -> bool:
         gridspec_kw={"height_ratios": [max(h, 2) for h in heights]},
         squeeze=False,
     )
-    for ax, (figure, metric) in zip(axes.flat, panels, strict=False):
-        _panel(ax, figure, metric)
+    for ax, (figure, metric, python) in zip(axes.flat, panels, strict=False):
+        _panel(ax, figure, metric, python)
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     legend: dict[str, Any] = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             legend.setdefault(label, handle)
-    env = results.environment
+    env = runs[0].environment
     fig.suptitle(
-        f"procstart bench - Python {env.get('python')}, {env.get('cpu_count')} CPUs, "
-        f"{env.get('date')}",
+        f"procstart bench - {env.get('cpu_count')} CPUs"
+        + (" (loaded machine)" if any(r.environment.get("loaded") for r in runs) else ""),
         fontsize=10,
     )
     fig.legend(

@@ -18,7 +18,7 @@ SUBJECT = "procstart"
 #: below this, on both sides, a metric's ratio is not shown (bytes: 1 MiB)
 RATIO_FLOOR = {"peak_rss": float(1 << 20)}
 #: display order of the columns
-COLUMNS = ("procstart", "stdlib", "multiprocess", "loky")
+COLUMNS = ("procstart", "stdlib", "multiprocess", "loky", "no tracker", "machine")
 
 
 @dataclass
@@ -101,6 +101,9 @@ class Row:
     results: dict[str, dict[str, Stats]] = field(default_factory=dict)
     #: column -> why it has no samples (unsupported, failed: message)
     errors: dict[str, str] = field(default_factory=dict)
+    #: column -> what its last measured process reported about itself: its
+    #: ``__main__`` ("-c" or the script's name) and the non-stdlib modules it had
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -131,8 +134,8 @@ class Row:
             return None
         return top / bottom
 
-    def as_dict(self, metrics: list[Metric]) -> dict[str, Any]:
-        """Plain data, with the procstart/stdlib ratio per metric."""
+    def as_dict(self, metrics: list[Metric], baseline: str = BASELINE) -> dict[str, Any]:
+        """Plain data, with the procstart/``baseline`` ratio per metric."""
         return {
             "method": self.method,
             "param": self.param,
@@ -141,7 +144,10 @@ class Row:
                 for column, per_metric in self.results.items()
             },
             "errors": dict(self.errors),
-            "ratio": {m.name: self.ratio(m.name) for m in metrics},
+            "checks": dict(self.checks),
+            "ratio": {
+                m.name: self.ratio(m.name, over=baseline) if baseline else None for m in metrics
+            },
         }
 
 
@@ -154,6 +160,8 @@ class Figure:
     metrics: list[Metric]
     how: str = ""
     rows: list[Row] = field(default_factory=list)
+    #: the column ratios divide by ("" for none: a figure of one column)
+    baseline: str = BASELINE
 
     def row(self, method: str, param: str = "") -> Row:
         """The row of ``method`` / ``param``, created on first use."""
@@ -178,32 +186,62 @@ class Figure:
             "title": self.title,
             "how": self.how,
             "metrics": {m.name: m.unit for m in self.metrics},
-            "rows": [row.as_dict(self.metrics) for row in self.rows],
+            "baseline": self.baseline,
+            "rows": [row.as_dict(self.metrics, self.baseline) for row in self.rows],
+        }
+
+
+@dataclass
+class Check:
+    """One measured value of a target against its limit (one form, one N...)."""
+
+    label: str
+    value: float | None
+    limit: float
+    #: how ``value`` and ``limit`` read: "x" (a ratio), "ms" or "MiB" (a difference)
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool | None:
+        """True/False, or None when it could not be measured."""
+        return None if self.value is None else self.value <= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "label": self.label,
+            "value": self.value,
+            "limit": self.limit,
+            "unit": self.unit,
+            "met": self.met,
         }
 
 
 @dataclass
 class Target:
-    """One goal from issue 7: a ratio and the limit it must stay under."""
+    """One goal of issue 12: met only when every one of its checks is met."""
 
     name: str
-    limit: float
-    ratio: float | None
-    how: str
+    requirement: str
+    checks: list[Check] = field(default_factory=list)
 
     @property
     def met(self) -> bool | None:
-        """True/False, or None when it could not be measured."""
-        return None if self.ratio is None else self.ratio <= self.limit
+        """False if any check misses; None if one was not measured and none misses."""
+        verdicts = [check.met for check in self.checks]
+        if not verdicts:
+            return None
+        if False in verdicts:
+            return False
+        return None if None in verdicts else True
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return {
             "name": self.name,
-            "limit": self.limit,
-            "ratio": self.ratio,
+            "requirement": self.requirement,
             "met": self.met,
-            "how": self.how,
+            "checks": [check.as_dict() for check in self.checks],
         }
 
 
@@ -225,9 +263,9 @@ class Results:
         return None
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data for ``--json`` (schema 1)."""
+        """Plain data for ``--json`` (schema 2)."""
         return {
-            "schema": 1,
+            "schema": 2,
             "environment": self.environment,
             "options": self.options,
             "elapsed": self.elapsed,
@@ -237,8 +275,8 @@ class Results:
 
 
 def results_from_dict(data: dict[str, Any]) -> Results:
-    """Rebuild :class:`Results` from ``--json`` output (schema 1)."""
-    if data.get("schema") != 1:
+    """Rebuild :class:`Results` from ``--json`` output (schema 2)."""
+    if data.get("schema") != 2:
         raise ValueError(f"not a procstart bench result (schema {data.get('schema')!r})")
     results = Results(
         environment=dict(data["environment"]),
@@ -251,17 +289,20 @@ def results_from_dict(data: dict[str, Any]) -> Results:
             raw["title"],
             [metric(name, unit) for name, unit in raw["metrics"].items()],
             how=raw.get("how", ""),
+            baseline=raw.get("baseline", BASELINE),
         )
         for raw_row in raw["rows"]:
             row = figure.row(raw_row["method"], raw_row.get("param", ""))
             row.errors.update(raw_row.get("errors", {}))
+            row.checks.update(raw_row.get("checks", {}))
             for column, per_metric in raw_row["results"].items():
                 row.results[column] = {
                     name: Stats([float(x) for x in stats["samples"]])
                     for name, stats in per_metric.items()
                 }
         results.figures.append(figure)
-    results.targets = [
-        Target(t["name"], float(t["limit"]), t["ratio"], t.get("how", "")) for t in data["targets"]
-    ]
+    from ._targets import evaluate
+
+    # targets are derived from the figures, never read back: one source
+    results.targets = evaluate(results)
     return results

@@ -6,10 +6,10 @@ import datetime
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-from . import _plugins
-from ._contenders import version_of
+from ._contenders import plugin_distributions, version_of
 
 
 def _cpu_model() -> str:
@@ -34,40 +34,47 @@ def _memory_total() -> int | None:
     return None
 
 
-def describe(methods: list[str], peers: bool) -> dict[str, Any]:
-    """Date, machine, Python, and the versions of everything measured."""
-    from .. import _manager
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
-    registry = _manager.plugins()
-    plugins = {
-        m.name: f"{m.distribution}=={m.version}"
-        for m in registry.methods.values()
-        if m.name in methods
+
+def describe(methods: list[str], peers: bool, without: Sequence[str] = ()) -> dict[str, Any]:
+    """Date, machine, Python, and the versions of everything measured."""
+    packages = {
+        name: version_of(name)
+        for name in ("procstart", "procstart-bench", "psutil", "numpy", "matplotlib")
     }
-    packages = {name: version_of(name) for name in ("procstart", "psutil", "numpy", "matplotlib")}
     if peers:
         packages.update({name: version_of(name) for name in ("multiprocess", "loky")})
-    try:
-        load: list[float] | None = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        load = None
-    main = sys.modules.get("__main__")
-    main_file = getattr(main, "__file__", None)
     return {
-        #: what children re-import as __mp_main__ (the stdlib skips -m pkg)
-        "main": os.path.basename(main_file) if main_file else "<no file>",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
+        "executable": sys.executable,
         "platform": platform.platform(),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "memory": _memory_total(),
-        "load_average": load,
-        "methods": plugins,
-        #: plugins from outside the project: active only in their own method's rows
-        "other_plugins": _plugins.others(),
-        "all_plugins": _plugins.keep_all(),
-        "without": _plugins.left_out(),
+        "load_average": _load(),
+        "methods": methods,
+        #: every installed procstart plugin distribution; ``without`` were left out
+        "plugins": plugin_distributions(),
+        "without": sorted(without),
         "packages": packages,
     }
+
+
+def finish(environment: dict[str, Any], note: str = "") -> None:
+    """Add the load at the end, whether the machine was loaded, and ``note``.
+
+    A run counts as taken on a loaded machine when the 1-minute load average
+    at its start or end reached half the CPU count.
+    """
+    environment["load_average_end"] = _load()
+    cpus = environment.get("cpu_count") or 1
+    loads = [x[0] for x in (environment.get("load_average"), environment["load_average_end"]) if x]
+    environment["loaded"] = any(load >= cpus / 2 for load in loads)
+    environment["note"] = note

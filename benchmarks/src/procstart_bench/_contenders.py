@@ -1,0 +1,118 @@
+"""Who is measured: procstart, the stdlib and the peers, per start method.
+
+A :class:`Contender` is one column of one row. Its process (see
+:mod:`procstart_bench._worker`) imports only its own ``library``; extra
+``params`` go to that process (``plugins=``: the procstart plugin
+distributions to register, when not all of them are).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from importlib import metadata
+
+#: loky's own start method (fork+exec of a fresh interpreter): compared with spawn only
+LOKY_METHOD = "loky"
+LOKY_ROW = "spawn"
+PEERS = ("multiprocess", "loky")
+#: the stdlib's methods on POSIX (multiprocess mirrors them)
+STDLIB_METHODS = ("fork", "forkserver", "spawn")
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One library's way of starting a child for one row."""
+
+    #: the table's column
+    column: str
+    #: what the measured process imports: procstart, stdlib, multiprocess, loky, none
+    library: str
+    #: the library's own method name
+    method: str
+    #: ``key=value`` items for the measured process
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def autoload(self) -> bool:
+        """False when the process registers its procstart plugins itself."""
+        return not any(key == "plugins" for key, _ in self.params)
+
+
+def installed(name: str) -> bool:
+    """True when the top-level module ``name`` can be imported (not importing it)."""
+    return importlib.util.find_spec(name) is not None
+
+
+def version_of(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def plugin_distributions() -> dict[str, str]:
+    """Distribution -> version of every installed ``procstart`` entry point."""
+    found: dict[str, str] = {}
+    for ep in metadata.entry_points(group="procstart"):
+        dist = getattr(ep, "dist", None)
+        if dist is not None:
+            found[dist.name] = dist.version
+    return dict(sorted(found.items()))
+
+
+def procstart_methods() -> list[str]:
+    """Available procstart methods, sorted (loads the plugins in this process)."""
+    import procstart
+
+    return sorted(procstart.get_all_start_methods())
+
+
+@dataclass(frozen=True)
+class Lineup:
+    """Which plugins procstart's processes run with, and whether peers are measured."""
+
+    #: plugin distributions left out of every procstart process
+    without: tuple[str, ...] = ()
+    peers: bool = True
+    #: the distribution whose share per child the ``tracker`` figure shows
+    tracker: str = "procstart-tracker"
+
+    def _plugins(self, leave_out: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+        gone = set(self.without) | set(leave_out)
+        if not gone:
+            return ()
+        keep = [name for name in plugin_distributions() if name not in gone]
+        return (("plugins", "+".join(keep)),)
+
+    def procstart(
+        self, method: str, column: str = "procstart", explicit: bool = False
+    ) -> Contender:
+        """procstart's column; ``explicit`` registers the plugins by hand even when all are kept."""
+        params = self._plugins()
+        if explicit and not params:
+            params = (("plugins", "+".join(plugin_distributions())),)
+        return Contender(column, "procstart", method, params)
+
+    def without_tracker(self, method: str) -> Contender | None:
+        """procstart with the tracker's distribution left out (None: it is not installed)."""
+        if self.tracker not in plugin_distributions():
+            return None
+        return Contender("no tracker", "procstart", method, self._plugins((self.tracker,)))
+
+    def columns(self, method: str, peers: bool | None = None) -> list[Contender]:
+        """procstart, then the stdlib's namesake and the peers (when installed).
+
+        A custom method without a stdlib namesake gets procstart only.
+        """
+        out = [self.procstart(method)]
+        if method not in STDLIB_METHODS:
+            return out
+        out.append(Contender("stdlib", "stdlib", method))
+        if self.peers if peers is None else peers:
+            if installed("multiprocess"):
+                out.append(Contender("multiprocess", "multiprocess", method))
+            if installed("loky") and method == LOKY_ROW:
+                out.append(Contender("loky", "loky", LOKY_METHOD))
+        return out

@@ -1,0 +1,409 @@
+"""Every figure: its rows, its columns, and what one measured process does.
+
+Start-up figures have one row per method *and form* (``script``: the
+measured process runs a script file; ``-c``: it has no main file). A
+warm figure's process takes a warm-up sample (servers and trackers start)
+and then a few samples; a cold figure's process takes exactly one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._contenders import Contender, installed
+from ._model import (
+    IMPORT_COUNT,
+    IMPORT_TIME,
+    PEAK_RSS,
+    PER_CHILD,
+    SECONDS,
+    USS,
+    Figure,
+    Metric,
+)
+from ._runner import FORMS, TIMEOUT, Plan, Sample
+
+FIRST_USE = Metric("first_use", "s", 1e3, "ms")
+WALL = Metric("wall", "s", 1e3, "ms")
+PROGRAM_RSS = Metric("peak_rss", "bytes", 1 / 2**20, "MiB")
+FUNCTION = Metric("function", "s", 1e3, "ms")
+LAMBDA = Metric("lambda", "s", 1e3, "ms")
+COLD = Metric("create_map_shutdown", "s", 1e3, "ms")
+WARM = Metric("warm_map", "s", 1e3, "ms")
+#: samples per warm process (after one warm-up sample)
+SAMPLES, QUICK_SAMPLES = 5, 3
+COUNTS, QUICK_COUNTS = (1, 8, 64), (1, 8)
+SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"), (100 << 20, "100 MB"))
+QUICK_SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"))
+ITEMS, QUICK_ITEMS = 10_000, 1_000
+LIMITS = (("fork", "os.fork() + waitpid"), ("-S", "python -S -c pass"), ("-I", "python -I -c pass"))
+#: the row's "method" of the limits figure
+LIMIT = "limit"
+BEGIN = "@@procstart-bench-child-begin@@"
+END = "@@procstart-bench-child-end@@"
+
+
+def _warm(
+    plan: Plan,
+    figure: Figure,
+    name: str,
+    columns: Callable[[str], list[Contender]],
+    params: Callable[[str], list[tuple[str, dict[str, str]]]] | None = None,
+    forms: tuple[str, ...] = FORMS,
+) -> Figure:
+    """Rows ``method[, param], form``: warm processes of ``name`` per column."""
+    samples = QUICK_SAMPLES if plan.quick else SAMPLES
+    for method in plan.methods:
+        for label, extra in params(method) if params else [("", {})]:
+            for form in forms:
+                row = figure.row(method, ", ".join(filter(None, (label, form))))
+
+                def take(
+                    contender: Contender, form: str = form, extra: dict[str, str] = extra
+                ) -> tuple[list[Sample], dict[str, Any]]:
+                    report, _ = plan.worker(name, contender, form, samples, 1, extra)
+                    return report.pop("samples"), report
+
+                plan.alternate(figure, row, columns(method), take)
+    return figure
+
+
+def limits(plan: Plan) -> Figure:
+    """What the machine allows: raw fork + waitpid, bare interpreters."""
+    figure = Figure(
+        "limits",
+        "the machine's limits",
+        [SECONDS],
+        how="in a process without any multiprocessing library: os.fork() whose child "
+        "calls os._exit(0), then waitpid; and posix_spawn of `python -S -c pass` / "
+        "`python -I -c pass`, then waitpid.",
+        baseline="",
+    )
+    samples = QUICK_SAMPLES if plan.quick else SAMPLES
+    machine = Contender("machine", "none", "none")
+    for kind, label in LIMITS:
+        row = figure.row(LIMIT, label)
+
+        def take(contender: Contender, kind: str = kind) -> tuple[list[Sample], dict[str, Any]]:
+            report, _ = plan.worker("limits", contender, "-c", samples, 1, {"kind": kind})
+            return report.pop("samples"), report
+
+        plan.alternate(figure, row, [machine], take)
+    return figure
+
+
+def start(plan: Plan) -> Figure:
+    """start + join of a trivial child, warm."""
+    figure = Figure(
+        "start_warm",
+        "start+join, warm",
+        [SECONDS],
+        how="Process(target=int).start(); join(), in a fresh process per column and "
+        "round that imports only its library, after one warm-up start (so a fork "
+        "server or tracker is already up).",
+    )
+    return _warm(plan, figure, "start", plan.lineup.columns)
+
+
+def tracker(plan: Plan) -> Figure:
+    """procstart's start + join with and without the tracker plugin registered."""
+    lineup = plan.lineup
+    figure = Figure(
+        "tracker",
+        "the tracker's share per child",
+        [SECONDS],
+        how=f"warm start+join of procstart with every plugin registered and with "
+        f"{lineup.tracker} left out: both processes run with "
+        "PROCSTART_DISABLE_PLUGIN_AUTOLOAD=1 and register the same entry points "
+        "by hand (importlib.metadata + procstart.register_plugin), all but the tracker's "
+        "in the second; the ratio is with / without.",
+        baseline="no tracker",
+    )
+
+    def columns(method: str) -> list[Contender]:
+        without = lineup.without_tracker(method)
+        with_all = lineup.procstart(method, explicit=True)
+        return [with_all] if without is None else [with_all, without]
+
+    return _warm(plan, figure, "tracker", columns)
+
+
+def cold(plan: Plan) -> Figure:
+    """The first start + join in a fresh process."""
+    figure = Figure(
+        "start_cold",
+        "start+join, cold",
+        [SECONDS, FIRST_USE],
+        how="one sample per fresh process: time = the first start + join (fork server "
+        "and tracker launch included); first_use = that plus importing the library and "
+        "getting its context (procstart: loading its plugins). The process has imported "
+        "none of dataclasses, inspect, typing, json, re, enum, importlib.metadata "
+        "before (checked). Interpreter start-up is in neither.",
+    )
+    for method in plan.methods:
+        for form in FORMS:
+            row = figure.row(method, form)
+
+            def take(contender: Contender, form: str = form) -> tuple[list[Sample], dict[str, Any]]:
+                report, _ = plan.worker("cold", contender, form, 1, 0, {})
+                return report.pop("samples"), report
+
+            plan.alternate(figure, row, plan.lineup.columns(method), take)
+    return figure
+
+
+PROGRAM_BODY = (
+    'if __name__ == "__main__":\n'
+    '    p = mp.get_context("fork").Process(target=int)\n'
+    "    p.start()\n"
+    "    p.join()\n"
+)
+#: appended to both libraries' programs: the peak RSS of this process's own memory
+#: (VmHWM; wait4's ru_maxrss would include the launcher's memory from before the exec)
+PROGRAM_PEAK = (
+    "    with open('/proc/self/status') as status:\n"
+    "        print([line for line in status if line.startswith('VmHWM:')][0].split()[1])\n"
+)
+
+
+def program_code(contender: Contender) -> str:
+    """The whole one-child program of ``contender``'s library."""
+    if contender.library == "stdlib":
+        return "import multiprocessing as mp\n" + PROGRAM_BODY + PROGRAM_PEAK
+    head = "import procstart as mp\n"
+    keep = dict(contender.params).get("plugins")
+    if keep is not None:
+        head += (
+            "from importlib import metadata\n"
+            "for ep in metadata.entry_points(group='procstart'):\n"
+            f"    if ep.dist.name in {sorted(keep.split('+'))!r}:\n"
+            "        mp.register_plugin(ep.load(), name=ep.name)\n"
+        )
+    return head + PROGRAM_BODY + PROGRAM_PEAK
+
+
+def run_program(plan: Plan, contender: Contender, form: str) -> Sample:
+    """Wall time and peak RSS of one run of the one-child program."""
+    code = program_code(contender)
+    if form == "script":
+        path = plan.workdir / f"program_{contender.library}.py"
+        path.write_text(code, encoding="utf-8")
+        argv = [sys.executable, str(path)]
+    else:
+        argv = [sys.executable, "-c", code]
+    env = plan.env(contender)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=plan.workdir
+    )
+    out, err = proc.communicate(timeout=TIMEOUT)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the program exited with {proc.returncode}: {tail}")
+    return {"wall": wall, "peak_rss": float(out.split()[-1]) * 1024}
+
+
+def program(plan: Plan) -> Figure:
+    """A whole program that starts one fork child: import to exit."""
+    figure = Figure(
+        "program",
+        "one-child program, import to exit",
+        [WALL, PROGRAM_RSS],
+        how="a fresh interpreter runs `import <library> as mp`, starts and joins one "
+        "fork child of Process(target=int), prints its own peak RSS (VmHWM) and exits: "
+        "wall time from Popen to exit, and that peak.",
+    )
+    if "fork" not in plan.methods:
+        return figure
+    for form in FORMS:
+        row = figure.row("fork", form)
+
+        def take(contender: Contender, form: str = form) -> tuple[list[Sample], dict[str, Any]]:
+            return [run_program(plan, contender, form)], {"main": form}
+
+        columns = plan.lineup.columns("fork", peers=False)
+        plan.alternate(figure, row, columns, take, rounds=plan.rounds * 2)
+    return figure
+
+
+def many(plan: Plan) -> Figure:
+    """N children at once."""
+    figure = Figure(
+        "many",
+        "N children at once",
+        [PER_CHILD],
+        how="start N trivial children back to back, then join them all; total time / N "
+        "(warm: servers already up).",
+    )
+    counts = QUICK_COUNTS if plan.quick else COUNTS
+    return _warm(
+        plan,
+        figure,
+        "many",
+        lambda method: plan.lineup.columns(method, peers=False),
+        lambda method: [(f"N={n}", {"n": str(n)}) for n in counts],
+    )
+
+
+def lambda_target(plan: Plan) -> Figure:
+    """A lambda (sent by value) against a plain function, procstart only."""
+    figure = Figure(
+        "lambda",
+        "a lambda target vs a plain function",
+        [FUNCTION, LAMBDA],
+        how="procstart only (the stdlib cannot send a lambda to spawn or forkserver "
+        "children): each sample starts and joins a child of Process(target=int) and one "
+        "of Process(target=lambda: None), in alternating order, warm.",
+        baseline="",
+    )
+    methods = [m for m in plan.methods if m != "fork"]
+    sub = Plan(methods, plan.rounds, plan.quick, plan.lineup, plan.workdir, plan.progress)
+    sub.figure_index = plan.figure_index
+    return _warm(sub, figure, "lambda", lambda method: [plan.lineup.procstart(method)])
+
+
+def args(plan: Plan) -> Figure:
+    """A child receiving one argument (script form only: not a start-up figure)."""
+    figure = Figure(
+        "args",
+        "child receiving an argument",
+        [SECONDS, PEAK_RSS],
+        how="Process(target=len, args=(payload,)).start(); join(); peak = the parent's "
+        "high-water mark during the launch minus its RSS before it (VmHWM reset per "
+        "sample); script form.",
+    )
+    kinds = ["bytes"] + (["numpy"] if installed("numpy") and not plan.quick else [])
+    sizes = QUICK_SIZES if plan.quick else SIZES
+    rows = [
+        (f"{kind} {label}", {"kind": kind, "size": str(size)})
+        for kind in kinds
+        for size, label in sizes
+    ]
+    return _warm(
+        plan,
+        figure,
+        "args",
+        lambda method: plan.lineup.columns(method, peers=False),
+        lambda method: rows,
+        forms=("script",),
+    )
+
+
+def pool(plan: Plan) -> Figure:
+    """Pool / Executor map (script form only)."""
+    items = QUICK_ITEMS if plan.quick else ITEMS
+    figure = Figure(
+        "pool",
+        "Pool / Executor map",
+        [COLD, WARM],
+        how=f"2 workers, abs() over range({items}): create + map + shutdown, and a map "
+        "on the warm pool (median of up to 5 within 50 ms); script form.",
+    )
+    kinds = [(kind, {"kind": kind, "items": str(items)}) for kind in ("Pool.map", "Executor.map")]
+    return _warm(plan, figure, "pool", plan.lineup.columns, lambda method: kinds, forms=("script",))
+
+
+def uss(plan: Plan) -> Figure:
+    """A child's own memory (USS) when the parent has numpy loaded."""
+    module = "numpy" if installed("numpy") else ""
+    figure = Figure(
+        "uss",
+        "child USS",
+        [USS],
+        how=(
+            "a fresh parent imports numpy and preloads it in the fork server; after one "
+            "trivial child, a child that imports numpy too (checked: it has it loaded; "
+            "whether it had it before, i.e. preloaded, is in the JSON's checks) and "
+            "waits; its USS read with psutil"
+            if module
+            else "numpy is not installed: a plain child's USS, read with psutil"
+        ),
+    )
+    if not installed("psutil"):
+        figure.how = "psutil is not installed: not measured"
+        return figure
+    param = "numpy preloaded" if module else "plain"
+    for method in plan.methods:
+        for form in FORMS:
+            row = figure.row(method, f"{param}, {form}")
+
+            def take(contender: Contender, form: str = form) -> tuple[list[Sample], dict[str, Any]]:
+                report, _ = plan.worker("uss", contender, form, 1, 0, {"module": module})
+                return report.pop("samples"), report
+
+            columns = plan.lineup.columns(method, peers=False)
+            plan.alternate(figure, row, columns, take, rounds=1 if plan.quick else plan.rounds)
+    return figure
+
+
+def parse_importtime(stderr: str) -> Sample:
+    """Sum the ``self [us]`` column of the import lines between the markers.
+
+    >>> parse_importtime(f"{BEGIN}\\nimport time:  120 |  300 | json\\n{END}\\n")
+    {'import_time': 0.00012, 'modules': 1.0}
+    """
+    total_us = 0
+    count = 0
+    inside = False
+    for line in stderr.splitlines():
+        if line.startswith(BEGIN):
+            inside = True
+        elif line.startswith(END):
+            break
+        elif inside and line.startswith("import time:"):
+            fields = line[len("import time:") :].split("|")
+            try:
+                total_us += int(fields[0])
+            except (ValueError, IndexError):
+                continue  # the header line
+            count += 1
+    return {"import_time": total_us / 1e6, "modules": float(count)}
+
+
+def imports(plan: Plan) -> Figure:
+    """The child bootstrap's imports (``-X importtime``)."""
+    figure = Figure(
+        "imports",
+        "child bootstrap imports",
+        [IMPORT_TIME, IMPORT_COUNT],
+        how="PYTHONPROFILEIMPORTTIME=1 in a fresh parent (its children and fork server "
+        "inherit it): after one child and a 0.5 s settle, the summed self time of the "
+        "modules imported while the second child starts and exits.",
+    )
+    for method in plan.methods:
+        for form in FORMS:
+            row = figure.row(method, form)
+
+            def take(contender: Contender, form: str = form) -> tuple[list[Sample], dict[str, Any]]:
+                report, stderr = plan.worker(
+                    "imports", contender, form, 1, 0, {}, env={"PYTHONPROFILEIMPORTTIME": "1"}
+                )
+                if END not in stderr:
+                    raise RuntimeError("the measured process's stderr has no end marker")
+                report.pop("samples")
+                return [parse_importtime(stderr)], report
+
+            columns = plan.lineup.columns(method, peers=False)
+            plan.alternate(figure, row, columns, take, rounds=1 if plan.quick else plan.rounds)
+    return figure
+
+
+#: figure name (``--figures``) -> its function
+FIGURES: dict[str, Callable[[Plan], Figure]] = {
+    "limits": limits,
+    "start": start,
+    "tracker": tracker,
+    "cold": cold,
+    "program": program,
+    "many": many,
+    "lambda": lambda_target,
+    "args": args,
+    "pool": pool,
+    "uss": uss,
+    "imports": imports,
+}
