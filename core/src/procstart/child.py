@@ -48,6 +48,7 @@ CHILD_MODULES = (
     "procstart._fds",
     "procstart.plugin",
     "procstart.lazy",
+    "procstart._submodules",
 )
 
 MAGIC = b"PRCSTRT1"
