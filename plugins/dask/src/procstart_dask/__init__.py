@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._plugin import procstart_config_keys, procstart_start_methods
+from ._plugin import procstart_config_keys, procstart_start_methods, procstart_status
 from ._unsupported import UnsupportedOnCluster
 
 __version__ = "0.1.0"
@@ -33,6 +33,7 @@ __all__ = [
     "client",
     "procstart_config_keys",
     "procstart_start_methods",
+    "procstart_status",
     "shutdown",
 ]
 

@@ -19,7 +19,13 @@ def _launch(request: psp.LaunchRequest) -> Any:
     return launch(request)
 
 
-def _info() -> Mapping[str, object]:
+@procstart.hookimpl
+def procstart_status() -> Mapping[str, object]:
+    """Which cluster ``dask`` children run on and why, for ``procstart methods``.
+
+    >>> procstart_status()["cluster"]  # doctest: +SKIP
+    'local (starts on first use)'
+    """
     from ._cluster import describe
 
     return describe()
@@ -103,7 +109,6 @@ def procstart_start_methods() -> Iterator[procstart.StartMethod]:
         name="dask",
         launcher=_launch,
         description="children on a Dask cluster (local one unless dask-scheduler is set)",
-        info=_info,
         context_api=CONTEXT_API,
         remote=True,
     )
