@@ -15,7 +15,6 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, cast
 
 import pluggy
@@ -88,13 +87,6 @@ class _CorePlugin:
         return request.method.launcher(request)
 
 
-def _dist_of(ep: metadata.EntryPoint) -> tuple[str, str]:
-    dist = getattr(ep, "dist", None)
-    if dist is None:
-        return ("<unknown distribution>", "?")
-    return (dist.metadata["Name"] or "<unnamed>", dist.version or "?")
-
-
 def _describe_error(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -127,8 +119,10 @@ class Plugins:
     def _load_entry_points(self) -> None:
         seen: set[tuple[str, str]] = set()
         loaded: list[tuple[Any, str, str, str, str]] = []
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist, version = _dist_of(ep)
+        from ._epcache import entry_points
+
+        for ep in entry_points():  # importlib.metadata's scan, cached per sys.path
+            dist, version = ep.dist, ep.version
             key = (ep.name, ep.value)
             if key in seen:  # the same distribution found twice on sys.path
                 continue
