@@ -78,6 +78,11 @@ def _mtime(path: str) -> int:
         return -1
 
 
+def _entries() -> list[str]:
+    """``sys.path`` with ``""`` (the current folder) spelled out."""
+    return [entry or os.getcwd() for entry in sys.path]
+
+
 def _cache_file() -> str | None:
     if os.environ.get(CACHE_ENV, "").strip().lower() in {"0", "false", "no", "off"}:
         return None
@@ -121,7 +126,7 @@ def _read(path: str) -> list[CachedEntryPoint] | None:
             found.append(CachedEntryPoint(*fields))
         else:
             return None
-    if paths != sys.path:
+    if paths != _entries():
         return None
     return found
 
@@ -151,7 +156,8 @@ def _scan() -> tuple[list[CachedEntryPoint], list[str] | None]:
 def _write(path: str, found: list[CachedEntryPoint], watched: list[str]) -> None:
     now = time.time_ns()
     lines = [_HEADER]
-    for kind, files in (("P", sys.path), ("F", watched)):
+    entries = _entries()
+    for kind, files in (("P", entries), ("F", watched)):
         for file in files:
             mtime = _mtime(file)
             if now - mtime < RACY_SECONDS * 1e9:
@@ -163,7 +169,7 @@ def _write(path: str, found: list[CachedEntryPoint], watched: list[str]) -> None
     text = "\n".join(lines)
     if any("\t" in field or "\n" in field for ep in found for field in ep.fields()):
         return
-    if any("\t" in p or "\n" in p for p in [*sys.path, *watched]):
+    if any("\t" in p or "\n" in p for p in [*entries, *watched]):
         return
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
@@ -180,10 +186,14 @@ def entry_points() -> list[CachedEntryPoint]:
     """The ``procstart`` entry points on ``sys.path``, in ``importlib.metadata``'s order."""
     path = _cache_file()
     if path is not None:
-        cached = _read(path)
+        try:
+            cached = _read(path)
+        except OSError:  # the current folder is gone, say
+            cached = None
         if cached is not None:
             return cached
     found, watched = _scan()
     if path is not None and watched is not None:
-        _write(path, found, watched)
+        with contextlib.suppress(OSError):
+            _write(path, found, watched)
     return found
