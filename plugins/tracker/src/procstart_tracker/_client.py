@@ -290,6 +290,9 @@ class Client:
         root_pid, ctime = self.root
         args = [
             sys.executable,
+            # no site: the parent's sys.path comes whole as arguments, so the
+            # tracker skips .pth processing (it starts while the program runs)
+            "-S",
             "-c",
             _BOOT,
             str(TRACKER_PIPE_FD),
