@@ -20,6 +20,9 @@ fork child (wall, CPU and peak RSS from ``wait4``).
     python plugins/tracker/bench/bench_forkpath.py --python /path/to/venv/bin/python \\
         --json plugins/tracker/bench/results/forkpath-after.json
 
+    python plugins/tracker/bench/bench_forkpath.py --table before.json after.json
+
+prints the README's table (each cell: script / ``-c``) from stored runs.
 Not a test: figures go to reports and the README, never into assertions.
 """
 
@@ -159,7 +162,89 @@ def _abba(kinds: tuple[str, ...], rounds: int) -> list[tuple[str, ...]]:
     return [kinds if r % 2 == 0 else tuple(reversed(kinds)) for r in range(rounds)]
 
 
+def table(paths: list[str]) -> str:
+    """A markdown table of stored runs (the README's figures come from this)."""
+    runs = []
+    for path in paths:
+        with open(path) as fh:
+            runs.append(json.load(fh))
+    head = "| figure (median) | target | " + " | ".join(r["label"] for r in runs) + " |"
+    rows = [head, "|---|---|" + "---|" * len(runs)]
+
+    def row(name: str, target: str, cell: object) -> None:
+        cells = []
+        for r in runs:
+            parts = []
+            for form in ("script", "c"):
+                parts.append(cell(r[form]))  # type: ignore[operator]
+            cells.append(f"{parts[0]} / {parts[1]}")
+        rows.append(f"| {name} | {target} | " + " | ".join(cells) + " |")
+
+    def sj(kind: str, key: str) -> object:
+        return lambda f: f"{f['start_join'][kind][key]:.2f}"
+
+    row("fork start+join, wall ms/child: stdlib", "", sj("stdlib", "wall_ms"))
+    row("fork start+join, wall ms/child: procstart", "", sj("procstart", "wall_ms"))
+    row("fork start+join, CPU ms/child: stdlib", "", sj("stdlib", "cpu_ms"))
+    row("fork start+join, CPU ms/child: procstart", "", sj("procstart", "cpu_ms"))
+    row("fork start+join, CPU ms/child: raw fork+waitpid", "", sj("raw", "cpu_ms"))
+    row(
+        "fork ratio vs stdlib, wall",
+        "<= 1.0x",
+        lambda f: f"{f['ratios']['fork_wall_vs_stdlib']:.2f}x",
+    )
+    row(
+        "fork ratio vs stdlib, CPU",
+        "<= 1.0x",
+        lambda f: f"{f['ratios']['fork_cpu_vs_stdlib']:.2f}x",
+    )
+    row(
+        "fork ratio vs raw fork+waitpid, CPU",
+        "<= 1.5x",
+        lambda f: f"{f['ratios']['fork_cpu_vs_raw']:.2f}x",
+    )
+    row(
+        "tracker share, CPU ms/child",
+        "<= 0.05",
+        lambda f: f"{f['ratios']['tracker_share_cpu_ms']:.2f}",
+    )
+    row(
+        "tracker share, wall ms/child",
+        "<= 0.05",
+        lambda f: f"{f['ratios']['tracker_share_wall_ms']:.2f}",
+    )
+    row(
+        "N at once, wall ratio vs stdlib (N=1,4,16,64)",
+        "<= 1.0x each",
+        lambda f: ", ".join(f"{v:.2f}" for v in f["ratios"]["many_wall_vs_stdlib"].values()),
+    )
+    row(
+        "one-child program, wall ms: stdlib / procstart",
+        "",
+        lambda f: (
+            f"{f['program']['stdlib']['wall_ms']:.0f}, {f['program']['procstart']['wall_ms']:.0f}"
+        ),
+    )
+    row(
+        "one-child program, wall ratio",
+        "<= 1.3x",
+        lambda f: f"{f['ratios']['program_wall_vs_stdlib']:.2f}x",
+    )
+    row(
+        "one-child program, CPU ratio", "", lambda f: f"{f['ratios']['program_cpu_vs_stdlib']:.2f}x"
+    )
+    row(
+        "one-child program, peak RSS delta MiB",
+        "<= +2",
+        lambda f: f"{f['ratios']['program_rss_delta_mib']:+.2f}",
+    )
+    return "\n".join(rows)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--table"]:
+        print(table(sys.argv[2:]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--rounds", type=int, default=6)
