@@ -94,13 +94,15 @@ if __name__ == "__main__":
     def cpu():
         me = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+        return (me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime,
+                me.ru_minflt, kids.ru_minflt)
     out = {}
-    t0, (s0, k0) = time.perf_counter(), cpu()
+    t0, (s0, k0, f0, g0) = time.perf_counter(), cpu()
     for _ in range(n):
         join(start(1))
-    t1, (s1, k1) = time.perf_counter(), cpu()
-    out["one"] = [(t1 - t0) / n * 1e3, (s1 - s0) / n * 1e3, (k1 - k0) / n * 1e3]
+    t1, (s1, k1, f1, g1) = time.perf_counter(), cpu()
+    out["one"] = [(t1 - t0) / n * 1e3, (s1 - s0) / n * 1e3, (k1 - k0) / n * 1e3,
+                  (f1 - f0) / n, (g1 - g0) / n]
     for m in many:
         reps = max(1, n // m)
         t0 = time.perf_counter()
@@ -188,6 +190,19 @@ def table(paths: list[str]) -> str:
     row("fork start+join, CPU ms/child: stdlib", "", sj("stdlib", "cpu_ms"))
     row("fork start+join, CPU ms/child: procstart", "", sj("procstart", "cpu_ms"))
     row("fork start+join, CPU ms/child: raw fork+waitpid", "", sj("raw", "cpu_ms"))
+
+    def faults(kind: str) -> object:
+        def cell(f: dict) -> str:
+            got = f["start_join"][kind]
+            if "faults_parent" not in got:
+                return "-"
+            return f"{got['faults_parent']:.0f}, {got['faults_child']:.0f}"
+
+        return cell
+
+    for kind in ("stdlib", "no-tracker", "procstart"):
+        row(f"fork start+join, page faults/child (parent, child): {kind}", "", faults(kind))
+    row("fork start+join, CPU ms/child: no-tracker", "", sj("no-tracker", "cpu_ms"))
     row(
         "fork ratio vs stdlib, wall",
         "<= 1.0x",
@@ -289,6 +304,9 @@ def main() -> None:
                     "cpu_parent_ms": med(r["one"][1] for r in rs),
                     "cpu_children_ms": med(r["one"][2] for r in rs),
                     "cpu_ms": med(r["one"][1] + r["one"][2] for r in rs),
+                    # page faults (copy-on-write mostly): steady under load
+                    "faults_parent": med(r["one"][3] for r in rs),
+                    "faults_child": med(r["one"][4] for r in rs),
                     "many_wall_ms": {m: med(r[m] for r in rs) for m in args.many.split(",")},
                 }
             ps_, st, raw, nt = (
