@@ -93,7 +93,9 @@ class ForkedChild:
             child._handles.clear()
             child._handles.update(self.handles)
         if self.env:
-            os.environ.update(self.env)
+            environ = os.environ
+            for key, value in self.env.items():  # not update(): its ABC checks touch more
+                environ[key] = value
         calls = self.calls
         if calls is None:
             run_child_setup(self.child_setup, self.info)
