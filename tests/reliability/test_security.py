@@ -220,7 +220,12 @@ procstart.register_resource("folder", "/tmp/procstart-reliability-probe")  # sta
 status = procstart_tracker.status()
 pid = status["pid"]
 out["pid"] = pid
-out["fds"] = sorted(os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd"))
+def target(n):
+    try:
+        return os.readlink(f"/proc/{pid}/fd/{n}")
+    except FileNotFoundError:  # closed meanwhile (a module file read while it starts)
+        return None
+out["fds"] = sorted(filter(None, map(target, os.listdir(f"/proc/{pid}/fd"))))
 procstart.unregister_resource("folder", "/tmp/procstart-reliability-probe")
 for name in ("/tmp/x/../../etc", "/tmp/../etc", "/../../..", "/", "/tmp", "/./tmp/.."):
     try:
