@@ -15,7 +15,6 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, cast
 
 import pluggy
@@ -78,6 +77,9 @@ class LaunchPlan:
     has_tracker: bool
     child_setup: tuple[Any, ...]
     direct_launch: bool
+    #: the ``procstart_inherited_handles`` functions in pluggy's call order with
+    #: their argument names; None when a wrapper needs pluggy's hook call
+    handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None = None
 
 
 class _CorePlugin:
@@ -86,13 +88,6 @@ class _CorePlugin:
     @_hookspecs.hookimpl(trylast=True)
     def procstart_launch(self, request: LaunchRequest) -> PopenLike:
         return request.method.launcher(request)
-
-
-def _dist_of(ep: metadata.EntryPoint) -> tuple[str, str]:
-    dist = getattr(ep, "dist", None)
-    if dist is None:
-        return ("<unknown distribution>", "?")
-    return (dist.metadata["Name"] or "<unnamed>", dist.version or "?")
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -127,8 +122,10 @@ class Plugins:
     def _load_entry_points(self) -> None:
         seen: set[tuple[str, str]] = set()
         loaded: list[tuple[Any, str, str, str, str]] = []
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist, version = _dist_of(ep)
+        from ._epcache import entry_points
+
+        for ep in entry_points():  # importlib.metadata's scan, cached per sys.path
+            dist, version = ep.dist, ep.version
             key = (ep.name, ep.value)
             if key in seen:  # the same distribution found twice on sys.path
                 continue
@@ -341,12 +338,18 @@ class Plugins:
         if plan is None or plan[0] != self.generation:
             hook = self.pm.hook
             launch_impls = hook.procstart_launch.get_hookimpls()
+            handle_impls = hook.procstart_inherited_handles.get_hookimpls()
             computed = LaunchPlan(
                 wants_handles=bool(hook.procstart_inherited_handles.get_hookimpls()),
                 has_tracker=self.has_tracker(),
                 child_setup=tuple(self.child_setup_refs()),
                 direct_launch=len(launch_impls) == 1
                 and launch_impls[0].plugin_name == "procstart-core",
+                handle_calls=None
+                if any(impl.hookwrapper or impl.wrapper for impl in handle_impls)
+                else tuple(
+                    (impl.function, tuple(impl.argnames)) for impl in reversed(handle_impls)
+                ),
             )
             self._plan = plan = (self.generation, computed)
         return plan[1]
@@ -363,7 +366,16 @@ class Plugins:
     def inherited_handles(self, request: LaunchRequest) -> list[InheritedHandle]:
         """Every fd plugins want the child of ``request`` to receive."""
         handles: list[InheritedHandle] = []
-        for batch in self.pm.hook.procstart_inherited_handles(request=request):
+        calls = self.launch_plan().handle_calls
+        if calls is None:
+            batches = self.pm.hook.procstart_inherited_handles(request=request)
+        else:  # no wrapper: call each as pluggy would, without its hook machinery
+            batches = []
+            for function, argnames in calls:
+                batch = function(*[request for _ in argnames])
+                if batch is not None:
+                    batches.append(batch)
+        for batch in batches:
             for handle in batch or ():
                 if not isinstance(handle, InheritedHandle):
                     raise TypeError(

@@ -13,6 +13,7 @@ key's line in the file (the plugin that reads it may be installed elsewhere).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 
@@ -51,13 +52,13 @@ def _error(message: str) -> Exception:
     return ConfigError(message)
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def _load_toml(path: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
             data: dict[str, Any] = tomllib.load(fh)
             return data
     except tomllib.TOMLDecodeError as exc:
@@ -66,19 +67,18 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise _error(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def find_project_config(start: Path | None = None) -> ProjectConfig:
+def find_project_config(start: str | Path | None = None) -> ProjectConfig:
     """Find the nearest ``pyproject.toml`` holding ``[tool.procstart]``.
 
-    >>> from pathlib import Path
-    >>> find_project_config(Path("/")).path is None
+    >>> find_project_config("/").path is None
     True
     """
-    from pathlib import Path
-
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+    # os.path, not pathlib: pathlib (with urllib and ipaddress) would be most
+    # of what reading the table costs a program
+    folder = os.path.realpath(os.fspath(start) if start is not None else os.getcwd())
+    while True:
+        candidate = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(candidate):
             data = _load_toml(candidate)
             tool = data.get("tool", {})
             table = tool.get("procstart") if isinstance(tool, dict) else None
@@ -87,9 +87,11 @@ def find_project_config(start: Path | None = None) -> ProjectConfig:
                     raise _error(
                         f"{candidate}: [{TABLE}] must be a table, got {type(table).__name__}"
                     )
-                return ProjectConfig(str(candidate), table)
-        if (folder / ".git").exists():
+                return ProjectConfig(candidate, table)
+        parent = os.path.dirname(folder)
+        if os.path.exists(os.path.join(folder, ".git")) or parent == folder:
             break
+        folder = parent
     return ProjectConfig(None, {})
 
 

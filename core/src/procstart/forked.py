@@ -31,9 +31,14 @@ __all__ = ["ForkedChild"]
 
 
 class ForkedChild:
-    """What a forked child adopts: its start method, handles, env, setup hooks."""
+    """What a forked child adopts: its start method, handles, env, setup hooks.
 
-    __slots__ = ("child_setup", "env", "handles", "parent_pid", "resolution")
+    Everything that can be is prepared in the parent: the :class:`ChildInfo`
+    the hooks receive and the hook functions themselves (imported, or the
+    plugin object), so the child only assigns and calls.
+    """
+
+    __slots__ = ("calls", "child_setup", "env", "handles", "info", "parent_pid", "resolution")
 
     def __init__(
         self,
@@ -51,6 +56,10 @@ class ForkedChild:
         self.env = env
         self.child_setup = child_setup
         self.parent_pid = parent_pid
+        self.info = ChildInfo(method=method, parent_pid=parent_pid, handles=handles)
+        #: the hooks to call, resolved here; None: resolve them in the child (as
+        #: a spawned child would), so that a failure shows there, as before
+        self.calls = _resolve(child_setup) if child_setup else []
 
     @classmethod
     def for_request(cls, request: LaunchRequest) -> ForkedChild | None:
@@ -84,10 +93,43 @@ class ForkedChild:
             child._handles.clear()
             child._handles.update(self.handles)
         if self.env:
-            os.environ.update(self.env)
-        if not self.child_setup:
+            environ = os.environ
+            for key, value in self.env.items():  # not update(): its ABC checks touch more
+                environ[key] = value
+        calls = self.calls
+        if calls is None:
+            run_child_setup(self.child_setup, self.info)
             return
-        info = ChildInfo(
-            method=self.resolution.method, parent_pid=self.parent_pid, handles=dict(self.handles)
-        )
-        run_child_setup(self.child_setup, info)
+        info = self.info
+        for call in calls:
+            call(info=info)
+
+
+def _resolve(refs: list[Any]) -> list[Any] | None:
+    """The functions ``run_child_setup`` would call for ``refs``, looked up now.
+
+    In the parent the modules are already imported (the plugins are loaded),
+    so this costs a few dict lookups. None if any lookup fails: the child then
+    looks them up itself and reports the failure where a spawned child would.
+    """
+    calls: list[Any] = []
+    try:
+        for ref in refs:
+            if isinstance(ref, str):
+                module_name, _, qualname = ref.partition(":")
+                target: Any = sys.modules.get(module_name)
+                if target is None:
+                    return None
+                if not qualname:
+                    calls.append(target.procstart_child_setup)
+                    continue
+                for part in qualname.split("."):
+                    target = getattr(target, part)
+                calls.append(target)
+            elif isinstance(ref, bytes):
+                return None
+            else:
+                calls.append(ref.procstart_child_setup)
+    except AttributeError:
+        return None
+    return calls

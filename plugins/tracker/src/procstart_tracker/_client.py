@@ -64,12 +64,15 @@ TRACKER_PIPE_FD, TRACKER_JOURNAL_FD = 3, 4
 #: seconds the flusher waits for a full pipe to take any of its queued lines
 EXIT_FLUSH_TIMEOUT = 5.0
 
+#: the tracker's command line: ``-c _BOOT <main's arguments> -- <the parent's sys.path>``
+#: (entries as arguments: encoding them as JSON would cost the root ``json``)
 _BOOT = (
-    "import json,os,sys;"
+    "import os,sys;"
     f"os.environ[{SERVER_ENV!r}]='1';"
-    "sys.path[:0]=json.loads(sys.argv[1]);"
+    "i=sys.argv.index('--');"
+    "sys.path[:0]=sys.argv[i+1:];"
     "from procstart_tracker._server import main;"
-    "main(sys.argv[2:])"
+    "main(sys.argv[1:i])"
 )
 
 
@@ -284,20 +287,22 @@ class Client:
             raise RuntimeError(
                 "procstart-tracker: sys.executable is unknown; cannot start the tracker"
             )
-        import json
-
         root_pid, ctime = self.root
         args = [
             sys.executable,
+            # no site: the parent's sys.path comes whole as arguments, so the
+            # tracker skips .pth processing (it starts while the program runs)
+            "-S",
             "-c",
             _BOOT,
-            json.dumps(sys.path),
             str(TRACKER_PIPE_FD),
             str(root_pid),
             "-" if ctime is None else repr(ctime),
             "1" if self.die_with_parent else "0",
             str(TRACKER_JOURNAL_FD),
             str(os.getsid(0)),
+            "--",
+            *(os.fspath(entry) for entry in sys.path),
         ]
         self.spawned = self.tracker_pid = _spawn_tracker(args, self.read_fd, self.journal_fd)
 

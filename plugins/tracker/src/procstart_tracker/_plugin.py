@@ -50,7 +50,7 @@ def procstart_config_keys() -> Iterator[plugin.ConfigKey]:
 @plugin.hookimpl
 def procstart_inherited_handles(
     request: plugin.LaunchRequest,
-) -> Iterator[plugin.InheritedHandle]:
+) -> tuple[plugin.InheritedHandle, ...]:
     """Every child gets the tracker's pipe (the tracker starts on this first need).
 
     And where the root is (``ROOT_ENV``, in the child's environment), and the
@@ -60,12 +60,24 @@ def procstart_inherited_handles(
     launch pays the tracker nothing else and can take the core's direct path.
     A remote method's children (a cluster) run on other hosts: nothing to track.
     """
-    if supported() and not request.method.remote:
-        yield plugin.InheritedHandle(key=HANDLE_KEY, fd=client.ensure_running())
-        request.env[ROOT_ENV] = client.root_token()
-        stdlib = plugin.stdlib_tracker_handle()
+    global _last
+    if not supported() or request.method.remote:
+        return ()
+    fd = client.ensure_running()
+    request.env[ROOT_ENV] = client.root_token()
+    stdlib = plugin.stdlib_tracker_fd()
+    last = _last
+    if last is None or last[0] != fd or last[1] != stdlib:
+        handles = [plugin.InheritedHandle(key=HANDLE_KEY, fd=fd)]
         if stdlib is not None:  # fork children hold it anyway: listed for _child
-            yield stdlib
+            handles.append(plugin.InheritedHandle(key=plugin.STDLIB_TRACKER_KEY, fd=stdlib))
+        last = _last = (fd, stdlib, tuple(handles))
+    return last[2]
+
+
+#: the last launch's handles, reused while the fds are the same: in a fork
+#: parent every object a launch touches is a copy-on-write fault
+_last: tuple[int, int | None, tuple[plugin.InheritedHandle, ...]] | None = None
 
 
 @plugin.hookimpl
