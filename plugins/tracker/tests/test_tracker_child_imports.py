@@ -106,21 +106,21 @@ def test_bridge_patches_resource_tracker_when_it_is_first_imported(tmp_path: Pat
     out = _python(
         """
         import sys
-        from procstart_tracker import _stdlib_bridge
+        from procstart_tracker import _stdlib_routing
 
         NAME = "multiprocessing.resource_tracker"
         got = []
-        _stdlib_bridge.install(lambda *a: got.append(("reg", *a)),
+        _stdlib_routing.install(lambda *a: got.append(("reg", *a)),
                                lambda *a: got.append(("unreg", *a)))
         assert NAME not in sys.modules, "install() imported the module"
-        assert _stdlib_bridge.installed()
+        assert _stdlib_routing.installed()
         from multiprocessing import resource_tracker
-        assert resource_tracker.register.__module__ == "procstart_tracker._stdlib_bridge"
+        assert resource_tracker.register.__module__ == "procstart_tracker._stdlib_routing"
         assert not [f for f in sys.meta_path if type(f).__name__ == "_AfterImport"]
         resource_tracker.register("/psm_x", "shared_memory")
         resource_tracker.unregister("/psm_x", "shared_memory")
-        _stdlib_bridge.install(lambda *a: None, lambda *a: None)  # idempotent
-        _stdlib_bridge.uninstall()
+        _stdlib_routing.install(lambda *a: None, lambda *a: None)  # idempotent
+        _stdlib_routing.uninstall()
         assert resource_tracker.register.__module__ == NAME
         print(got)
         """,
@@ -135,27 +135,27 @@ def test_bridge_survives_a_find_spec_without_import(tmp_path: Path) -> None:
     out = _python(
         """
         import importlib.util
-        from procstart_tracker import _stdlib_bridge
+        from procstart_tracker import _stdlib_routing
 
-        _stdlib_bridge.install(lambda *a: None, lambda *a: None)
+        _stdlib_routing.install(lambda *a: None, lambda *a: None)
         assert importlib.util.find_spec("multiprocessing.resource_tracker") is not None
         from multiprocessing import resource_tracker
         print(resource_tracker.register.__module__)
         """,
         tmp_path,
     )
-    assert out.strip() == "procstart_tracker._stdlib_bridge"
+    assert out.strip() == "procstart_tracker._stdlib_routing"
 
 
 def test_bridge_uninstalled_before_the_import_patches_nothing(tmp_path: Path) -> None:
     out = _python(
         """
         import sys
-        from procstart_tracker import _stdlib_bridge
+        from procstart_tracker import _stdlib_routing
 
-        _stdlib_bridge.install(lambda *a: None, lambda *a: None)
-        _stdlib_bridge.uninstall()
-        assert not _stdlib_bridge.installed()
+        _stdlib_routing.install(lambda *a: None, lambda *a: None)
+        _stdlib_routing.uninstall()
+        assert not _stdlib_routing.installed()
         from multiprocessing import resource_tracker
         print(resource_tracker.register.__module__, len(sys.meta_path))
         """,
@@ -233,7 +233,7 @@ def test_light_spawn_child_registers_shared_memory_and_is_cleaned(tmp_path: Path
         # the child side loaded none of it; registering loaded no pluggy either
         assert child["before"] == []
         assert "pluggy" not in child["after"] and "procstart_tracker._plugin" not in child["after"]
-        assert child["patched_by"] == "procstart_tracker._stdlib_bridge"
+        assert child["patched_by"] == "procstart_tracker._stdlib_routing"
         assert child["stdlib_tracker_fd"] is None, "the child started the stdlib's tracker"
         segment = shm_path(child["shm"])
         assert segment is not None

@@ -23,7 +23,7 @@ from procstart.plugin import lazy_attach
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
-    from ._child import install_bridge as install_bridge
+    from ._child import route_stdlib_registrations as route_stdlib_registrations
     from ._client import HANDLE_KEY, ROOT_ENV, TrackerWarning
     from ._client import SERVER_ENV as SERVER_ENV
     from ._plugin import (
@@ -52,7 +52,7 @@ _LAZY = {
     "ROOT_ENV": "._client",
     "SERVER_ENV": "._client",
     "TrackerWarning": "._client",
-    "install_bridge": "._child",
+    "route_stdlib_registrations": "._child",
     "procstart_child_setup": "._plugin",
     "procstart_inherited_handles": "._plugin",
     "procstart_register_resource": "._plugin",

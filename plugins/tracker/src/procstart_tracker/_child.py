@@ -5,7 +5,7 @@ Every child procstart starts in a program with the tracker installed imports thi
 child imports only the module that defines the hook, and its package's
 light ``__init__``). So it imports only :mod:`._client` (``os``, ``stat``,
 ``threading``, ``atexit``: loaded in a child anyway), the message encoder
-and the lazy stdlib bridge: no pluggy, dataclasses, typing, json, or
+and the lazy routing of stdlib registrations: no pluggy, dataclasses, typing, json, or
 ``multiprocessing.resource_tracker`` (``tests/test_tracker_child_imports.py``
 checks it). The ``hookimpl`` marker is applied in :mod:`._plugin`.
 """
@@ -14,31 +14,31 @@ from __future__ import annotations
 
 import os
 
-from . import _stdlib_bridge
+from . import _stdlib_routing
 from ._client import HANDLE_KEY, ROOT_ENV, client, supported
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
     from procstart import ChildInfo
 
-__all__ = ["install_bridge", "procstart_child_setup"]
+__all__ = ["route_stdlib_registrations", "procstart_child_setup"]
 
 
-def _bridge_register(kind: str, name: str) -> None:
+def _routed_register(kind: str, name: str) -> None:
     client.register(kind, name)
 
 
-def _bridge_unregister(kind: str, name: str) -> None:
+def _routed_unregister(kind: str, name: str) -> None:
     client.unregister(kind, name)
 
 
-def install_bridge() -> None:
+def route_stdlib_registrations() -> None:
     """Send the stdlib's SharedMemory/SemLock registrations to this tracker.
 
     Lazy: ``multiprocessing.resource_tracker`` is patched when first imported.
     """
     if supported():
-        _stdlib_bridge.install(_bridge_register, _bridge_unregister)
+        _stdlib_routing.install(_routed_register, _routed_unregister)
 
 
 #: ``procstart.plugin.STDLIB_TRACKER_KEY``, set by the plugin in the parent
@@ -79,4 +79,4 @@ def procstart_child_setup(info: ChildInfo) -> None:
         return
     client.hello()
     if not _stdlib_tracker_inherited(info):
-        install_bridge()
+        route_stdlib_registrations()

@@ -17,7 +17,7 @@ import stat
 import sys
 from collections.abc import Callable, Mapping
 
-from . import _stdlib_bridge
+from . import _stdlib_routing
 from ._protocol import check_name
 
 __all__ = ["CleanupRefusedError", "cleanup", "remove_path", "resolve"]
@@ -103,13 +103,13 @@ def cleanup(kind: str, name: str, types: Mapping[str, str]) -> bool:
     """
     if kind == "shared_memory":
         try:
-            _stdlib_bridge.shm_unlink(name)
+            _stdlib_routing.shm_unlink(name)
         except FileNotFoundError:
             return False
         return True
     if kind == "semaphore":
         try:
-            _stdlib_bridge.sem_unlink(name)
+            _stdlib_routing.sem_unlink(name)
         except FileNotFoundError:
             return False
         return True

@@ -55,7 +55,7 @@ __all__ = [
 
 #: the key of the tracker's fd among a child's inherited handles
 HANDLE_KEY = "procstart.tracker"
-#: set in the tracker process itself (the plugin must not bridge the stdlib there)
+#: set in the tracker process itself (the plugin must not route the stdlib's registrations there)
 SERVER_ENV = "PROCSTART_TRACKER_SERVER"
 #: the config key this plugin declares (``[tool.procstart]``)
 DIE_WITH_PARENT_KEY = "children-die-with-parent"

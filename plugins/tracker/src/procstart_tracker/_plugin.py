@@ -16,11 +16,11 @@ from collections.abc import Iterator, Mapping
 from procstart import plugin
 
 from . import _child
-from ._child import install_bridge
+from ._child import route_stdlib_registrations
 from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, ROOT_ENV, client, supported
 
 __all__ = [
-    "install_bridge",
+    "route_stdlib_registrations",
     "procstart_child_setup",
     "procstart_config_keys",
     "procstart_inherited_handles",
