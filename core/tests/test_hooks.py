@@ -409,8 +409,8 @@ class Specs:
 procstart_hookspecs = Specs
 
 def colours():
-    from procstart import _manager
-    return sorted(c for batch in _manager.plugins().pm.hook.procstart_colour() for c in batch)
+    import procstart.plugin
+    return sorted(c for batch in procstart.plugin.hook().procstart_colour() for c in batch)
 """
 
 IMPLEMENTING = """
@@ -449,3 +449,30 @@ def test_an_undeclared_hook_still_names_the_declared_ones(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert "unknown hook 'procstart_colour'" in result.stdout
     assert "procstart_start_methods" in result.stdout
+
+
+OPTIONAL = """
+import procstart
+
+@procstart.hookimpl(optionalhook=True)
+def procstart_colour():
+    yield "teal"
+"""
+
+
+def test_an_optionalhook_implementation_loads_where_nobody_declares_the_hook(
+    tmp_path: Path,
+) -> None:
+    """pluggy's optionalhook: a plugin implementing another plugin's hook (the
+    tracker's procstart_resource_types) loads where that plugin is not installed."""
+    _dist(tmp_path, "aaa-teal", "aaa_teal", OPTIONAL)
+    result = run_python(
+        """
+        from procstart import _manager
+        registry = _manager.plugins()
+        print("aaa_teal" in registry.refs, [b.error for b in registry.broken])
+        """,
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True []"

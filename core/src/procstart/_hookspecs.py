@@ -23,7 +23,6 @@ from ._types import (
     InheritedHandle,
     PopenLike,
     Resource,
-    ResourceType,
     StartMethod,
 )
 
@@ -146,21 +145,6 @@ class ProcstartSpecs:
             def procstart_unregister_resource(resource):
                 tracker().send("UNREGISTER", resource.kind, resource.name)
                 return True
-        """
-        raise NotImplementedError
-
-    @hookspec
-    def procstart_resource_types(self) -> Iterable[ResourceType]:
-        """Yield extra resource kinds and the function that cleans each up.
-
-        Called by a tracker plugin (``procstart.plugin.resource_types()``).
-
-        Example::
-
-            @procstart.hookimpl
-            def procstart_resource_types():
-                yield procstart.ResourceType(
-                    kind="lockfile", cleanup="myplugin.cleanup:remove_lockfile")
         """
         raise NotImplementedError
 

@@ -25,7 +25,6 @@ from ._types import (
     InheritedHandle,
     PopenLike,
     Resource,
-    ResourceType,
     StartMethod,
 )
 from ._types import _no_info as _types_no_info
@@ -244,7 +243,9 @@ class Plugins:
         marked = {}
         for attr in dir(plugin):
             opts = self.pm.parse_hookimpl_opts(plugin, attr)
-            if opts is not None:
+            # optionalhook=True (pluggy's flag): a hook another plugin declares,
+            # which may not be installed here (a tracker's procstart_resource_types)
+            if opts is not None and not opts.get("optionalhook"):
                 marked[attr] = opts.get("specname") or attr
         # the marker sits on the function: imported under its own name as well
         # (``from impl import f; procstart_child_setup = hookimpl(f)``) it is
@@ -408,10 +409,6 @@ class Plugins:
     def unregister_resource(self, resource: Resource) -> bool:
         """Tell the installed tracker ``resource`` was released."""
         return bool(self.pm.hook.procstart_unregister_resource(resource=resource))
-
-    def resource_types(self) -> list[ResourceType]:
-        """Resource kinds added by plugins."""
-        return [rt for batch in self.pm.hook.procstart_resource_types() for rt in batch or ()]
 
     def _call_for(self, plugin_name: str, hook_name: str) -> list[Any]:
         """Call ``hook_name`` of one plugin through pluggy (a subset hook caller)."""

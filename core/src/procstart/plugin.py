@@ -175,15 +175,21 @@ def child_modules() -> tuple[str, ...]:
     return CHILD_MODULES
 
 
-def resource_types() -> list[Any]:
-    """Every ``ResourceType`` installed plugins declare (a tracker reads this).
+def hook() -> Any:
+    """pluggy's hook relay: call a hook your plugin declared itself.
 
-    >>> [t.kind for t in resource_types()]  # doctest: +SKIP
+    A hook only one plugin calls is declared by that plugin
+    (``procstart_hookspecs``, see ``docs/hooks.md``); that plugin calls it
+    here, through pluggy, as procstart calls its own hooks. Other plugins
+    implement it with ``@procstart.hookimpl(optionalhook=True)``, so that
+    they still load where the declaring plugin is not installed.
+
+    >>> [t.kind for batch in hook().procstart_resource_types() for t in batch]  # doctest: +SKIP
     ['limits-scratch']
     """
     from . import _manager
 
-    return list(_manager.plugins().resource_types())
+    return _manager.plugins().pm.hook
 
 
 def stdlib_tracker_handle() -> Any:
@@ -280,11 +286,11 @@ __all__ = [
     "forkserver_preload",
     "hookimpl",
     "hookspec",
+    "hook",
     "lazy_attach",
     "main_reference",
     "payload",
     "register_resource",
-    "resource_types",
     "spawning",
     "stdlib_tracker_fd",
     "stdlib_tracker_handle",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import run_python
 from tracker_testlib import DEADLINE, METHODS, method_or_skip, record_timing, run_parent, wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -16,7 +17,7 @@ import os
 import procstart
 
 
-@procstart.hookimpl
+@procstart.hookimpl(optionalhook=True)  # procstart-tracker's own hook
 def procstart_resource_types():
     yield procstart.ResourceType(kind="marker", cleanup="markerplugin:remove_marker")
 
@@ -75,3 +76,17 @@ def test_plugin_resource_type_is_cleaned_with_its_function(tmp_path: Path, metho
     assert {d.read_text() for d in done} == {str(parent.tracker_pid())}
     warnings = parent.warnings()
     assert len(warnings) == 1 and "marker" in warnings[0], parent.stderr()
+
+
+def test_the_tracker_declares_procstart_resource_types_itself() -> None:
+    """The core has no procstart_resource_types hook; procstart-tracker adds it."""
+    result = run_python(
+        """
+        import procstart.plugin
+        from procstart import _hookspecs
+        print(hasattr(_hookspecs.ProcstartSpecs, "procstart_resource_types"),
+              procstart.plugin.hook().procstart_resource_types.spec.namespace.__name__)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "TrackerSpecs"]

@@ -477,7 +477,9 @@ class Client:
             return []
         from procstart import plugin
 
-        for resource_type in plugin.resource_types():
+        # procstart_resource_types is this plugin's own hook (_plugin.TrackerSpecs)
+        types = [t for batch in plugin.hook().procstart_resource_types() for t in batch or ()]
+        for resource_type in types:
             if resource_type.kind == kind:
                 self.types_sent.add(kind)
                 return [encode_message("TYPE", os.getpid(), kind, resource_type.cleanup)]

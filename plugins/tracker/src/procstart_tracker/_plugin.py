@@ -11,7 +11,7 @@ pluggy there); only the ``hookimpl`` marker is applied here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from procstart import plugin
 
@@ -20,6 +20,8 @@ from ._child import route_stdlib_registrations
 from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, ROOT_ENV, client, supported
 
 __all__ = [
+    "TrackerSpecs",
+    "procstart_hookspecs",
     "route_stdlib_registrations",
     "procstart_child_setup",
     "procstart_config_keys",
@@ -31,6 +33,33 @@ __all__ = [
 
 # resolved once here, so that fork children find it ready (no lookup per child)
 _child.stdlib_key = plugin.STDLIB_TRACKER_KEY
+
+
+class TrackerSpecs:
+    """The hook this plugin declares and calls (no other plugin reads it)."""
+
+    @plugin.hookspec
+    def procstart_resource_types(self) -> Iterable[plugin.ResourceType]:
+        """Yield extra resource kinds and the function that cleans each up.
+
+        Called by this tracker (``procstart.plugin.hook()``) the first time a
+        resource of a kind it does not know is registered; results of every
+        implementation, flattened. Implement it with
+        ``optionalhook=True`` so that your plugin still loads where
+        procstart-tracker is not installed.
+
+        Example::
+
+            @procstart.hookimpl(optionalhook=True)
+            def procstart_resource_types():
+                yield procstart.ResourceType(
+                    kind="lockfile", cleanup="myplugin.cleanup:remove_lockfile")
+        """
+        raise NotImplementedError
+
+
+#: declared with pluggy (``pm.add_hookspecs``) before any plugin registers
+procstart_hookspecs = TrackerSpecs
 
 #: keeps ``__module__`` = ``procstart_tracker._child``: a child imports only that
 procstart_child_setup = plugin.hookimpl(_child.procstart_child_setup)
