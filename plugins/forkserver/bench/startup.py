@@ -48,8 +48,19 @@ def main():
         print(json.dumps({"idle": True}))
         return
     if KIND == "lambda":
-        fn = lambda: None
-    elif FORM == "script":
+        # a by-value target and a plain one, alternating in the same program
+        fns = [os.getpid, lambda: None]
+        both = [[], []]
+        for i in range(2 * N + 2):
+            t = time.perf_counter()
+            p = ctx.Process(target=fns[i % 2])
+            p.start()
+            p.join()
+            both[i % 2].append(time.perf_counter() - t)
+        _stop_server()
+        print(json.dumps({"plain": both[0][1:], "lambda": both[1][1:]}))
+        return
+    if FORM == "script":
         fn = target
     else:
         fn = os.getpid
@@ -93,6 +104,7 @@ def _stop_server():
         _client.stop()
 
 def _hold(w):
+    import numpy  # noqa: F401  (the target uses numpy: preloaded, or imported here)
     w.send(1)
     w.close()
     import time
@@ -213,25 +225,39 @@ def main() -> None:
 
 
 def _lambda_row(method: str, rounds: int, n: int, script: str) -> dict:
-    plain, lam = [], []
-    for r in range(rounds):
-        pair = [("plain", plain), ("lambda", lam)]
-        if r % 2:
-            pair.reverse()
-        for kind, store in pair:
-            store.extend(run_worker("procstart", method, n, kind, "c", script=script)["warm"])
+    """procstart only (the stdlib cannot send a lambda): children alternate
+    between ``os.getpid`` and a lambda in the same program, from ``-c``."""
+    plain: list[float] = []
+    lam: list[float] = []
+    for _ in range(rounds):
+        got = run_worker("procstart", method, n, "lambda", "c", script=script)
+        plain.extend(got["plain"])
+        lam.extend(got["lambda"])
     p, l_ = statistics.median(plain) * 1e3, statistics.median(lam) * 1e3
     return {"plain_warm_ms": p, "lambda_warm_ms": l_, "lambda_extra_ms": l_ - p}
 
 
 def _uss_row(rounds: int, script: str) -> dict:
-    """A Pipe-holding forkserver child with numpy preloaded vs a stdlib spawn child."""
-    fs, sp = [], []
+    """USS of a Pipe-holding child whose target uses numpy.
+
+    procstart's forkserver child (numpy preloaded in the server) against a
+    stdlib spawn child (imports numpy itself) and, for reference, the
+    stdlib's forkserver child with numpy preloaded.
+    """
+    rows: dict[str, list[float]] = {"procstart_forkserver": [], "stdlib_spawn": [],
+                                    "stdlib_forkserver": []}  # fmt: skip
     for _ in range(rounds):
-        fs.extend(run_worker("procstart", "forkserver", 3, "uss", "script", script=script)["warm"])
-        sp.extend(run_worker("stdlib", "spawn", 3, "uss", "script", script=script)["warm"])
-    a, b = statistics.median(fs), statistics.median(sp)
-    return {"forkserver_uss": a, "spawn_uss": b, "ratio": a / b}
+        for name, values in rows.items():
+            lib, method = name.split("_")
+            values.extend(run_worker(lib, method, 3, "uss", "script", script=script)["warm"])
+    medians = {f"{name}_uss": statistics.median(values) for name, values in rows.items()}
+    medians["ratio_vs_stdlib_spawn"] = (
+        medians["procstart_forkserver_uss"] / medians["stdlib_spawn_uss"]
+    )
+    medians["ratio_vs_stdlib_forkserver"] = (
+        medians["procstart_forkserver_uss"] / medians["stdlib_forkserver_uss"]
+    )
+    return medians
 
 
 if __name__ == "__main__":
