@@ -34,7 +34,9 @@ def _row(name: str, fig: dict, target: float | None) -> str:
 
 def main() -> None:
     """Print one table per stored Python version."""
-    for path in sorted(glob.glob(os.path.join(HERE, "results-*.json"))):
+    paths = sorted(glob.glob(os.path.join(HERE, "results-*.json")))
+    paths += sorted(glob.glob(os.path.join(HERE, "baseline-*.json")))  # before the session
+    for path in paths:
         data = json.load(open(path))  # noqa: SIM115 - a short script
         print(
             f"Python {data['python']} ({os.path.basename(path)}; {data['note']}; "
