@@ -370,7 +370,8 @@ class Server:
         ):
             _close(fd)
         self.children.clear()
-        self.sessions.clear()
+        # the session objects stay referenced until os._exit: dropping them
+        # would close their (already closed, maybe reused) fd numbers again
         signal.set_wakeup_fd(-1)
         for signum in _HANDLED:
             signal.signal(signum, signal.SIG_DFL)
