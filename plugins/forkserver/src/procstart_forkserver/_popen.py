@@ -5,8 +5,8 @@ Per child the parent holds three fds:
 - ``sentinel``: read end of a pipe whose write end only the child holds.
   It becomes readable when the child exits (whatever killed it), or just
   before, when the child writes its exit code there;
-- the status connection: the server writes the exit code when it reaps the
-  child (the exact code, ``-N`` for signal N);
+- the status pipe (its write end is the server's): the server writes the
+  exit code when it reaps the child (the exact code, ``-N`` for signal N);
 - the payload pipe's write end, kept open while the child runs so that the
   child's ``parent_process().is_alive()`` works (EOF: the parent is gone).
 
@@ -154,7 +154,7 @@ class ForkServerPopen(ChildPopen):
     def _from_server(self) -> bool:
         """Read the exit code the server reports; False if the server is gone.
 
-        The connection stays open until :meth:`close`: another thread may be
+        The status fd stays open until :meth:`close`: another thread may be
         waiting on its fd right now, and a closed number can be reused.
         """
         data = _read_exact(self._status_fd, proto.REPLY_LEN)

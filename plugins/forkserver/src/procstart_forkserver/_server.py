@@ -12,7 +12,9 @@ server exits), ``R`` a pipe for the start-up report (preloads done/failed).
 The server never runs user targets: for each authenticated request it forks,
 and the child closes everything of the server's and becomes the process
 through :func:`procstart.child.run`. It reaps children on ``SIGCHLD`` and
-reports each exit code on the connection that asked for the child.
+reports each exit code on the status fd of the request (the connection
+itself for a one-shot request, a pipe sent along on a session; see
+:mod:`procstart_forkserver._protocol`).
 """
 
 from __future__ import annotations
