@@ -253,3 +253,46 @@ def test_a_warm_child_imports_nothing() -> None:
     assert done.stdout.split() == ["0", "x"]
     between = done.stderr.split("=== begin\n")[1].split("=== end\n")[0]
     assert "import time:" not in between, between
+
+
+BY_VALUE_CHILD = """
+import sys, time
+import procstart, procstart_forkserver
+procstart.register_plugin(procstart_forkserver, name="forkserver")
+procstart.set_forkserver_preload([])
+ctx = procstart.get_context("forkserver")
+for _ in range(2):
+    p = ctx.Process(target=lambda: None); p.start(); p.join(60)
+time.sleep(0.5)  # the server imports cloudpickle when idle
+sys.stderr.write("=== begin\\n"); sys.stderr.flush()
+p = ctx.Process(target=lambda: sys.exit(7)); p.start(); p.join(60)
+sys.stderr.write("=== end\\n"); sys.stderr.flush()
+print(p.exitcode)
+"""
+
+
+def test_the_server_holds_cloudpickle_after_a_by_value_child() -> None:
+    """Targets by value: only the first child imports cloudpickle, later ones find it."""
+    import subprocess
+    import sys
+
+    from fs_helpers import HERE
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    env.update(
+        PYTHONPATH=str(HERE), PYTHONPROFILEIMPORTTIME="1", PROCSTART_DISABLE_PLUGIN_AUTOLOAD="1"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", BY_VALUE_CHILD],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=WAIT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["7"]
+    before, between = done.stderr.split("=== begin\n")
+    between = between.split("=== end\n")[0]
+    assert "| cloudpickle" in before  # the parent and the first child import it
+    assert "import time:" not in between, between

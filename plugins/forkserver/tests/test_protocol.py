@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -123,3 +124,48 @@ def test_client_key_length_matches_the_protocol() -> None:
     from procstart_forkserver import _client
 
     assert _client._KEY_LEN == proto.KEY_LEN
+
+
+def test_session_round_trip() -> None:
+    nonce = os.urandom(32)
+    opening = proto.answer_challenge(KEY, nonce, proto.encode_session())
+    assert proto.verify_request(KEY, nonce, opening)
+    assert proto.parse_session_open(opening, 0)
+    # a one-shot fork request is not a session
+    assert not proto.parse_session_open(
+        proto.answer_challenge(KEY, nonce, proto.encode_request(2)), 2
+    )
+    request = proto.parse_session_fork(proto.encode_session_fork(5, hold_cloudpickle=True), 5)
+    assert (request.inherited_count, request.hold_cloudpickle) == (2, True)
+    assert not proto.parse_session_fork(proto.encode_session_fork(3), 3).hold_cloudpickle
+
+
+@pytest.mark.parametrize(
+    ("message", "fds", "error"),
+    [
+        (b"FORK\x00\x03\x00\x00", 3, "session request flags 0x0 lack the status fd"),
+        (b"FORK\x00\x03\x00\x05", 3, "unknown request flags 0x5"),
+        (b"EXEC\x00\x03\x00\x01", 3, "unknown request b'EXEC'"),
+        (b"FORK\x00\x03\x00\x01", 4, "request declares 3 fds, 4 arrived"),
+        (b"FORK\x00\x02\x00\x01", 2, "request with 2 fds (allowed 3..253)"),
+        (b"FORK\x00\x03", 3, "session request of 6 bytes, expected 8"),
+    ],
+)
+def test_bad_session_requests_name_the_problem(message: bytes, fds: int, error: str) -> None:
+    with pytest.raises(proto.ProtocolError, match=re.escape(error)):
+        proto.parse_session_fork(message, fds)
+
+
+def test_session_opening_with_fds_is_refused() -> None:
+    with pytest.raises(proto.ProtocolError, match="malformed session request"):
+        proto.parse_session_open(bytes(32) + proto.encode_session(), 2)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=20), st.integers(min_value=0, max_value=300))
+def test_fuzz_parse_session_fork(message: bytes, fds: int) -> None:
+    try:
+        request = proto.parse_session_fork(message, fds)
+    except proto.ProtocolError:
+        return
+    assert request.fd_count == fds >= proto.SESSION_FIXED_FDS

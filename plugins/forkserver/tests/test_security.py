@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -114,3 +115,63 @@ def test_right_key_forks(server: Any) -> None:
         lambda nonce: proto.answer_challenge(server.key, nonce, proto.encode_request(2)),
     )
     assert proto.parse_reply(reply[: proto.REPLY_LEN]) > 0
+
+
+def _session(server: Any, key: bytes) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(30)
+    sock.connect(server.address)
+    challenge = b""
+    while len(challenge) < proto.CHALLENGE_LEN:
+        chunk = sock.recv(proto.CHALLENGE_LEN - len(challenge))
+        assert chunk, "server closed before its challenge"
+        challenge += chunk
+    nonce = proto.parse_challenge(challenge)
+    sock.sendall(proto.answer_challenge(key, nonce, proto.encode_session()))
+    return sock
+
+
+def _session_fork(sock: socket.socket, request: bytes) -> tuple[bytes, bool]:
+    """Send ``request`` with payload, sentinel and status ends; (reply, sentinel held)."""
+    pipes = [os.pipe() for _ in range(3)]
+    payload_r, sentinel_w, status_w = pipes[0][0], pipes[1][1], pipes[2][1]
+    with contextlib.suppress(OSError):  # the server closed the session already
+        socket.send_fds(sock, [request], [payload_r, sentinel_w, status_w])
+    for fd in (payload_r, pipes[0][1], sentinel_w, status_w, pipes[2][0]):
+        os.close(fd)  # a forked child gets EOF on its payload and exits
+    try:
+        reply = sock.recv(64)
+    except ConnectionResetError:
+        reply = b""
+    sentinel_r = pipes[1][0]
+    readable = bool(select.select([sentinel_r], [], [], 10)[0])
+    eof = readable and os.read(sentinel_r, 1) == b""
+    os.close(sentinel_r)
+    return reply, not eof
+
+
+def test_session_with_a_wrong_key_is_closed_without_fork(server: Any, ctx: Any) -> None:
+    before = server_children(server.pid)
+    with _session(server, os.urandom(32)) as sock:
+        reply, still_held = _session_fork(sock, proto.encode_session_fork(3))
+    assert reply == b"" and not still_held
+    assert server_children(server.pid) == before
+    assert start_join(ctx, t.exit_with, 3).exitcode == 3
+
+
+def test_malformed_request_ends_the_session_without_fork(server: Any) -> None:
+    before = server_children(server.pid)
+    with _session(server, server.key) as sock:
+        # flags without the status fd: refused, and the session is closed
+        reply, still_held = _session_fork(sock, b"FORK\x00\x03\x00\x00")
+        assert reply == b"" and not still_held
+        assert sock.recv(16) == b""
+    assert server_children(server.pid) == before
+
+
+def test_session_forks_one_child_per_request(server: Any) -> None:
+    """Control: an authenticated session forks, and goes on serving."""
+    with _session(server, server.key) as sock:
+        for _ in range(2):
+            reply, _ = _session_fork(sock, proto.encode_session_fork(3))
+            assert proto.parse_reply(reply[: proto.REPLY_LEN]) > 0

@@ -70,6 +70,9 @@ class ServerState:
         self.environ: dict[str, str] = {}
         self.failed: list[tuple[str, str]] = []
         self.owner = os.getpid()
+        #: the authenticated connection children are asked for on (see _protocol)
+        self.session: socket.socket | None = None
+        self.session_lock = threading.Lock()
 
     @property
     def pid(self) -> int:
@@ -77,7 +80,10 @@ class ServerState:
         return int(self.process.pid)
 
     def close_ends(self) -> None:
-        """Close our ends of the alive and report pipes (once)."""
+        """Close our ends of the alive and report pipes and the session (once)."""
+        session, self.session = self.session, None
+        if session is not None:
+            session.close()
         for fd in (self.alive_w, self.report_r):
             if fd is not None:
                 with contextlib.suppress(OSError):
@@ -389,21 +395,51 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-def _request_fork(state: ServerState, fds: list[int]) -> tuple[int, int]:
-    """One connection: authenticate, send fds, get the pid; (pid, status fd)."""
+def _open_session(state: ServerState) -> socket.socket:
+    """Connect and authenticate once; the connection then asks for every child."""
     from . import _protocol as proto
 
-    request = proto.encode_request(len(fds))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(state.address)
         nonce = proto.parse_challenge(_recv_exact(sock, proto.CHALLENGE_LEN))
-        socket.send_fds(sock, [proto.answer_challenge(state.key, nonce, request)], fds)
-        pid = proto.parse_reply(_recv_exact(sock, proto.REPLY_LEN))
+        sock.sendall(proto.answer_challenge(state.key, nonce, proto.encode_session()))
     except BaseException:
         sock.close()
         raise
-    return pid, sock.detach()
+    return sock
+
+
+def _request_fork(state: ServerState, fds: list[int]) -> tuple[int, int]:
+    """One round trip on the session: send the fds, get the pid; (pid, status fd).
+
+    The status fd is the read end of a pipe whose write end only the server
+    holds: it carries the child's exit code, or EOF if the server dies.
+    """
+    from . import _protocol as proto
+
+    payload_r, sentinel_w, *inherited = fds
+    request = proto.encode_session_fork(len(fds) + 1, hold_cloudpickle="cloudpickle" in sys.modules)
+    status_r, status_w = os.pipe()
+    try:
+        with state.session_lock:
+            if state.session is None:
+                state.session = _open_session(state)
+            sock = state.session
+            try:
+                socket.send_fds(sock, [request], [payload_r, sentinel_w, status_w, *inherited])
+                reply = _recv_exact(sock, proto.REPLY_LEN)
+            except BaseException:  # the session is out of step or gone: a new one next time
+                state.session = None
+                sock.close()
+                raise
+        pid = proto.parse_reply(reply)
+    except BaseException:
+        os.close(status_r)
+        raise
+    finally:
+        os.close(status_w)
+    return pid, status_r
 
 
 def connect_and_fork(fds: list[int]) -> tuple[int, int]:

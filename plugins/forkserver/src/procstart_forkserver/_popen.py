@@ -5,8 +5,8 @@ Per child the parent holds three fds:
 - ``sentinel``: read end of a pipe whose write end only the child holds.
   It becomes readable when the child exits (whatever killed it), or just
   before, when the child writes its exit code there;
-- the status connection: the server writes the exit code when it reaps the
-  child (the exact code, ``-N`` for signal N);
+- the status pipe (its write end is the server's): the server writes the
+  exit code when it reaps the child (the exact code, ``-N`` for signal N);
 - the payload pipe's write end, kept open while the child runs so that the
   child's ``parent_process().is_alive()`` works (EOF: the parent is gone).
 
@@ -64,6 +64,33 @@ def _read_exact(fd: int, size: int) -> bytes:
     return data
 
 
+def _write_ahead(fd: int, chunks: list[bytes]) -> list[memoryview]:
+    """Write what the empty pipe ``fd`` takes without blocking; the rest, to write later.
+
+    The rest is views, never copies: a big argument must not be copied again.
+    """
+    os.set_blocking(fd, False)
+    try:
+        for index, chunk in enumerate(chunks):
+            view = memoryview(chunk)
+            while view:
+                try:
+                    written = os.write(fd, view)
+                except BlockingIOError:
+                    return [view, *(memoryview(c) for c in chunks[index + 1 :])]
+                view = view[written:]
+        return []
+    finally:
+        os.set_blocking(fd, True)
+
+
+def _write_rest(fd: int, views: list[memoryview]) -> None:
+    for chunk in views:
+        view = chunk
+        while view:
+            view = view[os.write(fd, view) :]
+
+
 class ForkServerPopen(ChildPopen):
     """A child forked by this process's fork server."""
 
@@ -104,6 +131,9 @@ class ForkServerPopen(ChildPopen):
             _close_owned([payload_r, payload_w])
             raise
         try:
+            # what fits in the pipe goes before the fork: the child reads it at
+            # once instead of waiting for our next turn on the CPU
+            rest = _write_ahead(payload_w, chunks)
             self.pid, self._status_fd = _client.connect_and_fork(
                 [payload_r, sentinel_w, *self._fds]
             )
@@ -115,15 +145,16 @@ class ForkServerPopen(ChildPopen):
         self.sentinel = sentinel_r
         self._owned = [payload_w, self._status_fd, sentinel_r]
         self.finalizer = util.Finalize(self, _close_owned, (self._owned,))
-        # BrokenPipeError: the child died before reading it; its exit code tells why
-        with contextlib.suppress(BrokenPipeError):
-            payload.write_all(payload_w, chunks)
+        if rest:
+            # BrokenPipeError: the child died before reading it; its exit code tells why
+            with contextlib.suppress(BrokenPipeError):
+                _write_rest(payload_w, rest)
 
     # -- status ---------------------------------------------------------------
     def _from_server(self) -> bool:
         """Read the exit code the server reports; False if the server is gone.
 
-        The connection stays open until :meth:`close`: another thread may be
+        The status fd stays open until :meth:`close`: another thread may be
         waiting on its fd right now, and a closed number can be reused.
         """
         data = _read_exact(self._status_fd, proto.REPLY_LEN)

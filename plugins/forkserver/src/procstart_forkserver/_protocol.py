@@ -16,6 +16,22 @@ One connection starts one child::
 ``request`` is ``b"FORK" | fd count (uint16) | flags (uint16, zero)``. The
 server checks the MAC before it looks at anything else; a connection that
 fails any check is closed without forking.
+
+A parent that starts many children keeps one authenticated connection (a
+*session*) instead, so each child costs one round trip, as in the stdlib::
+
+    server -> client   CHALLENGE_MAGIC (8) | nonce (32)
+    client -> server   HMAC-SHA256(key, DOMAIN | nonce | b"SESS\0\0\0\0") (32) | b"SESS\0\0\0\0"
+    then, per child:
+    client -> server   b"FORK" | fd count | flags (SESSION_STATUS_FD, maybe HOLD_CLOUDPICKLE)
+                       with SCM_RIGHTS: payload read end, sentinel write end,
+                       status write end, then the child's inherited fds
+    server -> client   b"P" | pid  or  b"E" | errno
+    server -> status   b"S" | exit code, when the child has been reaped
+
+Only the first message is MAC'd: the connection itself is the credential
+from then on (the socket lives in a 0700 folder; the fd never leaves the
+parent). A malformed request closes the session without forking.
 """
 
 from __future__ import annotations
@@ -33,13 +49,18 @@ __all__ = [
     "REPLY_LEN",
     "ForkRequest",
     "ProtocolError",
+    "SessionFork",
     "answer_challenge",
     "encode_reply",
     "encode_request",
+    "encode_session",
+    "encode_session_fork",
     "encode_status",
     "parse_challenge",
     "parse_reply",
     "parse_request",
+    "parse_session_fork",
+    "parse_session_open",
     "parse_status",
     "verify_request",
 ]
@@ -62,6 +83,16 @@ FIXED_FDS = 2
 MAX_FDS = 253
 _REPLY = struct.Struct("!ci")
 REPLY_LEN = _REPLY.size
+
+
+_OP_SESSION = b"SESS"
+#: session requests: the third fd is where the child's exit status goes
+SESSION_STATUS_FD = 0x1
+#: session requests: the parent sends targets by value; keep cloudpickle loaded
+HOLD_CLOUDPICKLE = 0x2
+_SESSION_FLAGS = SESSION_STATUS_FD | HOLD_CLOUDPICKLE
+#: payload, sentinel and status fds of a session request
+SESSION_FIXED_FDS = 3
 
 
 class ProtocolError(ValueError):
@@ -173,6 +204,83 @@ def parse_request(message: bytes, fd_count: int) -> ForkRequest:
     if not FIXED_FDS <= declared <= MAX_FDS:
         raise ProtocolError(f"request with {declared} fds (allowed {FIXED_FDS}..{MAX_FDS})")
     return ForkRequest(declared)
+
+
+def encode_session() -> bytes:
+    """The request part (to be MAC'd) of a session's first message.
+
+    >>> parse_session_open(bytes(32) + encode_session(), 0)
+    True
+    """
+    return _REQUEST.pack(_OP_SESSION, 0, 0)
+
+
+def parse_session_open(message: bytes, fd_count: int) -> bool:
+    """True when an (authenticated) first message opens a session.
+
+    False for a one-shot fork request; :class:`ProtocolError` for a session
+    request that is malformed (fds sent with it, a count or flags).
+    """
+    if len(message) != MESSAGE_LEN or message[MAC_LEN : MAC_LEN + 4] != _OP_SESSION:
+        return False
+    _, declared, flags = _REQUEST.unpack(message[MAC_LEN:])
+    if declared or flags or fd_count:
+        raise ProtocolError(f"malformed session request ({declared} fds, flags {flags:#x})")
+    return True
+
+
+def encode_session_fork(fd_count: int, *, hold_cloudpickle: bool = False) -> bytes:
+    """One fork request on a session: ``fd_count`` counts the status fd too.
+
+    >>> parse_session_fork(encode_session_fork(4), 4).inherited_count
+    1
+    """
+    if not SESSION_FIXED_FDS <= fd_count <= MAX_FDS:
+        raise ValueError(
+            f"a forkserver child can receive at most {MAX_FDS - SESSION_FIXED_FDS} handles, "
+            f"asked for {fd_count - SESSION_FIXED_FDS}"
+        )
+    flags = SESSION_STATUS_FD | (HOLD_CLOUDPICKLE if hold_cloudpickle else 0)
+    return _REQUEST.pack(_OP_FORK, fd_count, flags)
+
+
+def parse_session_fork(message: bytes, fd_count: int) -> SessionFork:
+    """Parse a fork request that arrived on a session with ``fd_count`` fds.
+
+    >>> parse_session_fork(b"FORK\x00\x03\x00\x00", 3)
+    Traceback (most recent call last):
+    ...
+    procstart_forkserver._protocol.ProtocolError: session request flags 0x0 lack the status fd
+    """
+    if len(message) != REQUEST_LEN:
+        raise ProtocolError(f"session request of {len(message)} bytes, expected {REQUEST_LEN}")
+    op, declared, flags = _REQUEST.unpack(message)
+    if op != _OP_FORK:
+        raise ProtocolError(f"unknown request {op!r}")
+    if flags & ~_SESSION_FLAGS:
+        raise ProtocolError(f"unknown request flags {flags:#x}")
+    if not flags & SESSION_STATUS_FD:
+        raise ProtocolError(f"session request flags {flags:#x} lack the status fd")
+    if declared != fd_count:
+        raise ProtocolError(f"request declares {declared} fds, {fd_count} arrived")
+    if not SESSION_FIXED_FDS <= declared <= MAX_FDS:
+        raise ProtocolError(f"request with {declared} fds (allowed {SESSION_FIXED_FDS}..{MAX_FDS})")
+    return SessionFork(declared, bool(flags & HOLD_CLOUDPICKLE))
+
+
+class SessionFork:
+    """A parsed fork request from a session (see :func:`parse_session_fork`)."""
+
+    __slots__ = ("fd_count", "hold_cloudpickle")
+
+    def __init__(self, fd_count: int, hold_cloudpickle: bool) -> None:
+        self.fd_count = fd_count
+        self.hold_cloudpickle = hold_cloudpickle
+
+    @property
+    def inherited_count(self) -> int:
+        """How many of the fds are the child's own handles."""
+        return self.fd_count - SESSION_FIXED_FDS
 
 
 def encode_reply(pid: int = 0, errno: int = 0) -> bytes:

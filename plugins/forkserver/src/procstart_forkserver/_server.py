@@ -12,7 +12,9 @@ server exits), ``R`` a pipe for the start-up report (preloads done/failed).
 The server never runs user targets: for each authenticated request it forks,
 and the child closes everything of the server's and becomes the process
 through :func:`procstart.child.run`. It reaps children on ``SIGCHLD`` and
-reports each exit code on the connection that asked for the child.
+reports each exit code on the status fd of the request (the connection
+itself for a one-shot request, a pipe sent along on a session; see
+:mod:`procstart_forkserver._protocol`).
 """
 
 from __future__ import annotations
@@ -184,6 +186,8 @@ class Server:
         self.idle_imports: list[str] = []
         self.forked = 0
         self.reaped = 0
+        #: fd -> authenticated connection that asks for children (see _protocol)
+        self.sessions: dict[int, socket.socket] = {}
 
     # -- the loop -----------------------------------------------------------
     def serve_forever(self) -> None:
@@ -198,12 +202,15 @@ class Server:
             while True:
                 # one idle import per pass, between requests and exits
                 timeout = 0.0 if self.idle_imports and self.reaped else None
-                readable = select.select(watched, [], [], timeout)[0]
+                readable = select.select([*watched, *self.sessions], [], [], timeout)[0]
                 if not readable:
                     self._import_when_idle()
                     continue
                 if self.alive_fd in readable:
                     return
+                for fd in readable:
+                    if fd in self.sessions:
+                        self.serve_session(fd)
                 if self.wake_r in readable:
                     self._drain_wakeup()
                     self.reap()
@@ -238,6 +245,9 @@ class Server:
         for fd in self.children.values():
             _close(fd)
         self.children.clear()
+        for conn in self.sessions.values():
+            conn.close()
+        self.sessions.clear()
         self.listener.close()
         if self.address:
             for remove in (os.unlink, os.rmdir):
@@ -260,19 +270,44 @@ class Server:
             message, fds = _receive(conn)
             if not proto.verify_request(self.key, nonce, message):
                 raise proto.ProtocolError("authentication failed")
+            if proto.parse_session_open(message, len(fds)):
+                self.sessions[conn.fileno()] = conn  # asks for children from now on
+                return
             proto.parse_request(message, len(fds))
         except (OSError, proto.ProtocolError):
             for fd in fds:
                 _close(fd)
             conn.close()
             return
-        self._fork(conn, fds)
-
-    def _fork(self, conn: socket.socket, fds: list[int]) -> None:
-        for fd in fds:
-            os.set_inheritable(fd, False)
         conn.setblocking(True)
         status_fd = conn.detach()
+        self._fork(status_fd, status_fd, fds)
+
+    def serve_session(self, fd: int) -> None:
+        """One fork request on an authenticated session; a bad one ends the session."""
+        conn = self.sessions[fd]
+        fds: list[int] = []
+        try:
+            message, fds = _receive(conn, proto.REQUEST_LEN, eof_ok=True)
+            if not message:  # the parent closed it (it exits, or forked and dropped it)
+                raise EOFError
+            request = proto.parse_session_fork(message, len(fds))
+        except (OSError, EOFError, proto.ProtocolError):
+            for got in fds:
+                _close(got)
+            del self.sessions[fd]
+            conn.close()
+            return
+        payload_r, sentinel_w, status_fd, *inherited = fds
+        if request.hold_cloudpickle and "cloudpickle" not in sys.modules:
+            # the parent sends targets by value: children find it imported
+            self.idle_imports.insert(0, "cloudpickle")
+        self._fork(fd, status_fd, [payload_r, sentinel_w, *inherited])
+
+    def _fork(self, reply_fd: int, status_fd: int, fds: list[int]) -> None:
+        """Fork for ``fds``: the pid goes to ``reply_fd``, its exit code to ``status_fd``."""
+        for fd in fds:
+            os.set_inheritable(fd, False)
         # A signal for the new child (Pool.terminate() sends SIGTERM at once)
         # must not run the server's handlers in it: block them across fork();
         # the child unblocks once it has the default handlers back.
@@ -281,7 +316,7 @@ class Server:
             pid = _fork_quietly()
         except OSError as exc:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            _send(status_fd, proto.encode_reply(errno=exc.errno or 1))
+            _send(reply_fd, proto.encode_reply(errno=exc.errno or 1))
             for fd in (*fds, status_fd):
                 _close(fd)
             return
@@ -292,7 +327,7 @@ class Server:
             _close(fd)
         self.children[pid] = status_fd
         self.forked += 1
-        _send(status_fd, proto.encode_reply(pid=pid))
+        _send(reply_fd, proto.encode_reply(pid=pid))
 
     def reap(self) -> None:
         """Collect every exited child and send its exit code to its parent."""
@@ -333,9 +368,12 @@ class Server:
             self.wake_w,
             status_fd,
             *self.children.values(),
+            *self.sessions,
         ):
             _close(fd)
         self.children.clear()
+        # the session objects stay referenced until os._exit: dropping them
+        # would close their (already closed, maybe reused) fd numbers again
         signal.set_wakeup_fd(-1)
         for signum in _HANDLED:
             signal.signal(signum, signal.SIG_DFL)
@@ -389,18 +427,23 @@ def _fork_quietly() -> int:
     return os.fork()
 
 
-def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
-    """Read exactly one message (MAC and request) and every fd sent with it."""
+def _receive(
+    conn: socket.socket, size: int = proto.MESSAGE_LEN, *, eof_ok: bool = False
+) -> tuple[bytes, list[int]]:
+    """Read exactly one message of ``size`` bytes and every fd sent with it.
+
+    With ``eof_ok``, a connection closed before the first byte gives ``b""``.
+    """
     data = b""
     fds: list[int] = []
     try:
-        while len(data) < proto.MESSAGE_LEN:
-            chunk, got, flags, _ = socket.recv_fds(
-                conn, proto.MESSAGE_LEN - len(data), proto.MAX_FDS + 1
-            )
+        while len(data) < size:
+            chunk, got, flags, _ = socket.recv_fds(conn, size - len(data), proto.MAX_FDS + 1)
             fds.extend(got)
             if flags & socket.MSG_CTRUNC:
                 raise proto.ProtocolError("too many fds")
+            if not chunk and not data and not fds and eof_ok:
+                return b"", []
             if not chunk:
                 raise proto.ProtocolError("connection closed during the request")
             data += chunk
