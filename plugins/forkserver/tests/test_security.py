@@ -117,6 +117,55 @@ def test_right_key_forks(server: Any) -> None:
     assert proto.parse_reply(reply[: proto.REPLY_LEN]) > 0
 
 
+def test_answer_for_another_challenge_is_refused(server: Any) -> None:
+    """The right key, but MAC'd over another nonce (a replayed answer): no fork."""
+    before = server_children(server.pid)
+    reply, still_held = _attempt(
+        server.address,
+        lambda nonce: proto.answer_challenge(
+            server.key, bytes(b ^ 1 for b in nonce), proto.encode_request(2)
+        ),
+    )
+    assert reply == b"" and not still_held
+    assert server_children(server.pid) == before
+
+
+def test_another_user_cannot_connect(server: Any) -> None:
+    """The socket's folder is 0700: a process of another user cannot even connect."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to act as another user (setuid to nobody)")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: become nobody, try to connect
+        code = 3
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(10)
+            try:
+                sock.connect(server.address)
+                code = 0
+            except PermissionError:
+                code = 1
+            except OSError:
+                code = 2
+        finally:
+            os.write(w, bytes([code]))
+            os._exit(0)
+    os.close(w)
+    try:
+        assert select.select([r], [], [], 30)[0], "the setuid child did not answer"
+        answer = os.read(r, 1)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    outcomes = {0: "connected!", 1: "refused", 2: "another OSError", 3: "setup failed"}
+    assert answer == bytes([1]), outcomes.get(answer[0] if answer else 3)
+
+
 def _session(server: Any, key: bytes) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(30)
