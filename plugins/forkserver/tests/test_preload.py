@@ -230,8 +230,9 @@ print(p.exitcode, q.get(timeout=60))
 """
 
 
-def test_a_warm_child_imports_nothing() -> None:
-    """Everything a child with a Queue needs is already in the server."""
+def _imports_around_markers(program: str) -> tuple[str, str, str]:
+    """Run ``program`` with import timing on; its stdout, and its import lines
+    before ``=== begin`` and between ``=== begin`` and ``=== end``."""
     import subprocess
     import sys
 
@@ -242,7 +243,7 @@ def test_a_warm_child_imports_nothing() -> None:
         PYTHONPATH=str(HERE), PYTHONPROFILEIMPORTTIME="1", PROCSTART_DISABLE_PLUGIN_AUTOLOAD="1"
     )
     done = subprocess.run(
-        [sys.executable, "-c", WARM_CHILD],
+        [sys.executable, "-c", program],
         capture_output=True,
         text=True,
         env=env,
@@ -250,8 +251,14 @@ def test_a_warm_child_imports_nothing() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["0", "x"]
-    between = done.stderr.split("=== begin\n")[1].split("=== end\n")[0]
+    before, _, rest = done.stderr.partition("=== begin\n")
+    return done.stdout, before, rest.split("=== end\n")[0]
+
+
+def test_a_warm_child_imports_nothing() -> None:
+    """Everything a child with a Queue needs is already in the server."""
+    stdout, _before, between = _imports_around_markers(WARM_CHILD)
+    assert stdout.split() == ["0", "x"]
     assert "import time:" not in between, between
 
 
@@ -273,26 +280,7 @@ print(p.exitcode)
 
 def test_the_server_holds_cloudpickle_after_a_by_value_child() -> None:
     """Targets by value: only the first child imports cloudpickle, later ones find it."""
-    import subprocess
-    import sys
-
-    from fs_helpers import HERE
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    env.update(
-        PYTHONPATH=str(HERE), PYTHONPROFILEIMPORTTIME="1", PROCSTART_DISABLE_PLUGIN_AUTOLOAD="1"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", BY_VALUE_CHILD],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=WAIT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["7"]
-    before, between = done.stderr.split("=== begin\n")
-    between = between.split("=== end\n")[0]
+    stdout, before, between = _imports_around_markers(BY_VALUE_CHILD)
+    assert stdout.split() == ["7"]
     assert "| cloudpickle" in before  # the parent and the first child import it
     assert "import time:" not in between, between
