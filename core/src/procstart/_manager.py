@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ ENTRY_POINT_GROUP = "procstart"
 #: functions, added with ``pm.add_hookspecs`` before any plugin registers
 HOOKSPECS_ATTRIBUTE = "procstart_hookspecs"
 DISABLE_AUTOLOAD_ENV = "PROCSTART_DISABLE_PLUGIN_AUTOLOAD"
+#: comma-separated distribution or entry-point names that autoloading skips
+DISABLE_PLUGINS_ENV = "PROCSTART_DISABLE_PLUGINS"
 
 __all__ = ["BrokenPlugin", "Conflict", "Plugins", "plugins", "register_plugin"]
 
@@ -123,10 +126,13 @@ class Plugins:
         loaded: list[tuple[Any, str, str, str, str]] = []
         from ._epcache import entry_points
 
+        disabled = _disabled_plugins()
         for ep in entry_points():  # importlib.metadata's scan, cached per sys.path
             dist, version = ep.dist, ep.version
             key = (ep.name, ep.value)
             if key in seen:  # the same distribution found twice on sys.path
+                continue
+            if disabled and (_normalize(dist) in disabled or _normalize(ep.name) in disabled):
                 continue
             seen.add(key)
             try:
@@ -502,6 +508,22 @@ def _provider(method: StartMethod) -> str:
 _plugins: Plugins | None = None
 _plugins_lock = threading.Lock()
 _pending: list[tuple[object, str | None]] = []
+
+
+def _normalize(name: str) -> str:
+    """A name as PEP 503 compares them: ``Procstart_Tracker`` is ``procstart-tracker``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _disabled_plugins() -> set[str]:
+    """The names in ``PROCSTART_DISABLE_PLUGINS`` (distributions or entry points), normalized.
+
+    ``PROCSTART_DISABLE_PLUGINS="procstart-tracker, Procstart_Dask"`` gives
+    ``{"procstart-tracker", "procstart-dask"}``: a run without those plugins
+    installed, without uninstalling them (benchmarks, bisecting a problem).
+    """
+    raw = os.environ.get(DISABLE_PLUGINS_ENV, "")
+    return {_normalize(name.strip()) for name in raw.split(",") if name.strip()}
 
 
 def _autoload_enabled() -> bool:
