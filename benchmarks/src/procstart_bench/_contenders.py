@@ -2,8 +2,9 @@
 
 A :class:`Contender` is one column of one row. Its process (see
 :mod:`procstart_bench._worker`) imports only its own ``library``; extra
-``params`` go to that process (``plugins=``: the procstart plugin
-distributions to register, when not all of them are).
+``params`` go to that process; ``disabled`` are the procstart plugin
+distributions that process runs without (``PROCSTART_DISABLE_PLUGINS``: the
+same autoload path as with all of them, minus those).
 """
 
 from __future__ import annotations
@@ -32,11 +33,8 @@ class Contender:
     method: str
     #: ``key=value`` items for the measured process
     params: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def autoload(self) -> bool:
-        """False when the process registers its procstart plugins itself."""
-        return not any(key == "plugins" for key, _ in self.params)
+    #: procstart plugin distributions left out of the measured process
+    disabled: tuple[str, ...] = ()
 
 
 def installed(name: str) -> bool:
@@ -79,27 +77,16 @@ class Lineup:
     #: the distribution whose share per child the ``tracker`` figure shows
     tracker: str = "procstart-tracker"
 
-    def _plugins(self, leave_out: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
-        gone = set(self.without) | set(leave_out)
-        if not gone:
-            return ()
-        keep = [name for name in plugin_distributions() if name not in gone]
-        return (("plugins", "+".join(keep)),)
-
-    def procstart(
-        self, method: str, column: str = "procstart", explicit: bool = False
-    ) -> Contender:
-        """procstart's column; ``explicit`` registers the plugins by hand even when all are kept."""
-        params = self._plugins()
-        if explicit and not params:
-            params = (("plugins", "+".join(plugin_distributions())),)
-        return Contender(column, "procstart", method, params)
+    def procstart(self, method: str, column: str = "procstart") -> Contender:
+        """procstart's column: every plugin distribution but ``without``."""
+        return Contender(column, "procstart", method, disabled=tuple(sorted(self.without)))
 
     def without_tracker(self, method: str) -> Contender | None:
-        """procstart with the tracker's distribution left out (None: it is not installed)."""
+        """procstart with the tracker's distribution left out too (None: it is not installed)."""
         if self.tracker not in plugin_distributions():
             return None
-        return Contender("no tracker", "procstart", method, self._plugins((self.tracker,)))
+        gone = tuple(sorted({*self.without, self.tracker}))
+        return Contender("no tracker", "procstart", method, disabled=gone)
 
     def columns(self, method: str, peers: bool | None = None) -> list[Contender]:
         """procstart, then the stdlib's namesake and the peers (when installed).

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import resource
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +36,34 @@ def _memory_total() -> int | None:
     return None
 
 
+#: a run counts as loaded when other processes used this share of the machine's CPUs
+OTHERS_LOADED = 0.10
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine spent busy since boot (``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal ...: all but idle and iowait
+    ticks = [int(x) for x in fields[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    """CPU seconds of this process and of every descendant it (or they) waited for."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
 def _load() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -59,6 +89,8 @@ def describe(methods: list[str], peers: bool, without: Sequence[str] = ()) -> di
         "cpu_count": os.cpu_count(),
         "memory": _memory_total(),
         "load_average": _load(),
+        #: machine busy / own CPU seconds and the clock at the start (see ``finish``)
+        "cpu_at_start": [_busy_seconds(), _own_seconds(), time.monotonic()],
         "methods": methods,
         #: every installed procstart plugin distribution; ``without`` were left out
         "plugins": plugin_distributions(),
@@ -70,11 +102,24 @@ def describe(methods: list[str], peers: bool, without: Sequence[str] = ()) -> di
 def finish(environment: dict[str, Any], note: str = "") -> None:
     """Add the load at the end, whether the machine was loaded, and ``note``.
 
-    A run counts as taken on a loaded machine when the 1-minute load average
-    at its start or end reached half the CPU count.
+    The load average counts the benchmark's own processes, so it cannot tell
+    a quiet machine from a busy one. What can: the CPU time the machine was
+    busy during the run (``/proc/stat``) minus the CPU time of the run's own
+    process tree. ``others_cpu_share`` is that difference over the run's
+    elapsed time and the CPU count; the run counts as taken on a loaded
+    machine when it reached :data:`OTHERS_LOADED`, or, where ``/proc/stat``
+    is missing, when the 1-minute load average at the start reached half the
+    CPU count.
     """
     environment["load_average_end"] = _load()
     cpus = environment.get("cpu_count") or 1
-    loads = [x[0] for x in (environment.get("load_average"), environment["load_average_end"]) if x]
-    environment["loaded"] = any(load >= cpus / 2 for load in loads)
+    busy0, own0, clock0 = environment.pop("cpu_at_start", (None, 0.0, time.monotonic()))
+    busy1, own1, clock1 = _busy_seconds(), _own_seconds(), time.monotonic()
+    if busy0 is not None and busy1 is not None and clock1 > clock0:
+        others = max(0.0, (busy1 - busy0) - (own1 - own0)) / ((clock1 - clock0) * cpus)
+        environment["others_cpu_share"] = round(others, 3)
+        environment["loaded"] = others >= OTHERS_LOADED
+    else:
+        start: list[float] | None = environment.get("load_average")
+        environment["loaded"] = start is not None and start[0] >= cpus / 2
     environment["note"] = note

@@ -116,17 +116,15 @@ def tracker(plan: Plan) -> Figure:
         "tracker",
         "the tracker's share per child",
         [SECONDS],
-        how=f"warm start+join of procstart with every plugin registered and with "
-        f"{lineup.tracker} left out: both processes run with "
-        "PROCSTART_DISABLE_PLUGIN_AUTOLOAD=1 and register the same entry points "
-        "by hand (importlib.metadata + procstart.register_plugin), all but the tracker's "
-        "in the second; the ratio is with / without.",
+        how=f"warm start+join of procstart with every plugin and with {lineup.tracker} "
+        "left out (PROCSTART_DISABLE_PLUGINS in the second process: the same autoload "
+        "path minus the tracker); the ratio is with / without.",
         baseline="no tracker",
     )
 
     def columns(method: str) -> list[Contender]:
         without = lineup.without_tracker(method)
-        with_all = lineup.procstart(method, explicit=True)
+        with_all = lineup.procstart(method)
         return [with_all] if without is None else [with_all, without]
 
     return _warm(plan, figure, "tracker", columns)
@@ -174,16 +172,7 @@ def program_code(contender: Contender) -> str:
     """The whole one-child program of ``contender``'s library."""
     if contender.library == "stdlib":
         return "import multiprocessing as mp\n" + PROGRAM_BODY + PROGRAM_PEAK
-    head = "import procstart as mp\n"
-    keep = dict(contender.params).get("plugins")
-    if keep is not None:
-        head += (
-            "from importlib import metadata\n"
-            "for ep in metadata.entry_points(group='procstart'):\n"
-            f"    if ep.dist.name in {sorted(keep.split('+'))!r}:\n"
-            "        mp.register_plugin(ep.load(), name=ep.name)\n"
-        )
-    return head + PROGRAM_BODY + PROGRAM_PEAK
+    return "import procstart as mp\n" + PROGRAM_BODY + PROGRAM_PEAK
 
 
 def run_program(plan: Plan, contender: Contender, form: str) -> Sample:
@@ -191,7 +180,8 @@ def run_program(plan: Plan, contender: Contender, form: str) -> Sample:
     code = program_code(contender)
     if form == "script":
         path = plan.workdir / f"program_{contender.library}.py"
-        path.write_text(code, encoding="utf-8")
+        if not path.exists():  # written once: a user's script folder does not change per run
+            path.write_text(code, encoding="utf-8")
         argv = [sys.executable, str(path)]
     else:
         argv = [sys.executable, "-c", code]

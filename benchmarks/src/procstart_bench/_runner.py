@@ -122,8 +122,8 @@ class Plan:
             for key, value in os.environ.items()
             if not key.startswith("PROCSTART_") and key != "PYTHONPROFILEIMPORTTIME"
         }
-        if contender.library == "procstart" and not contender.autoload:
-            env["PROCSTART_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        if contender.library == "procstart" and contender.disabled:
+            env["PROCSTART_DISABLE_PLUGINS"] = ",".join(contender.disabled)
         env.update(extra or {})
         return env
 

@@ -81,26 +81,6 @@ def _third_party() -> list[str]:
     return sorted(t for t in tops if t not in names and not t.startswith("_") and t != "__main__")
 
 
-def _register_plugins(keep: str) -> None:
-    """Load exactly the ``procstart`` entry points of the distributions in ``keep``.
-
-    The parent sets ``PROCSTART_DISABLE_PLUGIN_AUTOLOAD=1`` for this process,
-    so only these are registered (children load the parent's set).
-    """
-    from importlib import metadata
-
-    import procstart
-
-    wanted = set(filter(None, keep.split("+")))
-    seen: set[str] = set()
-    for ep in metadata.entry_points(group="procstart"):
-        dist = getattr(ep, "dist", None)
-        if dist is None or dist.name not in wanted or ep.name in seen:
-            continue
-        seen.add(ep.name)
-        procstart.register_plugin(ep.load(), name=ep.name)
-
-
 def context(column: str, method: str, params: dict[str, str]) -> Any:
     """The library's context for ``method``; imports the library (only it)."""
     if column == "stdlib":
@@ -110,8 +90,6 @@ def context(column: str, method: str, params: dict[str, str]) -> Any:
     if column == "procstart":
         import procstart
 
-        if "plugins" in params:
-            _register_plugins(params["plugins"])
         return procstart.get_context(method)
     if column == "multiprocess":
         import importlib

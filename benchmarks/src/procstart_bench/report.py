@@ -139,6 +139,11 @@ def environment_lines(results: Results) -> list[str]:
         f"python: {env.get('implementation')} {env.get('python')}",
         f"load average at start / end: {env.get('load_average')} / "
         f"{env.get('load_average_end')}"
+        + (
+            f"; other processes used {100 * env['others_cpu_share']:.0f}% of the CPUs"
+            if "others_cpu_share" in env
+            else ""
+        )
         + ("; TAKEN ON A LOADED MACHINE" if env.get("loaded") else ""),
         f"packages: {packages}",
         f"procstart plugins installed: {plugins or 'none'}"
