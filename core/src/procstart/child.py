@@ -49,6 +49,7 @@ CHILD_MODULES = (
     "procstart.plugin",
     "procstart.lazy",
     "procstart._submodules",
+    "procstart._byvalue",
 )
 
 MAGIC = b"PRCSTRT1"

@@ -8,9 +8,10 @@ closures, locally defined functions and classes, anything defined in a
 ``__main__`` the child cannot import: ``python -c``, stdin, a REPL, a
 notebook, and what a main script defines only under
 ``if __name__ == "__main__":``, which the child's re-import skips) are
-serialised by value with cloudpickle. cloudpickle is imported
-only when such an object is met, here and in the child (pickle imports it
-while loading).
+serialised by value with cloudpickle, imported only when such an object
+is met. Functions in that stream name the light reconstructors of
+:mod:`procstart._byvalue` instead of cloudpickle's, so a child imports
+cloudpickle only for what needs it (a class or an enum by value, say).
 """
 
 from __future__ import annotations
@@ -226,11 +227,75 @@ class _ByReferencePickler(ForkingPickler):
         return NotImplemented
 
 
+#: cloudpickle's function reconstructors, with the parameters this project
+#: was written against, and their equivalents in procstart._byvalue
+_LIGHT_NAMES = {
+    "_make_function": ("function", ("code", "globals", "name", "argdefs", "closure")),
+    "_function_setstate": ("set_function_state", ("obj", "state")),
+    "_builtin_type": ("builtin_type", ("name",)),
+    "_make_empty_cell": ("empty_cell", ()),
+    "_make_cell": ("cell", ("value",)),
+    "subimport": ("module", ("name",)),
+}
+
+_light: dict[int, Any] | None = None
+
+
+def light_reconstructors() -> dict[int, Any]:
+    """``id(cloudpickle reconstructor) -> procstart._byvalue equivalent``.
+
+    Empty (every by-value stream then names cloudpickle's own, as cloudpickle
+    writes it) unless all six of cloudpickle's function reconstructors exist
+    with the parameters :mod:`procstart._byvalue` mirrors: checked once, so a
+    cloudpickle release that changes them costs speed, never correctness.
+    """
+    global _light
+    if _light is None:
+        import cloudpickle.cloudpickle as cp
+
+        from . import _byvalue
+
+        found: dict[int, Any] = {}
+        for theirs, (ours, params) in _LIGHT_NAMES.items():
+            func = getattr(cp, theirs, None)
+            code = getattr(func, "__code__", None)
+            if code is None or code.co_varnames[: code.co_argcount] != params:
+                found = {}
+                break
+            found[id(func)] = getattr(_byvalue, ours)
+        _light = found
+    return _light
+
+
+def _lighten(reduced: Any) -> Any:
+    """A reduce value naming procstart._byvalue's reconstructors instead of cloudpickle's."""
+    if not isinstance(reduced, tuple) or not reduced:
+        return reduced
+    light = light_reconstructors()
+    items = list(reduced)
+    for index in (0, 5):  # the callable, and the state setter
+        if index < len(items):
+            items[index] = light.get(id(items[index]), items[index])
+    return tuple(items)
+
+
+def _lightened(reduce: Any) -> Any:
+    def reduce_light(obj: Any) -> Any:
+        return _lighten(reduce(obj))
+
+    return reduce_light
+
+
 def _by_value_dumps(obj: Any, adopt_for: str | None = None) -> bytes:
     import cloudpickle  # only here: most payloads never need it
 
+    theirs = cloudpickle.Pickler.dispatch_table
+    # closure cells and module references (the ones in a function's state)
+    kinds = (types.CellType, types.ModuleType)
+    light_table = {kind: _lightened(theirs[kind]) for kind in kinds if kind in theirs}
+
     class _ByValuePickler(cloudpickle.Pickler):  # type: ignore[misc]
-        dispatch_table = ChainMap(_forking_reducers(), cloudpickle.Pickler.dispatch_table)  # noqa: RUF012
+        dispatch_table = ChainMap(_forking_reducers(), light_table, theirs)  # noqa: RUF012
 
         def reducer_override(self, obj: Any) -> Any:
             if adopt_for is not None and not isinstance(obj, (types.FunctionType, type)):
@@ -243,7 +308,7 @@ def _by_value_dumps(obj: Any, adopt_for: str | None = None) -> bytes:
                 and _importable(obj)
             ):
                 return NotImplemented
-            return super().reducer_override(obj)
+            return _lighten(super().reducer_override(obj))
 
     buf = io.BytesIO()
     _ByValuePickler(buf, protocol=_PROTOCOL).dump(obj)

@@ -174,9 +174,9 @@ def test_child_bootstrap_imports_little() -> None:
     assert heavy & set(modules["plain"]) == set()
     # procstart's bootstrap modules came through the pipe, as bytecode
     assert loaders["plain"] == "ShippedLoader"
-    # a lambda needs cloudpickle, and only that brings it in
-    assert "cloudpickle" in modules["lambda"]
-    assert "pluggy" not in modules["lambda"]
+    # a lambda goes by value, yet loads without cloudpickle (procstart._byvalue)
+    assert heavy & set(modules["lambda"]) == set()
+    assert "procstart._byvalue" in modules["lambda"]
 
 
 BUFFERED_PARENT = """
@@ -222,3 +222,39 @@ def test_bundle_skips_optional_modules_it_cannot_ship() -> None:
     assert not any(name.startswith("procstart.cli") for name in result["with_plugin"])
     assert result["optional_missing"] == ["procstart", "procstart.child"]
     assert result["required_missing"] is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe capacity is Linux's")
+def test_the_launch_pipe_holds_the_whole_payload() -> None:
+    """start() never waits for the child to read: the pipe is made large enough."""
+    from procstart_spawn._popen import fit_pipe
+
+    # the bundle as a parent outside pytest builds it (pytest rewrites procstart's asserts)
+    out = run_parent("from procstart_spawn import _bytecode; print(len(_bytecode.bundle()))")
+    assert out.returncode == 0, out.stderr
+    size = int(out.stdout) + 8192  # the bootstrap bytecode and a small process object
+    assert size > 65536  # larger than a pipe's default capacity
+    r, w = os.pipe()
+    try:
+        fit_pipe(w, size)
+        os.set_blocking(w, False)
+        assert os.write(w, b"x" * size) == size  # no reader, yet it all fits
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe capacity is Linux's")
+def test_a_huge_payload_gets_at_most_a_mebibyte_of_pipe() -> None:
+    import fcntl
+
+    from procstart_spawn._popen import fit_pipe
+
+    r, w = os.pipe()
+    try:
+        before = fcntl.fcntl(w, fcntl.F_GETPIPE_SZ)
+        fit_pipe(w, 1 << 40)  # the rest of such a payload waits for the reader
+        assert before <= fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) <= 1 << 20
+    finally:
+        os.close(r)
+        os.close(w)

@@ -14,7 +14,7 @@ from procstart.plugin import ChildPopen, LaunchRequest, child, close_fds, payloa
 
 from . import _bytecode, _exec, _startup
 
-__all__ = ["SpawnPopen", "command_line"]
+__all__ = ["SpawnPopen", "command_line", "fit_pipe"]
 
 _ENTRY = "from procstart.child import spawn_main;spawn_main({fd})"
 _core_dir: str | None = None
@@ -63,6 +63,36 @@ def command_line(fd: int, plan: _startup.StartupPlan, bundle: bytes | None) -> l
         code = f"import sys;sys.path.append({_procstart_dir()!r});" + _ENTRY.format(fd=fd)
     argv += ["-c", code]
     return argv
+
+
+#: a pipe's capacity unless raised (Linux: 16 pages)
+_PIPE_DEFAULT = 65536
+#: the most we ask for (root could take more: kernel memory for one payload)
+_PIPE_MOST = 1 << 20
+
+
+def fit_pipe(fd: int, size: int) -> None:
+    """Let the pipe ``fd`` hold ``size`` bytes, so writing them never waits for the reader.
+
+    The payload (procstart's bootstrap bytecode, about 100 KB, plus the
+    process object) is larger than a pipe holds by default: ``start()`` would
+    block until the child, still starting its interpreter, reads it, so
+    children started one after another would start one at a time. Linux
+    raises a pipe's capacity on request; we ask for at most 1 MiB (the
+    default ``/proc/sys/fs/pipe-max-size`` of an unprivileged process): a
+    larger payload, or a system that refuses, and the write waits as before.
+
+    >>> r, w = os.pipe(); fit_pipe(w, 200_000); os.close(r); os.close(w)
+    """
+    if size <= _PIPE_DEFAULT:
+        return
+    import fcntl
+
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is None:
+        return  # not Linux
+    with contextlib.suppress(OSError):  # above the system's limit: write as before
+        fcntl.fcntl(fd, set_size, min(size, _PIPE_MOST))
 
 
 def _child_env(request: LaunchRequest) -> dict[str, str] | None:
@@ -119,6 +149,7 @@ class SpawnPopen(ChildPopen):
                                    extra=extra)  # fmt: skip
             if bundle is not None:
                 chunks.insert(0, len(bundle).to_bytes(8, "big") + bundle)
+            fit_pipe(parent_w, sum(map(len, chunks)))
             with contextlib.suppress(BrokenPipeError):
                 # a child that died before reading: its exit code says how
                 payload.write_all(parent_w, chunks)
