@@ -9,7 +9,7 @@ naming both distributions. Public access is :mod:`procstart.config`.
 from __future__ import annotations
 
 import threading
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import _manager
 from ._pyproject import TABLE
@@ -17,7 +17,7 @@ from ._resolution import START_METHOD_ENV
 from ._types import ConfigKey
 from .errors import PluginConflictError
 
-__all__ = ["CORE", "CORE_KEYS", "ENV_VARS", "Declared", "declared_keys"]
+__all__ = ["CORE", "CORE_KEYS", "ENV_VARS", "Declared", "declared_key", "declared_keys"]
 
 #: who declares the core's keys, in ``procstart config`` and errors
 CORE = "procstart"
@@ -58,16 +58,15 @@ def _provider(distribution: str, version: str) -> str:
     return f"{distribution}=={version}" if version else distribution
 
 
-def _collect() -> dict[str, Declared]:
-    registry = _manager.plugins()
-    pm = registry.pm
+def _collect(registry: _manager.Plugins, pm: Any) -> dict[str, Declared]:
+    """The declarations of the plugins registered in ``pm`` (the core's first)."""
     keys = {key.name: Declared(key, CORE) for key in CORE_KEYS}
     hook = pm.hook.procstart_config_keys
     declaring = [impl.plugin for impl in hook.get_hookimpls() if not impl.wrapper]
     everyone = pm.get_plugins()
     for plugin in declaring:
         name = pm.get_name(plugin) or repr(plugin)
-        dist, version = registry.origins.get(name, (name, ""))
+        dist, version = registry._origins.get(name, (name, ""))
         # one plugin's declarations, still called by pluggy's hook caller
         only = pm.subset_hook_caller(
             "procstart_config_keys", remove_plugins=[p for p in everyone if p is not plugin]
@@ -101,15 +100,40 @@ def declared_keys() -> dict[str, Declared]:
     """
     global _cache
     registry = _manager.plugins()
+    pm = registry.pm  # every plugin loaded
     with _lock:
         cached = _cache
         if cached is None or cached[0] is not registry or cached[1] != registry.generation:
-            cached = _cache = (registry, registry.generation, _collect())
+            cached = _cache = (registry, registry.generation, _collect(registry, pm))
         return cached[2]
+
+
+def declared_key(name: str) -> Declared | None:
+    """The declaration of key ``name``, loading only the plugin that declares it.
+
+    As ``declared_keys().get(name)``, but while the plugin registry is partial
+    (see :mod:`procstart._manager`) only the one entry point that declares
+    ``name`` is loaded: a launch that reads a plugin's setting does not load
+    every plugin. A key two entry points declare loads them all (the
+    conflict is reported as :func:`declared_keys` reports it).
+    """
+    global _partial
+    registry = _manager.plugins()
+    if not registry.key_declarers_loaded(name):
+        return declared_keys().get(name)
+    with _lock:
+        cached = _partial
+        if cached is None or cached[0] is not registry or cached[1] != registry.generation:
+            cached = _partial = (registry, registry.generation, _collect(registry, registry._pm))
+        return cached[2].get(name)
+
+
+#: as ``_cache``, for the plugins a partial registry has loaded
+_partial: tuple[_manager.Plugins, int, dict[str, Declared]] | None = None
 
 
 def _reset_for_tests() -> None:
     """Forget the cached declarations."""
-    global _cache
+    global _cache, _partial
     with _lock:
-        _cache = None
+        _cache = _partial = None

@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ._declared import CORE, CORE_KEYS, ENV_VARS, Declared, declared_keys
+from ._declared import CORE, CORE_KEYS, ENV_VARS, Declared, declared_key, declared_keys
 from ._pyproject import TYPE_NAMES, ProjectConfig, check_value, project_config, validate
 from ._resolution import START_METHOD_ENV
 from ._types import ConfigKey
@@ -146,7 +146,7 @@ def type_text(kind: type) -> str:
 def _effective(name: str) -> tuple[Any, str, str, Declared | None]:
     """``(value, source, detail, declaration)`` of key ``name`` (launch paths call this)."""
     project = checked_project()
-    declared = declared_keys().get(name)
+    declared = declared_key(name)  # only its declarer loads
     if declared is None:
         if name in project.values:
             detail = f"{project.path}: no installed plugin declares this key"
