@@ -22,11 +22,9 @@ learnt by a full load and stored in the cache by it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, cast
 
 import pluggy
@@ -38,6 +36,7 @@ from ._types import (
     PopenLike,
     Resource,
     StartMethod,
+    _Value,
 )
 from ._types import _no_info as _types_no_info
 
@@ -62,26 +61,50 @@ _DECLARES_HOOKS = "procstart_hookspecs"
 __all__ = ["BrokenPlugin", "Conflict", "Plugins", "plugins", "register_plugin"]
 
 
-@dataclass(frozen=True)
-class BrokenPlugin:
+class BrokenPlugin(_Value):
     """A plugin that could not be loaded, and why."""
 
+    __slots__ = (
+        "distribution",
+        "error",
+        "name",
+        "version",
+    )
+    _fields = (
+        "name",
+        "distribution",
+        "version",
+        "error",
+    )
     name: str
     distribution: str
     version: str
     error: str
+
+    def __init__(self, name: str, distribution: str, version: str, error: str) -> None:
+        self._set(name=name, distribution=distribution, version=version, error=error)
 
     def describe(self) -> str:
         """One line: ``dist==version (entry point 'name'): error``."""
         return f"{self.distribution}=={self.version} (plugin {self.name!r}): {self.error}"
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(_Value):
     """A start-method name provided by more than one distribution."""
 
+    __slots__ = (
+        "name",
+        "providers",
+    )
+    _fields = (
+        "name",
+        "providers",
+    )
     name: str
     providers: tuple[str, ...]
+
+    def __init__(self, name: str, providers: tuple[str, ...]) -> None:
+        self._set(name=name, providers=providers)
 
     def message(self) -> str:
         """The error text shown when the name is chosen or listed."""
@@ -92,17 +115,49 @@ class Conflict:
         )
 
 
-@dataclass(frozen=True)
-class LaunchPlan:
-    """Per-generation facts about the plugins that every launch consults."""
+class LaunchPlan(_Value):
+    """Per-generation facts about the plugins that every launch consults.
 
+    ``handle_calls``: the ``procstart_inherited_handles`` functions in
+    pluggy's call order with their argument names; None when a wrapper needs
+    pluggy's hook call.
+    """
+
+    __slots__ = (
+        "child_setup",
+        "direct_launch",
+        "handle_calls",
+        "has_tracker",
+        "wants_handles",
+    )
+    _fields = (
+        "wants_handles",
+        "has_tracker",
+        "child_setup",
+        "direct_launch",
+        "handle_calls",
+    )
     wants_handles: bool
     has_tracker: bool
     child_setup: tuple[Any, ...]
     direct_launch: bool
-    #: the ``procstart_inherited_handles`` functions in pluggy's call order with
-    #: their argument names; None when a wrapper needs pluggy's hook call
-    handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None = None
+    handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None
+
+    def __init__(
+        self,
+        wants_handles: bool,
+        has_tracker: bool,
+        child_setup: tuple[Any, ...],
+        direct_launch: bool,
+        handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None = None,
+    ) -> None:
+        self._set(
+            wants_handles=wants_handles,
+            has_tracker=has_tracker,
+            child_setup=child_setup,
+            direct_launch=direct_launch,
+            handle_calls=handle_calls,
+        )
 
 
 class _CorePlugin:
@@ -437,9 +492,7 @@ class Plugins:
             self._provided[plugin_name] = tuple(method.name for method in methods)
             for method in methods:
                 self._add_method(
-                    dataclasses.replace(
-                        method, distribution=distribution, version=version, plugin=plugin_name
-                    )
+                    method.replace(distribution=distribution, version=version, plugin=plugin_name)
                 )
             return True
 
