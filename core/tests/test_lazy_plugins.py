@@ -181,3 +181,22 @@ if __name__ == "__main__":
     assert result["exitcode"] == 0
     assert result["loaded_before"] is False
     assert {"alpha", "beta", "fork", "spawn"} <= set(result["child"])
+
+
+def test_plugins_left_out_by_name_are_never_loaded_and_the_cache_still_serves(
+    tmp_path: Path,
+) -> None:
+    site = _site(tmp_path)
+    left_out = {"PROCSTART_DISABLE_PLUGINS": "gamma-plugin, beta"}  # a distribution, an entry point
+    first = _run(tmp_path, site, ONE_CHILD, "alpha", "all", **left_out)
+    assert "gamma_plugin" not in first["modules_after"]
+    assert "beta_plugin" not in first["modules_after"]
+    assert "beta" not in first["all"] and "alpha" in first["all"]
+    again = _run(tmp_path, site, ONE_CHILD, "alpha", **left_out)
+    assert again["scanned"] is False
+    assert not {"gamma_plugin", "beta_plugin"} & set(again["modules"])
+    # the run that left them out learnt less: a run with every plugin still loads by need
+    _run(tmp_path, site, ONE_CHILD, "alpha")
+    every = _run(tmp_path, site, ONE_CHILD, "alpha")
+    assert every["scanned"] is False
+    assert "gamma_plugin" in every["modules"] and "beta_plugin" not in every["modules"]

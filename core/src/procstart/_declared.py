@@ -38,6 +38,9 @@ CORE_KEYS: tuple[ConfigKey, ...] = (
 ENV_VARS: dict[str, str] = {
     "PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "`1`/`true`/`yes`/`on`: load no entry-point plugins "
     "(only those registered in code with `procstart.register_plugin`)",
+    "PROCSTART_DISABLE_PLUGINS": "comma-separated distribution or entry-point names "
+    "(`procstart-tracker,launchlog`): their entry points are not loaded; the others load "
+    "as usual (cached, by need)",
 }
 
 

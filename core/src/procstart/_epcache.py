@@ -289,15 +289,17 @@ def record_facts(known: dict[tuple[str, str], Facts], modules: list[str]) -> Non
     """Add ``known`` to the cache file the last :func:`entry_points` used.
 
     ``modules`` are the files the facts were learnt from (watched from now
-    on). Nothing is written when the entry points were not cacheable, when
-    the file already has facts, or when any watched file is too fresh.
+    on), merged with the facts the file has. Nothing is written when the
+    entry points were not cacheable, when the file already knows every entry
+    point in ``known``, or when any watched file is too fresh.
     """
     global _last
     last = _last
-    if last is None or last[3] is not None:
+    if last is None or (last[3] is not None and set(known) <= set(last[3])):
         return
-    path, found, watched, _ = last
+    path, found, watched, old = last
+    merged = {**(old or {}), **known}  # a run that left some plugins out learnt less
     files = [*watched, *(file for file in modules if file not in watched)]
     with contextlib.suppress(OSError):
-        _write(path, found, files, known)
-    _last = (path, found, files, known)
+        _write(path, found, files, merged)
+    _last = (path, found, files, merged)

@@ -45,6 +45,8 @@ ENTRY_POINT_GROUP = "procstart"
 #: functions, added with ``pm.add_hookspecs`` before any plugin registers
 HOOKSPECS_ATTRIBUTE = "procstart_hookspecs"
 DISABLE_AUTOLOAD_ENV = "PROCSTART_DISABLE_PLUGIN_AUTOLOAD"
+#: comma-separated distribution or entry-point names whose entry points are not loaded
+DISABLE_PLUGINS_ENV = "PROCSTART_DISABLE_PLUGINS"
 #: hooks every launch consults: their implementers load with the registry
 PER_LAUNCH_HOOKS = frozenset(
     {
@@ -292,10 +294,11 @@ class Plugins:
         from . import _epcache
 
         seen: set[tuple[str, str]] = set()
+        left_out = _disabled_plugins()
         for ep in _epcache.entry_points():  # importlib.metadata's scan, cached per sys.path
             key = (ep.name, ep.value)
-            if key in seen:  # the same distribution found twice on sys.path
-                continue
+            if key in seen or ep.name in left_out or ep.dist in left_out:
+                continue  # the same distribution found twice on sys.path, or left out
             seen.add(key)
             self._eps.append(ep)
         known = _epcache.facts()
@@ -774,6 +777,12 @@ def _autoload_enabled() -> bool:
         "yes",
         "on",
     }
+
+
+def _disabled_plugins() -> frozenset[str]:
+    """The names in ``PROCSTART_DISABLE_PLUGINS`` (distributions or entry points)."""
+    raw = os.environ.get(DISABLE_PLUGINS_ENV, "")
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
 
 
 def plugins() -> Plugins:
