@@ -200,3 +200,39 @@ def test_plugins_left_out_by_name_are_never_loaded_and_the_cache_still_serves(
     every = _run(tmp_path, site, ONE_CHILD, "alpha")
     assert every["scanned"] is False
     assert "gamma_plugin" in every["modules"] and "beta_plugin" not in every["modules"]
+
+
+RUNTIME_AND_ORDER = """
+import json
+import procstart
+from procstart import _manager
+from procstart_fork import ForkPopen
+
+class Late:
+    @procstart.hookimpl
+    def procstart_start_methods(self):
+        yield procstart.StartMethod(name="late", launcher=lambda r: ForkPopen(r.process, r))
+
+procstart.get_context("alpha")
+registry = _manager.plugins()
+partial = [str(ref) for ref in registry.child_setup_refs()]
+procstart.register_plugin(Late(), name="late")
+everything = procstart.get_all_start_methods()  # every plugin loads: the registry is rebuilt
+print(json.dumps({
+    "partial_refs": partial,
+    "refs": [str(ref) for ref in registry.child_setup_refs()],
+    "plugins": [name for name, _ in registry.pm.list_name_plugin()],
+    "all": everything,
+}))
+"""
+
+
+def test_a_rebuilt_registry_is_what_a_full_load_builds(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    _run(tmp_path, site, ONE_CHILD, "alpha")
+    cached = _run(tmp_path, site, RUNTIME_AND_ORDER)
+    uncached = _run(tmp_path, site, RUNTIME_AND_ORDER, PROCSTART_ENTRY_POINT_CACHE="0")
+    assert cached == uncached
+    assert cached["partial_refs"] == cached["refs"]  # per-launch hooks: the same order
+    assert {"alpha", "beta", "late"} <= set(cached["all"])
+    assert cached["plugins"][-1] == "late"  # registered at run time: after every entry point

@@ -175,6 +175,21 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: what :meth:`Plugins.load_all` swaps in from the registry it built
+_STATE = (
+    "_pm",
+    "_broken",
+    "_methods",
+    "_conflicts",
+    "_origins",
+    "_refs",
+    "_provided",
+    "_spec_sources",
+    "_plan",
+    "_loaded",
+)
+
+
 class Plugins:
     """Typed facade over one ``pluggy.PluginManager("procstart")``."""
 
@@ -279,15 +294,17 @@ class Plugins:
         with self._lock:
             if not self._partial:
                 return
+            # built aside, then swapped in: a launch in another thread sees the
+            # old registry or the new one, never one half built
+            full = Plugins(autoload=False)
+            full._eps = self._eps
+            full._load_eps(self._eps)
+            for plugin, name in self._runtime:
+                full.add(plugin, name=name)
+            for attribute in _STATE:
+                setattr(self, attribute, getattr(full, attribute))
+            self.generation = max(self.generation, full.generation) + 1
             self._partial = False
-            runtime = list(self._runtime)
-            generation = self.generation
-            self._fresh()
-            self._loaded.clear()
-            self._load_eps(self._eps)
-            for plugin, name in runtime:
-                self.add(plugin, name=name)
-            self.generation = max(self.generation, generation + 1)
 
     # -- loading --------------------------------------------------------
     def _load_entry_points(self) -> None:
