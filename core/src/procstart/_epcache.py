@@ -49,7 +49,6 @@ import contextlib
 import os
 import sys
 import time
-import zlib
 
 GROUP = "procstart"  # procstart._manager.ENTRY_POINT_GROUP
 CACHE_ENV = "PROCSTART_ENTRY_POINT_CACHE"
@@ -146,9 +145,22 @@ def _cache_file() -> str | None:
     # one file per interpreter and installation, whatever the script's folder
     # (sys.path[0]): a program run from another folder reads the same file
     key = "\0".join([sys.executable, sys.version, *sys.path[_first_installed() :]])
-    key_bytes = key.encode("utf-8", "surrogatepass")
-    tag = f"{zlib.crc32(key_bytes):08x}{zlib.adler32(key_bytes):08x}"
-    return os.path.join(folder, f"entry-points-{tag}.txt")
+    return os.path.join(folder, f"entry-points-{_digest(key.encode('utf-8', 'surrogatepass'))}.txt")
+
+
+def _digest(data: bytes) -> str:
+    """64-bit FNV-1a of ``data`` as 16 hex digits (a file name, not a secret).
+
+    Pure Python: ``zlib`` or ``hashlib`` would be one more import (0.3 ms)
+    in every program, for a few hundred bytes.
+
+    >>> _digest(b"")
+    'cbf29ce484222325'
+    """
+    value = 0xCBF29CE484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{value:016x}"
 
 
 def _read(
