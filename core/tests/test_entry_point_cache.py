@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -152,3 +154,77 @@ def test_an_unwritable_cache_folder_changes_nothing(tmp_path: Path) -> None:
     (tmp_path / "cache").write_text("a file, not a folder")
     report = _report(tmp_path, site)
     assert "rom" in report["methods"]
+
+
+# -- the script's folder -------------------------------------------------------
+
+WRITES_NEXT_TO_ITSELF = """
+import json, os, sys, time
+import procstart
+from procstart import _manager
+registry = _manager.plugins()
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, f"output-{time.time_ns()}.txt"), "w") as out:
+    out.write("a program's output, next to it")
+print(json.dumps({
+    "methods": sorted(registry.methods),
+    "scanned": "importlib.metadata" in sys.modules,
+}))
+"""
+
+
+def _run_script(script: Path, site: Path, tmp_path: Path) -> dict:
+    """``python main.py``: its folder is ``sys.path[0]``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    env.update(PYTHONPATH=str(site), PROCSTART_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _script(folder: Path, code: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    script = folder / "main.py"
+    script.write_text(code)
+    _age(script, folder)
+    return script
+
+
+def test_a_program_that_writes_next_to_its_script_still_uses_the_cache(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    _install(site, "quiet-plugin", "quietm")
+    script = _script(tmp_path / "app", WRITES_NEXT_TO_ITSELF)
+    first = _run_script(script, site, tmp_path)
+    assert first["scanned"] is True
+    # every run wrote a file into the script's folder (its mtime is now): not a reason to rescan
+    for _ in range(2):
+        again = _run_script(script, site, tmp_path)
+        assert again["scanned"] is False
+        assert again["methods"] == first["methods"]
+    # another script's folder (as another program, or -c in another folder) reads the same file
+    other = _script(tmp_path / "other", WRITES_NEXT_TO_ITSELF)
+    assert _run_script(other, site, tmp_path)["scanned"] is False
+
+
+def test_a_distribution_in_the_script_folder_is_seen(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    _install(site, "site-plugin", "sitem")
+    script = _script(tmp_path / "app", WRITES_NEXT_TO_ITSELF)
+    assert _run_script(script, site, tmp_path)["scanned"] is True  # the cache is written
+    _install(script.parent, "local-plugin", "localm")  # dropped next to the script, dated
+    report = _run_script(script, site, tmp_path)
+    assert report["scanned"] is True
+    assert {"sitem", "localm"} <= set(report["methods"])
+    # a folder without one still uses the cache, which never learnt of localm
+    other = _script(tmp_path / "other", WRITES_NEXT_TO_ITSELF)
+    elsewhere = _run_script(other, site, tmp_path)
+    assert elsewhere["scanned"] is False
+    assert "sitem" in elsewhere["methods"] and "localm" not in elsewhere["methods"]

@@ -9,15 +9,15 @@ naming both distributions. Public access is :mod:`procstart.config`.
 from __future__ import annotations
 
 import threading
-from typing import NamedTuple
+from typing import Any
 
 from . import _manager
 from ._pyproject import TABLE
 from ._resolution import START_METHOD_ENV
-from ._types import ConfigKey
+from ._types import ConfigKey, _Value
 from .errors import PluginConflictError
 
-__all__ = ["CORE", "CORE_KEYS", "ENV_VARS", "Declared", "declared_keys"]
+__all__ = ["CORE", "CORE_KEYS", "ENV_VARS", "Declared", "declared_key", "declared_keys"]
 
 #: who declares the core's keys, in ``procstart config`` and errors
 CORE = "procstart"
@@ -39,16 +39,26 @@ ENV_VARS: dict[str, str] = {
     "PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "`1`/`true`/`yes`/`on`: load no entry-point plugins "
     "(only those registered in code with `procstart.register_plugin`)",
     "PROCSTART_DISABLE_PLUGINS": "comma-separated distribution or entry-point names "
-    "(`procstart-tracker,procstart-dask`): autoloading skips them, the others load as usual",
+    "(`procstart-tracker,launchlog`): their entry points are not loaded; the others load "
+    "as usual (cached, by need)",
 }
 
 
-class Declared(NamedTuple):
-    """A declared key and the distribution that declared it (``procstart`` for core keys)."""
+class Declared(_Value):
+    """A declared key and the distribution that declared it (``procstart`` for core keys).
 
+    A plain value (not a ``typing.NamedTuple``, whose creation costs ~1 ms):
+    the launch path reads one key through it.
+    """
+
+    __slots__ = ("distribution", "key", "version")
+    _fields = ("key", "distribution", "version")
     key: ConfigKey
     distribution: str
-    version: str = ""
+    version: str
+
+    def __init__(self, key: ConfigKey, distribution: str, version: str = "") -> None:
+        self._set(key=key, distribution=distribution, version=version)
 
 
 _lock = threading.Lock()
@@ -60,16 +70,15 @@ def _provider(distribution: str, version: str) -> str:
     return f"{distribution}=={version}" if version else distribution
 
 
-def _collect() -> dict[str, Declared]:
-    registry = _manager.plugins()
-    pm = registry.pm
+def _collect(registry: _manager.Plugins, pm: Any) -> dict[str, Declared]:
+    """The declarations of the plugins registered in ``pm`` (the core's first)."""
     keys = {key.name: Declared(key, CORE) for key in CORE_KEYS}
     hook = pm.hook.procstart_config_keys
     declaring = [impl.plugin for impl in hook.get_hookimpls() if not impl.wrapper]
     everyone = pm.get_plugins()
     for plugin in declaring:
         name = pm.get_name(plugin) or repr(plugin)
-        dist, version = registry.origins.get(name, (name, ""))
+        dist, version = registry._origins.get(name, (name, ""))
         # one plugin's declarations, still called by pluggy's hook caller
         only = pm.subset_hook_caller(
             "procstart_config_keys", remove_plugins=[p for p in everyone if p is not plugin]
@@ -103,15 +112,40 @@ def declared_keys() -> dict[str, Declared]:
     """
     global _cache
     registry = _manager.plugins()
+    pm = registry.pm  # every plugin loaded
     with _lock:
         cached = _cache
         if cached is None or cached[0] is not registry or cached[1] != registry.generation:
-            cached = _cache = (registry, registry.generation, _collect())
+            cached = _cache = (registry, registry.generation, _collect(registry, pm))
         return cached[2]
+
+
+def declared_key(name: str) -> Declared | None:
+    """The declaration of key ``name``, loading only the plugin that declares it.
+
+    As ``declared_keys().get(name)``, but while the plugin registry is partial
+    (see :mod:`procstart._manager`) only the one entry point that declares
+    ``name`` is loaded: a launch that reads a plugin's setting does not load
+    every plugin. A key two entry points declare loads them all (the
+    conflict is reported as :func:`declared_keys` reports it).
+    """
+    global _partial
+    registry = _manager.plugins()
+    if not registry.key_declarers_loaded(name):
+        return declared_keys().get(name)
+    with _lock:
+        cached = _partial
+        if cached is None or cached[0] is not registry or cached[1] != registry.generation:
+            cached = _partial = (registry, registry.generation, _collect(registry, registry._pm))
+        return cached[2].get(name)
+
+
+#: as ``_cache``, for the plugins a partial registry has loaded
+_partial: tuple[_manager.Plugins, int, dict[str, Declared]] | None = None
 
 
 def _reset_for_tests() -> None:
     """Forget the cached declarations."""
-    global _cache
+    global _cache, _partial
     with _lock:
-        _cache = None
+        _cache = _partial = None

@@ -1,4 +1,4 @@
-"""The ``procstart`` entry points, scanned once and cached per ``sys.path``.
+"""The ``procstart`` entry points, scanned once and cached per installation.
 
 Scanning entry points imports ``importlib.metadata`` (with ``email``,
 ``zipfile``, ``csv``, ``pathlib``...) and reads every distribution's
@@ -9,10 +9,23 @@ file in the user's cache folder (``$PROCSTART_CACHE_DIR``, else
 interpreter and installation (``sys.path`` past the script's folder), and
 used only while nothing it depends on changed:
 
-- the modification time of every ``sys.path`` entry (installing, removing or
-  upgrading a distribution adds or removes a ``.dist-info`` folder there);
+- the modification time of every ``sys.path`` entry past the script's folder
+  (installing, removing or upgrading a distribution adds or removes a
+  ``.dist-info`` folder there);
 - the modification time of the ``entry_points.txt`` of every distribution
-  that declares ``procstart`` entry points (edited in place).
+  that declares ``procstart`` entry points (edited in place);
+- the script's folder (``sys.path[0]``: the main file's folder, the current
+  folder under ``-c``) is not watched by its time, which changes whenever a
+  program writes a file next to itself: while it holds no ``*.dist-info`` or
+  ``*.egg-info`` entry the cache is used, and while it holds one nothing is
+  cached (the scan sees that distribution, in that folder only).
+
+With the entry points the file keeps what the plugin manager learnt by
+loading them (:func:`facts`): the hooks each implements and the start
+methods it provides, so that a later process loads only the plugins a call
+needs (see :mod:`procstart._manager`). Those facts are true only of the
+code that was loaded: the modification times of the modules each plugin's
+package had imported are watched too.
 
 A file whose recorded times are less than :data:`RACY_SECONDS` old is not
 written (a change within the same clock tick would go unseen, as git's
@@ -36,16 +49,17 @@ import contextlib
 import os
 import sys
 import time
-import zlib
 
 GROUP = "procstart"  # procstart._manager.ENTRY_POINT_GROUP
 CACHE_ENV = "PROCSTART_ENTRY_POINT_CACHE"
 CACHE_DIR_ENV = "PROCSTART_CACHE_DIR"
 #: a key younger than this (seconds) is not cached: a later change could share its mtime
 RACY_SECONDS = 2.0
-_HEADER = "procstart-entry-points 1"
+_HEADER = "procstart-entry-points 2"
+#: folder entries that make a folder a place distributions are installed
+_METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
-__all__ = ["CachedEntryPoint", "entry_points"]
+__all__ = ["CachedEntryPoint", "Facts", "entry_points", "facts", "record_facts"]
 
 
 class CachedEntryPoint:
@@ -71,6 +85,25 @@ class CachedEntryPoint:
         return (self.name, self.value, self.module, self.attr, self.dist, self.version)
 
 
+class Facts:
+    """What loading one entry point taught: its hooks, start methods and config keys."""
+
+    __slots__ = ("hooks", "keys", "methods")
+
+    def __init__(
+        self, hooks: tuple[str, ...], methods: tuple[str, ...], keys: tuple[str, ...]
+    ) -> None:
+        self.hooks = hooks
+        self.methods = methods
+        self.keys = keys
+
+
+#: what this process read or scanned: (cache file, entry points, watched files,
+#: facts by (name, value) or None); None when the result is not cacheable
+_last: tuple[str, list[CachedEntryPoint], list[str], dict[tuple[str, str], Facts] | None] | None
+_last = None
+
+
 def _mtime(path: str) -> int:
     try:
         return os.stat(path or ".").st_mtime_ns
@@ -78,9 +111,26 @@ def _mtime(path: str) -> int:
         return -1
 
 
+def _first_installed() -> int:
+    """Index of the first ``sys.path`` entry past the script's folder."""
+    # -P / -I (3.11+): no script folder is put in front of sys.path
+    return 0 if getattr(sys.flags, "safe_path", False) else 1
+
+
 def _entries() -> list[str]:
-    """``sys.path`` with ``""`` (the current folder) spelled out."""
-    return [entry or os.getcwd() for entry in sys.path]
+    """The installation's ``sys.path`` entries (past the script's folder)."""
+    return [entry or os.getcwd() for entry in sys.path[_first_installed() :]]
+
+
+def _script_folder_has_metadata() -> bool:
+    """True when the script's folder holds a ``*.dist-info`` / ``*.egg-info`` entry."""
+    if _first_installed() == 0 or not sys.path:
+        return False
+    try:
+        with os.scandir(sys.path[0] or ".") as entries:
+            return any(entry.name.endswith(_METADATA_SUFFIXES) for entry in entries)
+    except OSError:  # gone, unreadable, a zip file: importlib.metadata finds nothing either
+        return False
 
 
 def _cache_file() -> str | None:
@@ -93,15 +143,30 @@ def _cache_file() -> str | None:
     if not all(isinstance(entry, str) for entry in sys.path):
         return None
     # one file per interpreter and installation, whatever the script's folder
-    # (sys.path[0]): a program run from another folder rewrites it
-    key = "\0".join([sys.executable, sys.version, *sys.path[1:]])
-    key_bytes = key.encode("utf-8", "surrogatepass")
-    tag = f"{zlib.crc32(key_bytes):08x}{zlib.adler32(key_bytes):08x}"
-    return os.path.join(folder, f"entry-points-{tag}.txt")
+    # (sys.path[0]): a program run from another folder reads the same file
+    key = "\0".join([sys.executable, sys.version, *sys.path[_first_installed() :]])
+    return os.path.join(folder, f"entry-points-{_digest(key.encode('utf-8', 'surrogatepass'))}.txt")
 
 
-def _read(path: str) -> list[CachedEntryPoint] | None:
-    """The cached entry points if the file is whole and still true, else None."""
+def _digest(data: bytes) -> str:
+    """64-bit FNV-1a of ``data`` as 16 hex digits (a file name, not a secret).
+
+    Pure Python: ``zlib`` or ``hashlib`` would be one more import (0.3 ms)
+    in every program, for a few hundred bytes.
+
+    >>> _digest(b"")
+    'cbf29ce484222325'
+    """
+    value = 0xCBF29CE484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{value:016x}"
+
+
+def _read(
+    path: str,
+) -> tuple[list[CachedEntryPoint], list[str], dict[tuple[str, str], Facts] | None] | None:
+    """The cached entry points, watched files and facts if whole and still true, else None."""
     try:
         with open(path, encoding="utf-8") as fh:
             lines = fh.read().split("\n")
@@ -110,13 +175,14 @@ def _read(path: str) -> list[CachedEntryPoint] | None:
     if len(lines) < 3 or lines[0] != _HEADER or lines[-2] != "END" or lines[-1] != "":
         return None
     paths: list[str] = []
+    files: list[str] = []
     found: list[CachedEntryPoint] = []
+    known: dict[tuple[str, str], Facts] | None = None
     for line in lines[1:-2]:
         kind, _, rest = line.partition("\t")
         fields = rest.split("\t")
         if kind in ("P", "F") and len(fields) == 2:
-            if kind == "P":
-                paths.append(fields[0])
+            (paths if kind == "P" else files).append(fields[0])
             try:
                 if _mtime(fields[0]) != int(fields[1]):
                     return None
@@ -124,11 +190,15 @@ def _read(path: str) -> list[CachedEntryPoint] | None:
                 return None
         elif kind == "E" and len(fields) == 6:
             found.append(CachedEntryPoint(*fields))
+        elif kind == "H" and len(fields) == 5:
+            known = {} if known is None else known
+            hooks, methods, keys = (tuple(filter(None, field.split(","))) for field in fields[2:])
+            known[(fields[0], fields[1])] = Facts(hooks, methods, keys)
         else:
             return None
     if paths != _entries():
         return None
-    return found
+    return found, files, known
 
 
 def _scan() -> tuple[list[CachedEntryPoint], list[str] | None]:
@@ -153,7 +223,12 @@ def _scan() -> tuple[list[CachedEntryPoint], list[str] | None]:
     return found, watched
 
 
-def _write(path: str, found: list[CachedEntryPoint], watched: list[str]) -> None:
+def _write(
+    path: str,
+    found: list[CachedEntryPoint],
+    watched: list[str],
+    known: dict[tuple[str, str], Facts] | None = None,
+) -> None:
     now = time.time_ns()
     lines = [_HEADER]
     entries = _entries()
@@ -165,11 +240,20 @@ def _write(path: str, found: list[CachedEntryPoint], watched: list[str]) -> None
             lines.append(f"{kind}\t{file}\t{mtime}")
     for ep in found:
         lines.append("E\t" + "\t".join(ep.fields()))
+    for (name, value), fact in (known or {}).items():
+        listed = (",".join(items) for items in (fact.hooks, fact.methods, fact.keys))
+        lines.append("\t".join(("H", name, value, *listed)))
     lines.append("END\n")
     text = "\n".join(lines)
     if any("\t" in field or "\n" in field for ep in found for field in ep.fields()):
         return
     if any("\t" in p or "\n" in p for p in [*entries, *watched]):
+        return
+    if any(
+        "," in item or "\t" in item or "\n" in item
+        for fact in (known or {}).values()
+        for item in (*fact.methods, *fact.keys)
+    ):
         return
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
@@ -184,16 +268,50 @@ def _write(path: str, found: list[CachedEntryPoint], watched: list[str]) -> None
 
 def entry_points() -> list[CachedEntryPoint]:
     """The ``procstart`` entry points on ``sys.path``, in ``importlib.metadata``'s order."""
+    global _last
+    _last = None
     path = _cache_file()
+    if path is not None and _script_folder_has_metadata():
+        path = None  # the scan sees what is installed there: true of that folder only
     if path is not None:
         try:
             cached = _read(path)
         except OSError:  # the current folder is gone, say
             cached = None
         if cached is not None:
-            return cached
+            _last = (path, *cached)
+            return cached[0]
     found, watched = _scan()
     if path is not None and watched is not None:
         with contextlib.suppress(OSError):
             _write(path, found, watched)
+        _last = (path, found, watched, None)
     return found
+
+
+def facts() -> dict[tuple[str, str], Facts] | None:
+    """What the cache read by the last :func:`entry_points` knows of each entry point.
+
+    Keyed by ``(name, value)``; None when it knows nothing (a fresh scan).
+    """
+    return None if _last is None else _last[3]
+
+
+def record_facts(known: dict[tuple[str, str], Facts], modules: list[str]) -> None:
+    """Add ``known`` to the cache file the last :func:`entry_points` used.
+
+    ``modules`` are the files the facts were learnt from (watched from now
+    on), merged with the facts the file has. Nothing is written when the
+    entry points were not cacheable, when the file already knows every entry
+    point in ``known``, or when any watched file is too fresh.
+    """
+    global _last
+    last = _last
+    if last is None or (last[3] is not None and set(known) <= set(last[3])):
+        return
+    path, found, watched, old = last
+    merged = {**(old or {}), **known}  # a run that left some plugins out learnt less
+    files = [*watched, *(file for file in modules if file not in watched)]
+    with contextlib.suppress(OSError):
+        _write(path, found, files, merged)
+    _last = (path, found, files, merged)

@@ -41,6 +41,9 @@ class ProcstartSpecs:
 
         Called by the core once per plugin as it registers (through a pluggy
         subset hook caller, so each method is credited to its distribution).
+        Plugins load by need: a program that first loads some plugins and
+        later needs them all registers them again (the registry is rebuilt),
+        so this may run twice in a process: keep it free of side effects.
         Names must be unique across installed distributions; a clash is
         reported naming both.
 
@@ -152,8 +155,10 @@ class ProcstartSpecs:
     def procstart_config_keys(self) -> Iterable[ConfigKey]:
         """Declare the ``[tool.procstart]`` keys this plugin reads.
 
-        Called once per plugin when ``[tool.procstart]`` is first validated;
-        the first plugin to declare a name keeps it. Keys nobody declares
+        Called once per plugin when ``[tool.procstart]`` is first validated
+        or a key is first read (then only the plugin that declares that key,
+        as the entry-point cache knows it), and again after the registry
+        changes; a name declared twice is an error naming both. Keys nobody declares
         draw a warning; values of the wrong type fail with the file and the
         dotted key named.
 

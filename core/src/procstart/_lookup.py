@@ -20,7 +20,10 @@ def start_method(name: str) -> StartMethod:
     """
     canonical = normalize_method_name(name)
     registry = _manager.plugins()
-    method = registry.methods.get(canonical)
+    # only its providers load; an error below needs every plugin (they load then)
+    method = registry.find_method(canonical)
+    if method is None:
+        method = registry.methods.get(canonical)  # every plugin loaded now
     if method is None:
         conflict = registry.conflicts.get(canonical)
         if conflict is not None:

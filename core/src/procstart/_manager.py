@@ -6,16 +6,25 @@ others keep working. Start methods are collected per plugin so that each
 knows the distribution that provided it, and a name provided twice is a
 conflict naming both. The rest of the core talks to plugins only through
 :class:`Plugins` (a typed facade), never through ``pm.hook`` by string.
+
+Loading is by need. When the entry-point cache knows what each entry point
+implements and provides (:func:`procstart._epcache.facts`), a registry
+starts *partial*: it loads only the plugins implementing a per-launch hook
+(:data:`PER_LAUNCH_HOOKS`) or declaring hooks of their own, and the
+providers of a start method when that method is asked for by name
+(:meth:`Plugins.find_method`). Anything that needs every plugin (``pm``,
+``methods``, ``broken``, ``conflicts``, ``status()``, the declared config
+keys, the default method) loads the rest first: the registry is then built
+again in entry-point order, exactly as a full load builds it, so hook order,
+conflicts and broken plugins are what they would have been. The facts are
+learnt by a full load and stored in the cache by it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, cast
 
 import pluggy
@@ -27,6 +36,7 @@ from ._types import (
     PopenLike,
     Resource,
     StartMethod,
+    _Value,
 )
 from ._types import _no_info as _types_no_info
 
@@ -35,32 +45,68 @@ ENTRY_POINT_GROUP = "procstart"
 #: functions, added with ``pm.add_hookspecs`` before any plugin registers
 HOOKSPECS_ATTRIBUTE = "procstart_hookspecs"
 DISABLE_AUTOLOAD_ENV = "PROCSTART_DISABLE_PLUGIN_AUTOLOAD"
-#: comma-separated distribution or entry-point names that autoloading skips
+#: comma-separated distribution or entry-point names whose entry points are not loaded
 DISABLE_PLUGINS_ENV = "PROCSTART_DISABLE_PLUGINS"
+#: hooks every launch consults: their implementers load with the registry
+PER_LAUNCH_HOOKS = frozenset(
+    {
+        "procstart_launch",
+        "procstart_inherited_handles",
+        "procstart_child_setup",
+        "procstart_register_resource",
+        "procstart_unregister_resource",
+    }
+)
+#: recorded among a plugin's hooks when it declares hooks of its own (it loads first)
+_DECLARES_HOOKS = "procstart_hookspecs"
 
 __all__ = ["BrokenPlugin", "Conflict", "Plugins", "plugins", "register_plugin"]
 
 
-@dataclass(frozen=True)
-class BrokenPlugin:
+class BrokenPlugin(_Value):
     """A plugin that could not be loaded, and why."""
 
+    __slots__ = (
+        "distribution",
+        "error",
+        "name",
+        "version",
+    )
+    _fields = (
+        "name",
+        "distribution",
+        "version",
+        "error",
+    )
     name: str
     distribution: str
     version: str
     error: str
+
+    def __init__(self, name: str, distribution: str, version: str, error: str) -> None:
+        self._set(name=name, distribution=distribution, version=version, error=error)
 
     def describe(self) -> str:
         """One line: ``dist==version (entry point 'name'): error``."""
         return f"{self.distribution}=={self.version} (plugin {self.name!r}): {self.error}"
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(_Value):
     """A start-method name provided by more than one distribution."""
 
+    __slots__ = (
+        "name",
+        "providers",
+    )
+    _fields = (
+        "name",
+        "providers",
+    )
     name: str
     providers: tuple[str, ...]
+
+    def __init__(self, name: str, providers: tuple[str, ...]) -> None:
+        self._set(name=name, providers=providers)
 
     def message(self) -> str:
         """The error text shown when the name is chosen or listed."""
@@ -71,17 +117,49 @@ class Conflict:
         )
 
 
-@dataclass(frozen=True)
-class LaunchPlan:
-    """Per-generation facts about the plugins that every launch consults."""
+class LaunchPlan(_Value):
+    """Per-generation facts about the plugins that every launch consults.
 
+    ``handle_calls``: the ``procstart_inherited_handles`` functions in
+    pluggy's call order with their argument names; None when a wrapper needs
+    pluggy's hook call.
+    """
+
+    __slots__ = (
+        "child_setup",
+        "direct_launch",
+        "handle_calls",
+        "has_tracker",
+        "wants_handles",
+    )
+    _fields = (
+        "wants_handles",
+        "has_tracker",
+        "child_setup",
+        "direct_launch",
+        "handle_calls",
+    )
     wants_handles: bool
     has_tracker: bool
     child_setup: tuple[Any, ...]
     direct_launch: bool
-    #: the ``procstart_inherited_handles`` functions in pluggy's call order with
-    #: their argument names; None when a wrapper needs pluggy's hook call
-    handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None = None
+    handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None
+
+    def __init__(
+        self,
+        wants_handles: bool,
+        has_tracker: bool,
+        child_setup: tuple[Any, ...],
+        direct_launch: bool,
+        handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None = None,
+    ) -> None:
+        self._set(
+            wants_handles=wants_handles,
+            has_tracker=has_tracker,
+            child_setup=child_setup,
+            direct_launch=direct_launch,
+            handle_calls=handle_calls,
+        )
 
 
 class _CorePlugin:
@@ -97,51 +175,211 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: what :meth:`Plugins.load_all` swaps in from the registry it built
+_STATE = (
+    "_pm",
+    "_broken",
+    "_methods",
+    "_conflicts",
+    "_origins",
+    "_refs",
+    "_provided",
+    "_spec_sources",
+    "_plan",
+    "_loaded",
+)
+
+
 class Plugins:
     """Typed facade over one ``pluggy.PluginManager("procstart")``."""
 
     def __init__(self, autoload: bool) -> None:
-        self.pm = pluggy.PluginManager(_hookspecs.PROJECT_NAME)
-        self.pm.add_hookspecs(_hookspecs.ProcstartSpecs)
-        self.pm.register(_CorePlugin(), name="procstart-core")
-        self.broken: list[BrokenPlugin] = []
-        self.methods: dict[str, StartMethod] = {}
-        self.conflicts: dict[str, Conflict] = {}
-        #: plugin name -> (distribution, version)
-        self.origins: dict[str, tuple[str, str]] = {}
-        #: plugin name -> what a child imports to get the same plugin
-        self.refs: dict[str, str] = {}
         self._lock = threading.RLock()
-        #: what plugins gave ``pm.add_hookspecs`` (each once)
-        self._spec_sources: list[object] = []
         #: bumped whenever plugins change; launch-time caches key on it
         self.generation = 0
-        self._plan: tuple[int, LaunchPlan] | None = None
+        #: the entry points (deduplicated, in importlib.metadata's order)
+        self._eps: list[Any] = []
+        #: what the cache knows of each entry point; None: load them all
+        self._facts: dict[tuple[str, str], Any] | None = None
+        #: keys of the entry points loaded so far
+        self._loaded: set[tuple[str, str]] = set()
+        #: True while some entry points are not loaded (see the module docstring)
+        self._partial = False
+        #: plugins registered at run time, in order (kept when the registry is rebuilt)
+        self._runtime: list[tuple[object, str | None]] = []
+        self._fresh()
         if autoload:
             self._load_entry_points()
 
+    def _fresh(self) -> None:
+        """Empty state: a plugin manager with the core's hooks and plugin only."""
+        self._pm = pluggy.PluginManager(_hookspecs.PROJECT_NAME)
+        self._pm.add_hookspecs(_hookspecs.ProcstartSpecs)
+        self._pm.register(_CorePlugin(), name="procstart-core")
+        self._broken: list[BrokenPlugin] = []
+        self._methods: dict[str, StartMethod] = {}
+        self._conflicts: dict[str, Conflict] = {}
+        #: plugin name -> (distribution, version)
+        self._origins: dict[str, tuple[str, str]] = {}
+        #: plugin name -> what a child imports to get the same plugin
+        self._refs: dict[str, str] = {}
+        #: plugin name -> the start-method names it yielded (conflicting ones too)
+        self._provided: dict[str, tuple[str, ...]] = {}
+        #: what plugins gave ``pm.add_hookspecs`` (each once)
+        self._spec_sources: list[object] = []
+        self._plan: tuple[int, LaunchPlan] | None = None
+
+    # -- what needs every plugin loads them first ------------------------
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """The plugin manager, every plugin loaded."""
+        self.load_all()
+        return self._pm
+
+    @property
+    def methods(self) -> dict[str, StartMethod]:
+        """Every installed start method by name (conflicting names left out)."""
+        self.load_all()
+        return self._methods
+
+    @property
+    def broken(self) -> list[BrokenPlugin]:
+        """Every plugin that could not be loaded, and why."""
+        self.load_all()
+        return self._broken
+
+    @property
+    def conflicts(self) -> dict[str, Conflict]:
+        """Start-method names provided by more than one distribution."""
+        self.load_all()
+        return self._conflicts
+
+    @property
+    def origins(self) -> dict[str, tuple[str, str]]:
+        """Plugin name -> (distribution, version)."""
+        self.load_all()
+        return self._origins
+
+    @property
+    def refs(self) -> dict[str, str]:
+        """Plugin name -> what a child imports to get the same plugin."""
+        self.load_all()
+        return self._refs
+
+    def find_method(self, name: str) -> StartMethod | None:
+        """The installed method ``name`` (canonical), loading only its providers.
+
+        None when it is not installed, conflicts or its provider is broken:
+        the caller then looks at :attr:`methods`, :attr:`conflicts` and
+        :attr:`broken`, which load every plugin.
+        """
+        with self._lock:
+            if self._partial and self._facts is not None:
+                wanted = [
+                    ep
+                    for ep in self._eps
+                    if (ep.name, ep.value) not in self._loaded
+                    and name in self._facts[(ep.name, ep.value)].methods
+                ]
+                if wanted:
+                    self._load_eps(wanted)
+            if name in self._conflicts:
+                return None
+            return self._methods.get(name)
+
+    def load_all(self) -> None:
+        """Load every entry point, building the registry as a full load builds it."""
+        if not self._partial:
+            return
+        with self._lock:
+            if not self._partial:
+                return
+            # built aside, then swapped in: a launch in another thread sees the
+            # old registry or the new one, never one half built
+            full = Plugins(autoload=False)
+            full._eps = self._eps
+            full._load_eps(self._eps)
+            for plugin, name in self._runtime:
+                full.add(plugin, name=name)
+            for attribute in _STATE:
+                setattr(self, attribute, getattr(full, attribute))
+            self.generation = max(self.generation, full.generation) + 1
+            self._partial = False
+
     # -- loading --------------------------------------------------------
     def _load_entry_points(self) -> None:
-        seen: set[tuple[str, str]] = set()
-        loaded: list[tuple[Any, str, str, str, str]] = []
-        from ._epcache import entry_points
+        from . import _epcache
 
-        disabled = _disabled_plugins()
-        for ep in entry_points():  # importlib.metadata's scan, cached per sys.path
-            dist, version = ep.dist, ep.version
+        seen: set[tuple[str, str]] = set()
+        left_out = _disabled_plugins()
+        for ep in _epcache.entry_points():  # importlib.metadata's scan, cached per sys.path
             key = (ep.name, ep.value)
-            if key in seen:  # the same distribution found twice on sys.path
-                continue
-            if disabled and (_normalize(dist) in disabled or _normalize(ep.name) in disabled):
-                continue
+            if key in seen or ep.name in left_out or ep.dist in left_out:
+                continue  # the same distribution found twice on sys.path, or left out
             seen.add(key)
+            self._eps.append(ep)
+        known = _epcache.facts()
+        if known is not None and all((ep.name, ep.value) in known for ep in self._eps):
+            self._facts = known
+            self._partial = True
+            eager = [
+                ep
+                for ep in self._eps
+                if PER_LAUNCH_HOOKS.intersection(known[(ep.name, ep.value)].hooks)
+                or _DECLARES_HOOKS in known[(ep.name, ep.value)].hooks
+            ]
+            self._load_eps(eager)
+            return
+        self._load_eps(self._eps)
+        self._record_facts()
+
+    def _load_eps(self, eps: list[Any]) -> None:
+        loaded: list[tuple[Any, str, str, str, str]] = []
+        for ep in eps:
+            dist, version = ep.dist, ep.version
+            self._loaded.add((ep.name, ep.value))
             try:
                 obj = ep.load()
             except Exception as exc:  # noqa: BLE001 - any import failure is reported
-                self.broken.append(BrokenPlugin(ep.name, dist, version, _describe_error(exc)))
+                self._broken.append(BrokenPlugin(ep.name, dist, version, _describe_error(exc)))
                 continue
             loaded.append((obj, ep.name, ep.value, dist, version))
         self._register_all(loaded)
+
+    def _record_facts(self) -> None:
+        """After a full load: tell the cache what each entry point implements and provides."""
+        import sys
+
+        from . import _epcache
+
+        if self._broken or len(self._refs) < len(self._eps):
+            return  # a broken plugin is retried (and reported) by every full load
+        hooks: dict[str, list[str]] = {}
+        for hook_name, caller in vars(self._pm.hook).items():
+            if hook_name.startswith("procstart_") and hasattr(caller, "get_hookimpls"):
+                for impl in caller.get_hookimpls():
+                    hooks.setdefault(impl.plugin_name, []).append(hook_name)
+        known = {}
+        modules: list[str] = []
+        for ep in self._eps:
+            plugin = self._pm.get_plugin(ep.name)
+            names = hooks.get(ep.name, [])
+            if getattr(plugin, HOOKSPECS_ATTRIBUTE, None) is not None:
+                names.append(_DECLARES_HOOKS)
+            try:
+                keys = self._config_key_names(plugin) if "procstart_config_keys" in names else ()
+            except Exception:  # noqa: BLE001 - reported when the keys are needed
+                return
+            known[(ep.name, ep.value)] = _epcache.Facts(
+                tuple(sorted(names)), self._provided.get(ep.name, ()), keys
+            )
+            top = ep.module.split(".")[0]
+            for module_name, module in list(sys.modules.items()):
+                if module_name == top or module_name.startswith(top + "."):
+                    file = getattr(module, "__file__", None)
+                    if isinstance(file, str):
+                        modules.append(file)
+        _epcache.record_facts(known, sorted(set(modules)))
 
     def _register_all(self, loaded: list[tuple[Any, str, str, str, str]]) -> None:
         """Add every plugin's own hook specifications first, then register them all.
@@ -154,20 +392,44 @@ class Plugins:
             try:
                 self._add_hookspecs(obj)
             except Exception as exc:  # noqa: BLE001 - pluggy's errors and others
-                self.broken.append(BrokenPlugin(name, dist, version, _describe_error(exc)))
+                self._broken.append(BrokenPlugin(name, dist, version, _describe_error(exc)))
                 continue
             registrable.append((obj, name, ref, dist, version))
         for obj, name, ref, dist, version in registrable:
             if self.add(obj, name=name, distribution=dist, version=version):
-                self.refs[name] = ref
+                self._refs[name] = ref
 
     def _add_hookspecs(self, plugin: object) -> None:
         """Declare the hooks ``plugin`` lists in ``procstart_hookspecs`` (once)."""
         specs = getattr(plugin, HOOKSPECS_ATTRIBUTE, None)
         if specs is None or specs in self._spec_sources:
             return
-        self.pm.add_hookspecs(specs)
+        self._pm.add_hookspecs(specs)
         self._spec_sources.append(specs)
+
+    def _config_key_names(self, plugin: object) -> tuple[str, ...]:
+        """The ``[tool.procstart]`` key names ``plugin`` declares (through pluggy)."""
+        others = [other for other in self._pm.get_plugins() if other is not plugin]
+        caller = self._pm.subset_hook_caller("procstart_config_keys", others)
+        return tuple(getattr(key, "name", "") for batch in caller() for key in batch or ())
+
+    def key_declarers_loaded(self, key_name: str) -> bool:
+        """Load the plugins declaring ``key_name``; False when every plugin is needed.
+
+        True (partial registry) when at most one entry point declares it,
+        which is then loaded: the declarations of the plugins registered now
+        answer for that key as every plugin's would.
+        """
+        with self._lock:
+            if not self._partial or self._facts is None:
+                return False
+            wanted = [ep for ep in self._eps if key_name in self._facts[(ep.name, ep.value)].keys]
+            if len(wanted) > 1:
+                return False  # a conflict: its message names them in full-load order
+            todo = [ep for ep in wanted if (ep.name, ep.value) not in self._loaded]
+            if todo:
+                self._load_eps(todo)
+            return self._partial
 
     def load_snapshot(self, snapshot: list[tuple[str, str, str, str]]) -> None:
         """Register the plugins a parent listed, importing each by reference."""
@@ -181,18 +443,34 @@ class Plugins:
                 for part in filter(None, attr.strip().split(".")):
                     obj = getattr(obj, part)
             except Exception as exc:  # noqa: BLE001 - reported like any broken plugin
-                self.broken.append(BrokenPlugin(name, dist, version, _describe_error(exc)))
+                self._broken.append(BrokenPlugin(name, dist, version, _describe_error(exc)))
                 continue
             loaded.append((obj, name, ref, dist, version))
         self._register_all(loaded)
 
     def snapshot(self) -> list[tuple[str, str, str, str]]:
-        """What a child needs to load the same plugins without scanning."""
-        out = []
-        for name, ref in self.refs.items():
-            dist, version = self.origins.get(name, ("", ""))
-            out.append((name, ref, dist, version))
-        return out
+        """What a child needs to load the same plugins without scanning.
+
+        Entry points not loaded yet are listed too (in their order): the
+        child loads what a full load here would have loaded.
+        """
+        with self._lock:
+            if not self._partial:
+                found = self._origins
+                return [(name, ref, *found.get(name, ("", ""))) for name, ref in self._refs.items()]
+            out = []
+            for ep in self._eps:
+                if (ep.name, ep.value) not in self._loaded:
+                    out.append((ep.name, ep.value, ep.dist, ep.version))
+                elif ep.name in self._refs:
+                    dist, version = self._origins.get(ep.name, ("", ""))
+                    out.append((ep.name, self._refs[ep.name], dist, version))
+            listed = {ep.name for ep in self._eps}
+            for name, ref in self._refs.items():
+                if name not in listed:
+                    dist, version = self._origins.get(name, ("", ""))
+                    out.append((name, ref, dist, version))
+            return out
 
     def add(
         self,
@@ -205,37 +483,36 @@ class Plugins:
         """Register ``plugin`` and collect its start methods; False if broken."""
         with self._lock:
             plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)
-            if self.pm.has_plugin(plugin_name) or self.pm.is_registered(plugin):
+            if self._pm.has_plugin(plugin_name) or self._pm.is_registered(plugin):
                 return True
             try:
                 self._add_hookspecs(plugin)
-                self.pm.register(plugin, name=plugin_name)
+                self._pm.register(plugin, name=plugin_name)
                 self._check_unknown_hooks(plugin)
                 self._check_child_setup(plugin, plugin_name)
             except Exception as exc:  # noqa: BLE001 - pluggy's validation errors and others
-                if self.pm.is_registered(plugin):
-                    self.pm.unregister(plugin)
-                self.broken.append(
+                if self._pm.is_registered(plugin):
+                    self._pm.unregister(plugin)
+                self._broken.append(
                     BrokenPlugin(plugin_name, distribution, version, _describe_error(exc))
                 )
                 return False
-            self.origins[plugin_name] = (distribution, version)
+            self._origins[plugin_name] = (distribution, version)
             self.generation += 1
             if type(plugin).__name__ == "module":
-                self.refs.setdefault(plugin_name, getattr(plugin, "__name__", plugin_name))
+                self._refs.setdefault(plugin_name, getattr(plugin, "__name__", plugin_name))
             try:
                 methods = self._methods_of(plugin)
             except Exception as exc:  # noqa: BLE001 - a failing registration hook
-                self.pm.unregister(plugin)
-                self.broken.append(
+                self._pm.unregister(plugin)
+                self._broken.append(
                     BrokenPlugin(plugin_name, distribution, version, _describe_error(exc))
                 )
                 return False
+            self._provided[plugin_name] = tuple(method.name for method in methods)
             for method in methods:
                 self._add_method(
-                    dataclasses.replace(
-                        method, distribution=distribution, version=version, plugin=plugin_name
-                    )
+                    method.replace(distribution=distribution, version=version, plugin=plugin_name)
                 )
             return True
 
@@ -248,7 +525,7 @@ class Plugins:
         """
         marked = {}
         for attr in dir(plugin):
-            opts = self.pm.parse_hookimpl_opts(plugin, attr)
+            opts = self._pm.parse_hookimpl_opts(plugin, attr)
             # optionalhook=True (pluggy's flag): a hook another plugin declares,
             # which may not be installed here (a tracker's procstart_resource_types)
             if opts is not None and not opts.get("optionalhook"):
@@ -276,13 +553,13 @@ class Plugins:
 
     def _is_declared(self, hook_name: str) -> bool:
         """True for procstart's hooks and those plugins declared (``procstart_hookspecs``)."""
-        caller = getattr(self.pm.hook, hook_name, None)
+        caller = getattr(self._pm.hook, hook_name, None)
         return caller is not None and caller.spec is not None
 
     def _hook_names(self) -> list[str]:
         return sorted(
             name
-            for name, caller in vars(self.pm.hook).items()
+            for name, caller in vars(self._pm.hook).items()
             if name.startswith("procstart_") and getattr(caller, "spec", None) is not None
         )
 
@@ -294,7 +571,7 @@ class Plugins:
         otherwise the last registered first. A wrapper has nothing to wrap
         there, so it is refused here, naming the plugin.
         """
-        for impl in self.pm.hook.procstart_child_setup.get_hookimpls():
+        for impl in self._pm.hook.procstart_child_setup.get_hookimpls():
             if impl.plugin is not plugin:
                 continue
             if impl.hookwrapper or impl.wrapper:
@@ -312,10 +589,10 @@ class Plugins:
         Called for one plugin at a time (a subset hook caller) so that each
         method is credited to its distribution and a failure to its plugin.
         """
-        if self.pm.parse_hookimpl_opts(plugin, "procstart_start_methods") is None:
+        if self._pm.parse_hookimpl_opts(plugin, "procstart_start_methods") is None:
             return []
-        others = [other for other in self.pm.get_plugins() if other is not plugin]
-        caller = self.pm.subset_hook_caller("procstart_start_methods", others)
+        others = [other for other in self._pm.get_plugins() if other is not plugin]
+        caller = self._pm.subset_hook_caller("procstart_start_methods", others)
         methods = [method for batch in caller() for method in batch or ()]
         for method in methods:
             if not isinstance(method, StartMethod):
@@ -327,23 +604,23 @@ class Plugins:
 
     def _add_method(self, method: StartMethod) -> None:
         name = method.name
-        if name in self.conflicts:
-            old = self.conflicts[name]
-            self.conflicts[name] = Conflict(name, (*old.providers, _provider(method)))
+        if name in self._conflicts:
+            old = self._conflicts[name]
+            self._conflicts[name] = Conflict(name, (*old.providers, _provider(method)))
             return
-        existing = self.methods.get(name)
+        existing = self._methods.get(name)
         if existing is not None:
-            del self.methods[name]
-            self.conflicts[name] = Conflict(name, (_provider(existing), _provider(method)))
+            del self._methods[name]
+            self._conflicts[name] = Conflict(name, (_provider(existing), _provider(method)))
             return
-        self.methods[name] = method
+        self._methods[name] = method
 
     # -- typed hook calls -----------------------------------------------
     def launch_plan(self) -> LaunchPlan:
         """What every launch needs to know about the plugins, computed once."""
         plan = self._plan
         if plan is None or plan[0] != self.generation:
-            hook = self.pm.hook
+            hook = self._pm.hook
             launch_impls = hook.procstart_launch.get_hookimpls()
             handle_impls = hook.procstart_inherited_handles.get_hookimpls()
             computed = LaunchPlan(
@@ -365,7 +642,7 @@ class Plugins:
         """Run the launch hook chain for ``request``."""
         if self.launch_plan().direct_launch:  # nobody wraps launches: skip pluggy
             return request.method.launcher(request)
-        popen = self.pm.hook.procstart_launch(request=request)
+        popen = self._pm.hook.procstart_launch(request=request)
         if popen is None:
             raise RuntimeError(f"no plugin launched the {request.method.name!r} child")
         return popen  # type: ignore[no-any-return]
@@ -375,7 +652,7 @@ class Plugins:
         handles: list[InheritedHandle] = []
         calls = self.launch_plan().handle_calls
         if calls is None:
-            batches = self.pm.hook.procstart_inherited_handles(request=request)
+            batches = self._pm.hook.procstart_inherited_handles(request=request)
         else:  # no wrapper: call each as pluggy would, without its hook machinery
             batches = []
             for function, argnames in calls:
@@ -401,20 +678,20 @@ class Plugins:
         travel as the plugin object itself.
         """
         # pluggy calls get_hookimpls() from the end: tryfirst first, trylast last
-        impls = reversed(self.pm.hook.procstart_child_setup.get_hookimpls())
+        impls = reversed(self._pm.hook.procstart_child_setup.get_hookimpls())
         return [_child_setup_ref(impl.function, impl.plugin, impl.plugin_name) for impl in impls]
 
     def has_tracker(self) -> bool:
         """True when a plugin implements resource registration."""
-        return bool(self.pm.hook.procstart_register_resource.get_hookimpls())
+        return bool(self._pm.hook.procstart_register_resource.get_hookimpls())
 
     def register_resource(self, resource: Resource) -> bool:
         """Hand ``resource`` to the installed tracker; False if there is none."""
-        return bool(self.pm.hook.procstart_register_resource(resource=resource))
+        return bool(self._pm.hook.procstart_register_resource(resource=resource))
 
     def unregister_resource(self, resource: Resource) -> bool:
         """Tell the installed tracker ``resource`` was released."""
-        return bool(self.pm.hook.procstart_unregister_resource(resource=resource))
+        return bool(self._pm.hook.procstart_unregister_resource(resource=resource))
 
     def _call_for(self, plugin_name: str, hook_name: str) -> list[Any]:
         """Call ``hook_name`` of one plugin through pluggy (a subset hook caller)."""
@@ -510,22 +787,6 @@ _plugins_lock = threading.Lock()
 _pending: list[tuple[object, str | None]] = []
 
 
-def _normalize(name: str) -> str:
-    """A name as PEP 503 compares them: ``Procstart_Tracker`` is ``procstart-tracker``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _disabled_plugins() -> set[str]:
-    """The names in ``PROCSTART_DISABLE_PLUGINS`` (distributions or entry points), normalized.
-
-    ``PROCSTART_DISABLE_PLUGINS="procstart-tracker, Procstart_Dask"`` gives
-    ``{"procstart-tracker", "procstart-dask"}``: a run without those plugins
-    installed, without uninstalling them (benchmarks, bisecting a problem).
-    """
-    raw = os.environ.get(DISABLE_PLUGINS_ENV, "")
-    return {_normalize(name.strip()) for name in raw.split(",") if name.strip()}
-
-
 def _autoload_enabled() -> bool:
     return os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower() not in {
         "1",
@@ -533,6 +794,12 @@ def _autoload_enabled() -> bool:
         "yes",
         "on",
     }
+
+
+def _disabled_plugins() -> frozenset[str]:
+    """The names in ``PROCSTART_DISABLE_PLUGINS`` (distributions or entry points)."""
+    raw = os.environ.get(DISABLE_PLUGINS_ENV, "")
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
 
 
 def plugins() -> Plugins:
@@ -548,7 +815,8 @@ def plugins() -> Plugins:
                 if snapshot is not None:
                     loaded.load_snapshot(snapshot)
                 for plugin, name in _pending:
-                    loaded.add(plugin, name=name)
+                    if loaded.add(plugin, name=name):
+                        loaded._runtime.append((plugin, name))
                 _plugins = loaded
     return _plugins
 
@@ -564,26 +832,31 @@ def register_plugin(plugin: object, *, name: str | None = None) -> None:
     >>> procstart.register_plugin(Timing())
     """
     registry = plugins()
-    before = len(registry.broken)
-    if not registry.add(plugin, name=name):
-        broken = registry.broken[before:]
-        reason = broken[-1].error if broken else "unknown error"
-        raise ValueError(f"cannot register plugin {name or plugin!r}: {reason}")
+    with registry._lock:
+        before = len(registry._broken)
+        if not registry.add(plugin, name=name):
+            broken = registry._broken[before:]
+            reason = broken[-1].error if broken else "unknown error"
+            raise ValueError(f"cannot register plugin {name or plugin!r}: {reason}")
+        if not any(known is plugin for known, _name in registry._runtime):
+            registry._runtime.append((plugin, name))
 
 
 def unregister_plugin(plugin: object) -> None:
     """Remove a plugin registered with :func:`register_plugin` and its methods."""
     registry = plugins()
+    registry.load_all()  # a plugin loaded later would come back otherwise
     with registry._lock:
-        plugin_name = registry.pm.get_name(plugin)
+        registry._runtime = [entry for entry in registry._runtime if entry[0] is not plugin]
+        plugin_name = registry._pm.get_name(plugin)
         if plugin_name is None:
             return
-        registry.pm.unregister(plugin)
+        registry._pm.unregister(plugin)
         registry.generation += 1
-        registry.origins.pop(plugin_name, None)
-        for name, method in list(registry.methods.items()):
+        registry._origins.pop(plugin_name, None)
+        for name, method in list(registry._methods.items()):
             if method.plugin == plugin_name:
-                del registry.methods[name]
+                del registry._methods[name]
 
 
 def _reset_for_tests() -> None:

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any
 
-from ._declared import CORE, CORE_KEYS, ENV_VARS, Declared, declared_keys
+from ._declared import CORE, CORE_KEYS, ENV_VARS, Declared, declared_key, declared_keys
 from ._pyproject import TYPE_NAMES, ProjectConfig, check_value, project_config, validate
 from ._resolution import START_METHOD_ENV
-from ._types import ConfigKey
+from ._types import ConfigKey, _Value
 from .errors import ConfigError
 
 __all__ = [
@@ -51,8 +50,7 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
-@dataclass(frozen=True)
-class ConfigEntry:
+class ConfigEntry(_Value):
     """One key: its value in effect and where that came from.
 
     ``source`` is ``environment`` (``detail`` is ``NAME=value``),
@@ -62,6 +60,17 @@ class ConfigEntry:
     ``declared_by`` is ``procstart`` for core keys, else the distribution.
     """
 
+    __slots__ = (
+        "declared_by",
+        "description",
+        "detail",
+        "env",
+        "expected",
+        "key",
+        "source",
+        "value",
+    )
+    _fields = ("key", "value", "source", "detail", "description", "expected", "declared_by", "env")
     key: str
     value: Any
     source: str
@@ -69,7 +78,29 @@ class ConfigEntry:
     description: str
     expected: str
     declared_by: str
-    env: str | None = None
+    env: str | None
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it was
+        self,
+        key: str,
+        value: Any,
+        source: str,
+        detail: str,
+        description: str,
+        expected: str,
+        declared_by: str,
+        env: str | None = None,
+    ) -> None:
+        self._set(
+            key=key,
+            value=value,
+            source=source,
+            detail=detail,
+            description=description,
+            expected=expected,
+            declared_by=declared_by,
+            env=env,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -146,7 +177,7 @@ def type_text(kind: type) -> str:
 def _effective(name: str) -> tuple[Any, str, str, Declared | None]:
     """``(value, source, detail, declaration)`` of key ``name`` (launch paths call this)."""
     project = checked_project()
-    declared = declared_keys().get(name)
+    declared = declared_key(name)  # only its declarer loads
     if declared is None:
         if name in project.values:
             detail = f"{project.path}: no installed plugin declares this key"
