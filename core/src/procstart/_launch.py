@@ -15,6 +15,7 @@ from ._types import InheritedHandle, PopenLike
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 #: ``after_launch`` callbacks, in registration order
 _after_launch: list[Callable[[LaunchRequest, PopenLike], None]] = []
@@ -51,6 +52,34 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
     for callback in _after_launch:
         callback(request, popen)
     return popen
+
+
+#: the attribute :func:`launch_wrapper_for` sets on a launch wrapper
+LAUNCH_WRAPPER_FOR = "procstart_launch_wrapper_for"
+
+
+def launch_wrapper_for(*methods: str) -> Callable[[Any], Any]:
+    """Mark a ``procstart_launch`` wrapper that acts only on launches of ``methods``.
+
+    A promise: for any other start method the wrapper passes the launch
+    through untouched. When every launch wrapper installed has made it for
+    the method being launched, procstart calls the method's launcher
+    directly, without pluggy's hook call (every object a fork parent touches
+    per launch is a copy-on-write fault). Apply it with the ``hookimpl``
+    marker, in either order.
+
+    >>> @launch_wrapper_for("forkserver")
+    ... def procstart_launch(request):
+    ...     return (yield)
+    >>> procstart_launch.procstart_launch_wrapper_for
+    frozenset({'forkserver'})
+    """
+
+    def mark(function: Any) -> Any:
+        setattr(function, LAUNCH_WRAPPER_FOR, frozenset(methods))
+        return function
+
+    return mark
 
 
 def after_launch(callback: Callable[[LaunchRequest, PopenLike], None]) -> None:

@@ -101,7 +101,7 @@ class ForkedChild:
         if setup:
             setup, skipped = _skipped_in_copy(setup)
             if skipped and handles:
-                handles = [handle for handle in handles if handle.key not in skipped]
+                handles = _without(handles, skipped)
         if env:
             environ = os.environ
             env = {key: value for key, value in env.items() if environ.get(key) != value}
@@ -170,6 +170,21 @@ def _skipped_in_copy(refs: list[Any]) -> tuple[list[Any], frozenset[str]]:
     result = (kept, frozenset(skipped))
     _last_skip = (key, *result)
     return result
+
+
+#: the last ``_without`` call: launches repeat the same handles (same objects)
+_last_without: tuple[list[Any], frozenset[str], list[Any]] | None = None
+
+
+def _without(handles: list[Any], skipped: frozenset[str]) -> list[Any]:
+    """``handles`` but those whose key is in ``skipped`` (the last answer reused)."""
+    global _last_without
+    last = _last_without
+    if last is not None and last[1] is skipped and last[0] == handles:
+        return last[2]
+    kept = [handle for handle in handles if handle.key not in skipped]
+    _last_without = (handles, skipped, kept)
+    return kept
 
 
 def _resolve(refs: list[Any]) -> list[Any] | None:

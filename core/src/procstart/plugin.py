@@ -78,6 +78,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # cheap fork children: work the parent does instead of the child
     "after_launch": ("procstart._launch", "after_launch"),
     "fork_inherited": ("procstart.forked", "fork_inherited"),
+    "launch_wrapper_for": ("procstart._launch", "launch_wrapper_for"),
 }
 
 
@@ -232,7 +233,7 @@ if TYPE_CHECKING:
     from . import child, fork_atexit, payload
     from ._fds import IndexedFd, PassedFd
     from ._hookspecs import hookimpl, hookspec
-    from ._launch import after_launch
+    from ._launch import after_launch, launch_wrapper_for
     from ._request import LaunchRequest
     from ._stdlib_tracker import HANDLE_KEY as STDLIB_TRACKER_KEY
     from ._stdlib_tracker import running_fd as stdlib_tracker_fd
@@ -302,4 +303,5 @@ __all__ = [
     "write_all",
     "after_launch",
     "fork_inherited",
+    "launch_wrapper_for",
 ]

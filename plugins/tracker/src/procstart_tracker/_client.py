@@ -223,22 +223,27 @@ class Client:
 
     # -- identity -----------------------------------------------------------
     def root_token(self) -> str:
-        """What a child needs to find the root again (``ROOT_ENV``).
-
-        Also set in this (launching) process's own ``os.environ``, once per
-        value: a fork copy then inherits it and its launch plan leaves it
-        out (the child sets nothing), and this process's ``subprocess``
-        children, not procstart's, know they belong to a tree (they never
-        start a tracker; see :func:`may_start`).
-        """
+        """What a child needs to find the root again (``ROOT_ENV``)."""
         root_pid, ctime = self.root or (os.getpid(), None)
         key = (root_pid, ctime, self.tracker_pid)
         if self._token is None or self._token[0] != key:
             text = f"{root_pid}:{'-' if ctime is None else repr(ctime)}:{self.tracker_pid or 0}"
             self._token = (key, text)
-            if os.environ.get(ROOT_ENV) != text:
-                os.environ[ROOT_ENV] = text
         return self._token[1]
+
+    def publish_token(self) -> None:
+        """Put :meth:`root_token` in this process's ``os.environ`` (if it changed).
+
+        Called when the root starts or restarts a tracker. Children inherit
+        it as they inherit any variable (every start method gives a child
+        the parent's ``os.environ``), so a launch sets nothing, a fork copy
+        does nothing for it, and this process's ``subprocess`` children, not
+        procstart's, know they belong to a tree (they never start a tracker;
+        see :func:`may_start`).
+        """
+        text = self.root_token()
+        if os.environ.get(ROOT_ENV) != text:
+            os.environ[ROOT_ENV] = text
 
     def _adopt_token(self, token: str | None) -> None:
         if not token:
@@ -325,6 +330,7 @@ class Client:
             *(os.fspath(entry) for entry in sys.path),
         ]
         self.spawned = self.tracker_pid = _spawn_tracker(args, self.read_fd, self.journal_fd)
+        self.publish_token()
 
     def _start(self) -> int:
         """Become the root of a tree: make the pipe and the journal, start the tracker."""
@@ -556,7 +562,6 @@ class Client:
         One non-blocking write (queued if the pipe is full); the child itself
         does nothing for it.
         """
-        self._here()
         fd = self.fd
         if fd is None:
             return
@@ -564,6 +569,7 @@ class Client:
         try:
             os.write(fd, line)
         except BlockingIOError:
+            self._here()  # its lock, in a fork copy
             with self.lock:
                 self._queue(line)
         except OSError:

@@ -20,7 +20,7 @@ from procstart import plugin
 
 from . import _child
 from ._child import arm_stdlib_routing, route_stdlib_registrations
-from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, ROOT_ENV, client, supported
+from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, client, supported
 from ._stdlib_routing import ROUTE_ATTR
 
 __all__ = [
@@ -91,9 +91,10 @@ def procstart_inherited_handles(
 ) -> tuple[plugin.InheritedHandle, ...]:
     """Every child gets the tracker's pipe (the tracker starts on this first need).
 
-    And where the root is (``ROOT_ENV``, in the child's environment), and the
-    stdlib tracker's fd when this process runs one (for its own stdlib
-    objects): it must outlive the children that may use them. The process
+    And the stdlib tracker's fd when this process runs one (for its own
+    stdlib objects): it must outlive the children that may use them. Where
+    the root is (``ROOT_ENV``) travels in ``os.environ``, set when the
+    tracker starts (``Client.publish_token``), so a launch sets nothing. The process
     object gets :data:`ROUTE_ATTR` (True: its stdlib objects report here);
     the parent announces the child once the launch returns
     (:func:`_announce`, an ``after_launch`` callback). No launch wrapper, and
@@ -106,7 +107,6 @@ def procstart_inherited_handles(
     fd = client.ensure_running()
     if _last is None:  # first launch from this process (or its fork copy)
         _arm()
-    request.env[ROOT_ENV] = client.root_token()
     stdlib = plugin.stdlib_tracker_fd()
     request.process.__dict__[ROUTE_ATTR] = stdlib is None
     last = _last
@@ -125,6 +125,7 @@ _last: tuple[int, int | None, tuple[plugin.InheritedHandle, ...]] | None = None
 
 def _arm() -> None:
     """Once per launching process: announce children, route where procstart started."""
+    client.publish_token()  # a child (not the root) got it from its parent already
     plugin.after_launch(_announce)
     arm_stdlib_routing()
 
