@@ -76,7 +76,7 @@ class TrackerState:
         self.resources: dict[Key, dict[int, int]] = {}
         self.types: dict[str, str] = {}
         self.root_exiting = False
-        #: pids procstart started (CHILD) or that reached child setup (HELLO)
+        #: pids procstart started (CHILD, or HELLO: written by the parent after the launch)
         self.started: set[int] = set()
         self.rejected = 0
         self.rejections: list[str] = []
