@@ -2,6 +2,9 @@
 
 - Loading the plugins patches nothing: the stdlib's own contexts keep the
   stdlib's tracker, and procstart's tracker does not start for them.
+- Once procstart launched (the routing is armed, inherited by fork copies),
+  the root and a stdlib fork child of it still report to the stdlib's
+  tracker; only procstart's fork child reports to procstart's.
 - A process procstart did not start (a stdlib child, a ``subprocess`` of a
   procstart child) never starts a tracker, even when it imports procstart
   and asks it to track something.
@@ -48,6 +51,63 @@ def test_stdlib_contexts_keep_the_stdlib_tracker(tmp_path: Path) -> None:
         "stdlib tracker running": True,
         "procstart tracker": "not started",
     }
+
+
+ARMED_BUT_INERT = """
+import json, multiprocessing
+import procstart
+from multiprocessing import resource_tracker, shared_memory
+from procstart_tracker._client import client
+
+
+def where():
+    shm = shared_memory.SharedMemory(create=True, size=16)
+    seen = {
+        "procstart tracker": ("shared_memory", shm._name) in client.mine,
+        "stdlib tracker": resource_tracker._resource_tracker._fd is not None,
+    }
+    shm.close()
+    shm.unlink()
+    return seen
+
+
+def child(queue):
+    queue.put(where())
+
+
+if __name__ == "__main__":
+    ctx = procstart.get_context("fork")
+    kid = ctx.Process(target=int)
+    kid.start()
+    kid.join()  # the tracker runs, the routing is armed in this process
+    report = {"patched": resource_tracker.register.__module__}
+    stdlib = multiprocessing.get_context("fork")
+    for name, context in (("procstart fork", ctx), ("stdlib fork", stdlib)):
+        queue = context.SimpleQueue()
+        kid = context.Process(target=child, args=(queue,))
+        kid.start()
+        report[name] = queue.get()
+        kid.join()
+    report["root"] = where()
+    print(json.dumps(report))
+"""
+
+
+def test_armed_routing_acts_only_in_procstart_children(tmp_path: Path) -> None:
+    if sys.platform == "win32":
+        pytest.skip("fork")
+    (tmp_path / "main.py").write_text(ARMED_BUT_INERT)
+    result = run_python(["main.py"], env=clean_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert last_json(result.stdout) == {
+        "patched": "procstart_tracker._stdlib_routing",
+        "procstart fork": {"procstart tracker": True, "stdlib tracker": False},
+        # as without procstart: the root ran no stdlib tracker yet, so its
+        # stdlib fork child starts its own
+        "stdlib fork": {"procstart tracker": False, "stdlib tracker": True},
+        "root": {"procstart tracker": False, "stdlib tracker": True},
+    }
+    assert "leaked" not in result.stderr, result.stderr
 
 
 NOT_STARTED_BY_PROCSTART = """

@@ -1,4 +1,7 @@
-"""One launch: pick the method, gather handles, run the launch hook chain."""
+"""One launch: pick the method, gather handles, run the launch hook chain.
+
+Then every :func:`after_launch` callback, in the parent, with the new child.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,14 @@ from multiprocessing.process import BaseProcess
 from . import _context, _manager, _stdlib_tracker
 from ._request import LaunchRequest
 from ._types import InheritedHandle, PopenLike
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+#: ``after_launch`` callbacks, in registration order
+_after_launch: list[Callable[[LaunchRequest, PopenLike], None]] = []
 
 _BOOTSTRAPPING = (
     "An attempt has been made to start a new process before the current "
@@ -37,4 +48,52 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
         )
     request.child_setup = [*plan.child_setup, *method.child_setup]
-    return registry.launch(request)
+    popen = registry.launch(request)
+    for callback in _after_launch:
+        callback(request, popen)
+    return popen
+
+
+#: the attribute :func:`launch_wrapper_for` sets on a launch wrapper
+LAUNCH_WRAPPER_FOR = "procstart_launch_wrapper_for"
+
+
+def launch_wrapper_for(*methods: str) -> Callable[[Any], Any]:
+    """Mark a ``procstart_launch`` wrapper that acts only on launches of ``methods``.
+
+    A promise: for any other start method the wrapper passes the launch
+    through untouched. When every launch wrapper installed has made it for
+    the method being launched, procstart calls the method's launcher
+    directly, without pluggy's hook call (every object a fork parent touches
+    per launch is a copy-on-write fault). Apply it with the ``hookimpl``
+    marker, in either order.
+
+    >>> @launch_wrapper_for("forkserver")
+    ... def procstart_launch(request):
+    ...     return (yield)
+    >>> procstart_launch.procstart_launch_wrapper_for
+    frozenset({'forkserver'})
+    """
+
+    def mark(function: Any) -> Any:
+        setattr(function, LAUNCH_WRAPPER_FOR, frozenset(methods))
+        return function
+
+    return mark
+
+
+def after_launch(callback: Callable[[LaunchRequest, PopenLike], None]) -> None:
+    """Call ``callback(request, popen)`` in the parent after every launch from now on.
+
+    Right after the launcher returned (the child exists and ``popen.pid`` is
+    set, under any start method), in the launching thread, in registration
+    order; each callback is registered once however often this is called.
+    Meant for work the parent can do instead of the child, such as the
+    tracker's announcing the child: it runs on every launch, so keep it to a
+    few operations that never wait for another process.
+
+    >>> seen = []
+    >>> after_launch(lambda request, popen: seen.append(popen.pid))  # doctest: +SKIP
+    """
+    if callback not in _after_launch:
+        _after_launch.append(callback)

@@ -131,6 +131,7 @@ class LaunchPlan(_Value):
         "handle_calls",
         "has_tracker",
         "wants_handles",
+        "wrapped_methods",
     )
     _fields = (
         "wants_handles",
@@ -138,12 +139,16 @@ class LaunchPlan(_Value):
         "child_setup",
         "direct_launch",
         "handle_calls",
+        "wrapped_methods",
     )
     wants_handles: bool
     has_tracker: bool
     child_setup: tuple[Any, ...]
     direct_launch: bool
     handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None
+    #: when every launch wrapper is marked ``launch_wrapper_for``: the methods
+    #: whose launches go through pluggy (others call the launcher directly)
+    wrapped_methods: frozenset[str] | None
 
     def __init__(
         self,
@@ -152,6 +157,7 @@ class LaunchPlan(_Value):
         child_setup: tuple[Any, ...],
         direct_launch: bool,
         handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None = None,
+        wrapped_methods: frozenset[str] | None = None,
     ) -> None:
         self._set(
             wants_handles=wants_handles,
@@ -159,7 +165,23 @@ class LaunchPlan(_Value):
             child_setup=child_setup,
             direct_launch=direct_launch,
             handle_calls=handle_calls,
+            wrapped_methods=wrapped_methods,
         )
+
+
+def _wrapped_methods(impls: list[Any]) -> frozenset[str] | None:
+    """The methods some launch wrapper acts on, if all are ``launch_wrapper_for`` (else None)."""
+    from ._launch import LAUNCH_WRAPPER_FOR
+
+    methods: set[str] = set()
+    for impl in impls:
+        if impl.plugin_name == "procstart-core":
+            continue
+        only = getattr(impl.function, LAUNCH_WRAPPER_FOR, None)
+        if only is None or not (impl.wrapper or impl.hookwrapper):
+            return None
+        methods.update(only)
+    return frozenset(methods)
 
 
 class _CorePlugin:
@@ -634,14 +656,17 @@ class Plugins:
                 else tuple(
                     (impl.function, tuple(impl.argnames)) for impl in reversed(handle_impls)
                 ),
+                wrapped_methods=_wrapped_methods(launch_impls),
             )
             self._plan = plan = (self.generation, computed)
         return plan[1]
 
     def launch(self, request: LaunchRequest) -> PopenLike:
         """Run the launch hook chain for ``request``."""
-        if self.launch_plan().direct_launch:  # nobody wraps launches: skip pluggy
-            return request.method.launcher(request)
+        plan = self.launch_plan()
+        wrapped = plan.wrapped_methods
+        if plan.direct_launch or (wrapped is not None and request.method.name not in wrapped):
+            return request.method.launcher(request)  # nobody wraps this launch: skip pluggy
         popen = self._pm.hook.procstart_launch(request=request)
         if popen is None:
             raise RuntimeError(f"no plugin launched the {request.method.name!r} child")
@@ -656,7 +681,8 @@ class Plugins:
         else:  # no wrapper: call each as pluggy would, without its hook machinery
             batches = []
             for function, argnames in calls:
-                batch = function(*[request for _ in argnames])
+                # the spec's one argument, or none (no per-launch list to build)
+                batch = function(request) if argnames else function()
                 if batch is not None:
                     batches.append(batch)
         for batch in batches:

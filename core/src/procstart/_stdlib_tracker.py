@@ -11,6 +11,8 @@ unlinks the segment when the child exits. Checked on CPython 3.10.13,
 
 from __future__ import annotations
 
+import sys
+
 HANDLE_KEY = "procstart.stdlib-resource-tracker"
 
 
@@ -38,8 +40,8 @@ def running_fd() -> int | None:
     tracker, which the top-level program keeps for its own objects, lives as
     long as the tree does (it cleans when the last holder of the fd exits).
     """
-    import sys
-
+    # per launch in a fork parent: no function-level import (it touches the
+    # import machinery's objects, each a copy-on-write fault)
     module = sys.modules.get("multiprocessing.resource_tracker")
     tracker = getattr(module, "_resource_tracker", None)
     fd = getattr(tracker, "_fd", None)

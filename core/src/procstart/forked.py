@@ -12,6 +12,11 @@ pids), so a plain fork child runs no procstart code at all.
     if pid == 0:
         if plan is not None:
             plan.enter()      # then process_obj._bootstrap(...)
+
+What a copy of the parent already has is left out of the plan: a setup hook
+marked with :func:`fork_inherited` (and the handles it names), and an
+environment entry the parent's ``os.environ`` already holds with that value.
+With nothing left the plan is None and the child runs no procstart code.
 """
 
 from __future__ import annotations
@@ -27,7 +32,35 @@ from ._childinfo import ChildInfo, run_child_setup
 from ._request import LaunchRequest
 from ._resolution import Resolution
 
-__all__ = ["ForkedChild"]
+__all__ = ["FORK_INHERITED", "ForkedChild", "fork_inherited"]
+
+#: the attribute :func:`fork_inherited` sets on a setup hook: the handle keys
+#: that only it reads
+FORK_INHERITED = "procstart_fork_inherited"
+
+
+def fork_inherited(*handle_keys: str) -> Any:
+    """Mark a ``procstart_child_setup`` hook that has nothing to do in a fork copy.
+
+    Use it when everything the hook sets up in a child already exists in an
+    ``os.fork()`` copy of the launching process (an attached client, a
+    patched module): launchers built on :class:`ForkedChild` (procstart's
+    ``fork``) then neither call it nor pass the handles named here, which
+    only it reads, so the child touches none of it. Other start methods still
+    call it and pass them.
+
+    >>> @fork_inherited("myplugin.pipe")
+    ... def procstart_child_setup(info):
+    ...     attach(info.handles["myplugin.pipe"])
+    >>> procstart_child_setup.procstart_fork_inherited
+    frozenset({'myplugin.pipe'})
+    """
+
+    def mark(function: Any) -> Any:
+        setattr(function, FORK_INHERITED, frozenset(handle_keys))
+        return function
+
+    return mark
 
 
 class ForkedChild:
@@ -65,6 +98,13 @@ class ForkedChild:
     def for_request(cls, request: LaunchRequest) -> ForkedChild | None:
         """The plan for the child of ``request``, built in the parent (None: no work)."""
         handles, env, setup = request.handles, request.env, request.child_setup
+        if setup:
+            setup, skipped = _skipped_in_copy(setup)
+            if skipped and handles:
+                handles = _without(handles, skipped)
+        if env:
+            environ = os.environ
+            env = {key: value for key, value in env.items() if environ.get(key) != value}
         if not (handles or env or setup):
             return None
         return cls(
@@ -103,6 +143,48 @@ class ForkedChild:
         info = self.info
         for call in calls:
             call(info=info)
+
+
+#: the last ``_skipped_in_copy`` answer: launches repeat the same setup list
+_last_skip: tuple[tuple[Any, ...], list[Any], frozenset[str]] | None = None
+
+
+def _skipped_in_copy(refs: list[Any]) -> tuple[list[Any], frozenset[str]]:
+    """``refs`` without the :func:`fork_inherited` hooks, and the handle keys they name."""
+    global _last_skip
+    key = tuple(refs)
+    last = _last_skip
+    if last is not None and last[0] == key:
+        return last[1], last[2]
+    calls = _resolve(refs)
+    if calls is None:  # the child looks them up itself: skip nothing
+        return refs, frozenset()
+    kept: list[Any] = []
+    skipped: set[str] = set()
+    for ref, call in zip(refs, calls, strict=True):
+        keys = getattr(call, FORK_INHERITED, None)
+        if keys is None:
+            kept.append(ref)
+        else:
+            skipped.update(keys)
+    result = (kept, frozenset(skipped))
+    _last_skip = (key, *result)
+    return result
+
+
+#: the last ``_without`` call: launches repeat the same handles (same objects)
+_last_without: tuple[list[Any], frozenset[str], list[Any]] | None = None
+
+
+def _without(handles: list[Any], skipped: frozenset[str]) -> list[Any]:
+    """``handles`` but those whose key is in ``skipped`` (the last answer reused)."""
+    global _last_without
+    last = _last_without
+    if last is not None and last[1] is skipped and last[0] == handles:
+        return last[2]
+    kept = [handle for handle in handles if handle.key not in skipped]
+    _last_without = (handles, skipped, kept)
+    return kept
 
 
 def _resolve(refs: list[Any]) -> list[Any] | None:

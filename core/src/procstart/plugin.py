@@ -75,6 +75,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "after_import": ("procstart.importhook", "after_import"),
     "cancel_after_import": ("procstart.importhook", "cancel"),
     "after_import_pending": ("procstart.importhook", "pending"),
+    # cheap fork children: work the parent does instead of the child
+    "after_launch": ("procstart._launch", "after_launch"),
+    "fork_inherited": ("procstart.forked", "fork_inherited"),
+    "launch_wrapper_for": ("procstart._launch", "launch_wrapper_for"),
 }
 
 
@@ -229,6 +233,7 @@ if TYPE_CHECKING:
     from . import child, fork_atexit, payload
     from ._fds import IndexedFd, PassedFd
     from ._hookspecs import hookimpl, hookspec
+    from ._launch import after_launch, launch_wrapper_for
     from ._request import LaunchRequest
     from ._stdlib_tracker import HANDLE_KEY as STDLIB_TRACKER_KEY
     from ._stdlib_tracker import running_fd as stdlib_tracker_fd
@@ -244,7 +249,7 @@ if TYPE_CHECKING:
     from .child import Preparation
     from .config import ConfigEntry
     from .errors import ConfigError, SerializationError
-    from .forked import ForkedChild
+    from .forked import ForkedChild, fork_inherited
     from .importhook import after_import
     from .importhook import cancel as cancel_after_import
     from .importhook import pending as after_import_pending
@@ -296,4 +301,7 @@ __all__ = [
     "stdlib_tracker_handle",
     "unregister_resource",
     "write_all",
+    "after_launch",
+    "fork_inherited",
+    "launch_wrapper_for",
 ]

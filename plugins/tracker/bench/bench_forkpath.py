@@ -268,10 +268,12 @@ def main() -> None:
     parser.add_argument("--programs", type=int, default=16)
     parser.add_argument("--json", help="write the results here as well")
     parser.add_argument("--label", default="")
+    parser.add_argument("--note", default="", help="free text stored with the run")
     args = parser.parse_args()
     med = statistics.median
     result: dict = {
         "label": args.label,
+        "note": args.note,
         "python": subprocess.run(
             [args.python, "-c", "import sys; print(sys.version.split()[0])"],
             capture_output=True,

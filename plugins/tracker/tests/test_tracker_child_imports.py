@@ -247,3 +247,53 @@ def test_light_spawn_child_registers_shared_memory_and_is_cleaned(tmp_path: Path
         assert len(warnings) == 1 and child["shm"] in warnings[0], stderr
     finally:
         kill_all([child["pid"]])
+
+
+FORK_CHILD_DOES_NOTHING = """
+import json, os, time
+import procstart
+from procstart import _settings
+from procstart_tracker._client import client
+
+
+def look(queue):
+    queue.put({
+        # the parent's client, as fork copied it: no tracker code ran here
+        "client untouched": client._pid != os.getpid(),
+        # no launch plan was entered (ForkedChild.enter sets this)
+        "plan entered": _settings.settings.inherited is not None,
+        "root token inherited": os.environ.get("PROCSTART_TRACKER_ROOT", "").split(":")[0],
+    })
+
+
+if __name__ == "__main__":
+    ctx = procstart.get_context("fork")
+    queue = ctx.SimpleQueue()
+    kid = ctx.Process(target=look, args=(queue,))
+    kid.start()
+    seen = queue.get()
+    kid.join(30)
+    # the parent announced it: the tracker journals every byte it reads
+    line = b"HELLO %d\\n" % kid.pid
+    deadline = time.monotonic() + 10
+    while line not in os.pread(client.journal_fd, 1 << 20, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen["announced"] = line in os.pread(client.journal_fd, 1 << 20, 0)
+    seen["root"] = str(os.getpid())
+    print(json.dumps(seen))
+"""
+
+
+def test_a_fork_child_does_no_tracker_work_and_the_parent_announces_it(tmp_path: Path) -> None:
+    """Nothing of the tracker runs in a fork child; its HELLO comes from the parent."""
+    method_or_skip("fork")
+    import json
+
+    seen = json.loads(_python(FORK_CHILD_DOES_NOTHING, tmp_path).strip().splitlines()[-1])
+    assert seen == {
+        "client untouched": True,
+        "plan entered": False,
+        "root token inherited": seen["root"],
+        "announced": True,
+        "root": seen["root"],
+    }

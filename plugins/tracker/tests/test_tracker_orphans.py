@@ -7,6 +7,7 @@ when that child goes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -156,14 +157,14 @@ if __name__ == "__main__":
 
     ctx = procstart.get_context(METHOD)
     kid = ctx.Process(target=time.sleep, args=(60,))
-    kid.start()  # still starting its interpreter: it has not said HELLO yet
+    kid.start()  # announced by this parent, but the tracker may not have read it yet
     report({"kid": kid.pid, "tracker_pid": procstart_tracker.status()["pid"]})
     die()
 """
 
 
 def test_a_child_killed_before_it_announced_itself_is_found(tmp_path: Path) -> None:
-    """The root dies right after a spawn launch: found by its environment, terminated."""
+    """The root dies right after a spawn launch: terminated (announced, or found by its env)."""
     method_or_skip("spawn")
     parent = run_parent(tmp_path, UNANNOUNCED, "spawn", "unannounced", expect_kill=True)
     kid = parent.info["kid"]
@@ -173,3 +174,43 @@ def test_a_child_killed_before_it_announced_itself_is_found(tmp_path: Path) -> N
         kill_all([kid])
     warnings = parent.warnings()
     assert len(warnings) == 1 and str(kid) in warnings[0], parent.stderr()
+
+
+NEVER_ANNOUNCED_FORK = """
+if __name__ == "__main__":
+    import procstart_tracker
+
+    ctx = procstart.get_context(METHOD)
+    kid = ctx.Process(target=os.getpid)
+    kid.start()
+    kid.join(30)  # the tracker is running
+    r, w = os.pipe()
+    # what a parent killed between fork() and its HELLO leaves: a fork copy
+    # holding the tracker's pipe that nobody announced; forked twice, so it is
+    # reparented at once and no tree snapshot of this process can see it
+    middle = os.fork()
+    if middle == 0:
+        if os.fork() == 0:
+            os.write(w, str(os.getpid()).encode())
+            time.sleep(60)
+        os._exit(0)
+    os.waitpid(middle, 0)
+    stray = int(os.read(r, 64))
+    report({"stray": stray, "tracker_pid": procstart_tracker.status()["pid"]})
+    die()
+"""
+
+
+def test_a_fork_copy_never_announced_is_found_by_the_pipe_it_holds(tmp_path: Path) -> None:
+    """The window between fork() and the parent's HELLO is closed: found, terminated."""
+    method_or_skip("fork")
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("the tracker looks for unannounced pipe holders in /proc (Linux)")
+    parent = run_parent(tmp_path, NEVER_ANNOUNCED_FORK, "fork", "never-announced", expect_kill=True)
+    stray = parent.info["stray"]
+    try:
+        assert wait_until(lambda: not alive(stray), DEADLINE) is not None, parent.stderr()
+    finally:
+        kill_all([stray])
+    warnings = parent.warnings()
+    assert len(warnings) == 1 and str(stray) in warnings[0], parent.stderr()

@@ -9,6 +9,7 @@ from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import procstart
+from procstart import plugin
 
 #: the ``[tool.procstart]`` key this plugin reads, and its default: the
 #: parent's main module, as Python 3.14 intends
@@ -35,6 +36,7 @@ def _launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
 
 
 @procstart.hookimpl(wrapper=True, tryfirst=True)
+@plugin.launch_wrapper_for("forkserver")  # other launches skip pluggy's hook call
 def procstart_launch(request: procstart.LaunchRequest) -> Generator[None, Any, Any]:
     """On the first ``forkserver`` launch, start the server before anything else.
 

@@ -21,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
     from procstart import ChildInfo
 
-__all__ = ["route_stdlib_registrations", "procstart_child_setup"]
+__all__ = ["arm_stdlib_routing", "procstart_child_setup", "route_stdlib_registrations"]
 
 
 def _routed_register(kind: str, name: str) -> None:
@@ -33,12 +33,23 @@ def _routed_unregister(kind: str, name: str) -> None:
 
 
 def route_stdlib_registrations() -> None:
-    """Send the stdlib's SharedMemory/SemLock registrations to this tracker.
+    """Send this process's stdlib SharedMemory/SemLock registrations to this tracker.
 
     Lazy: ``multiprocessing.resource_tracker`` is patched when first imported.
     """
     if supported():
         _stdlib_routing.install(_routed_register, _routed_unregister)
+
+
+def arm_stdlib_routing() -> None:
+    """In a launching parent: route in the children procstart starts here.
+
+    Inert in this process (and in any process procstart did not start): see
+    :func:`procstart_tracker._stdlib_routing.arm`. A fork child inherits it
+    armed, so it does nothing for the routing at start.
+    """
+    if supported():
+        _stdlib_routing.arm(_routed_register, _routed_unregister)
 
 
 #: ``procstart.plugin.STDLIB_TRACKER_KEY``, set by the plugin in the parent
@@ -66,10 +77,10 @@ def procstart_child_setup(info: ChildInfo) -> None:
     The stdlib's ``SharedMemory``/``SemLock`` report to the stdlib tracker
     when the parent runs one (it holds the parent's own objects and lives as
     long as the tree: one tracker per name, as with ``multiprocessing``),
-    else to this tracker. The child announces itself with one write
-    (``HELLO``): the tracker learns its pid even if it outlives its parent;
-    the write wakes nobody (the tracker reads the pipe every 0.1 s) and
-    waits for no process.
+    else to this tracker. The child does not announce itself: the parent
+    wrote ``HELLO <pid>`` when the launch returned. A fork child never gets
+    here (the plugin marks this hook ``fork_inherited``): it inherits the
+    attached client and the armed routing.
     """
     fd = info.handles.get(HANDLE_KEY)
     if fd is None or not supported():
@@ -77,6 +88,5 @@ def procstart_child_setup(info: ChildInfo) -> None:
     client.attach(fd, os.environ.get(ROOT_ENV))
     if client.fd is None:
         return
-    client.hello()
     if not _stdlib_tracker_inherited(info):
         route_stdlib_registrations()

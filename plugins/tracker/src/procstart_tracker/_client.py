@@ -211,6 +211,15 @@ class Client:
         self._warned_full = False
         self._flusher: threading.Thread | None = None
         self._token: tuple[tuple[int, float | None, int | None], str] | None = None
+        #: the process this state belongs to: a fork copy notices it is not
+        #: that process on its first use (no ``os.register_at_fork`` handler:
+        #: a fork child that never talks to the tracker touches none of this)
+        self._pid = os.getpid()
+
+    def _here(self) -> None:
+        """In a fork copy, on first use: drop the parent's role and bookkeeping."""
+        if self._pid != os.getpid():
+            self.after_fork_in_child()
 
     # -- identity -----------------------------------------------------------
     def root_token(self) -> str:
@@ -221,6 +230,20 @@ class Client:
             text = f"{root_pid}:{'-' if ctime is None else repr(ctime)}:{self.tracker_pid or 0}"
             self._token = (key, text)
         return self._token[1]
+
+    def publish_token(self) -> None:
+        """Put :meth:`root_token` in this process's ``os.environ`` (if it changed).
+
+        Called when the root starts or restarts a tracker. Children inherit
+        it as they inherit any variable (every start method gives a child
+        the parent's ``os.environ``), so a launch sets nothing, a fork copy
+        does nothing for it, and this process's ``subprocess`` children, not
+        procstart's, know they belong to a tree (they never start a tracker;
+        see :func:`may_start`).
+        """
+        text = self.root_token()
+        if os.environ.get(ROOT_ENV) != text:
+            os.environ[ROOT_ENV] = text
 
     def _adopt_token(self, token: str | None) -> None:
         if not token:
@@ -239,6 +262,7 @@ class Client:
 
     def after_fork_in_child(self) -> None:
         """A fork child shares the write end but not the root's role or bookkeeping."""
+        self._pid = os.getpid()
         self.lock = threading.RLock()
         for fd in (self.read_fd, self.journal_fd):
             if fd is not None:
@@ -255,6 +279,7 @@ class Client:
     # -- the pipe -----------------------------------------------------------
     def attach(self, fd: int, token: str | None = None) -> None:
         """In a child: talk to the tracker through inherited ``fd``."""
+        self._here()
         if fd == self.fd and self._ident is not None:
             return  # a fork child: the parent's pipe and root, already set up
         with self.lock:
@@ -305,6 +330,7 @@ class Client:
             *(os.fspath(entry) for entry in sys.path),
         ]
         self.spawned = self.tracker_pid = _spawn_tracker(args, self.read_fd, self.journal_fd)
+        self.publish_token()
 
     def _start(self) -> int:
         """Become the root of a tree: make the pipe and the journal, start the tracker."""
@@ -374,6 +400,16 @@ class Client:
 
         Called on every launch, so it sends nothing and waits for nobody.
         """
+        self._here()
+        fd = self.fd
+        if fd is not None and self._is_ours(fd):  # the usual case: no lock to take
+            spawned = self.spawned
+            if spawned is None or not self._tracker_died():
+                return fd
+            with self.lock:
+                if self.spawned == spawned:  # no other thread restarted it meanwhile
+                    self._restart()
+                return fd
         with self.lock:
             if self.fd is None or not self._is_ours(self.fd):
                 self.fd = None
@@ -385,6 +421,7 @@ class Client:
 
     def _write(self, line: bytes) -> bool:
         """Send ``line`` (queued if the pipe is full); False if there is no tracker."""
+        self._here()
         with self.lock:
             fd = self.fd
             if fd is None or not self._is_ours(fd):
@@ -493,6 +530,7 @@ class Client:
         """
         name = _normalise(kind, name)
         line = encode_message("REG", os.getpid(), kind, name)  # validates first
+        self._here()
         with self.lock:
             if self.fd is None:
                 if not may_start():
@@ -511,21 +549,27 @@ class Client:
         """``name`` was released for good (unlinked, deleted): never clean it."""
         name = _normalise(kind, name)
         line = encode_message("UNREG", os.getpid(), kind, name)
+        self._here()
         with self.lock:
             self.mine.pop((kind, name), None)
             if self.fd is None:
                 return False  # no tracker: nothing to forget (and none to start now)
             return self._write(line)
 
-    def hello(self) -> None:
-        """In a child procstart started: tell the tracker this process exists."""
+    def announce(self, pid: int) -> None:
+        """In the parent, right after a launch: tell the tracker child ``pid`` exists.
+
+        One non-blocking write (queued if the pipe is full); the child itself
+        does nothing for it.
+        """
         fd = self.fd
         if fd is None:
             return
-        line = b"HELLO %d\n" % os.getpid()  # always valid: no need for the encoder
+        line = b"HELLO %d\n" % pid  # always valid: no need for the encoder
         try:
             os.write(fd, line)
         except BlockingIOError:
+            self._here()  # its lock, in a fork copy
             with self.lock:
                 self._queue(line)
         except OSError:
@@ -545,6 +589,7 @@ class Client:
 
     def status(self) -> dict[str, Any]:
         """State for ``procstart methods``."""
+        self._here()
         state = "not started"
         if self.tracker_pid:
             if self.spawned is not None:
@@ -569,6 +614,4 @@ class Client:
 
 
 client = Client()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=client.after_fork_in_child)
 atexit.register(client.at_exit)

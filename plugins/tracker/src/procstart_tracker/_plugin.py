@@ -1,12 +1,15 @@
 """The hook implementations that wire the tracker into procstart.
 
 This module is what the ``procstart`` entry point names. Loading it changes
-nothing in the loading process: the stdlib's SharedMemory and SemLock keep
-the stdlib's tracker there (a program that mixes procstart and
-``multiprocessing`` contexts loses nothing). Only in processes procstart
-started do they report to this tracker (:mod:`._child`). The child-side hook
-is defined in :mod:`._child`, which children import without this module (no
-pluggy there); only the ``hookimpl`` marker is applied here.
+nothing in the loading process. The first procstart launch arms the routing
+of the stdlib's SharedMemory and SemLock registrations
+(``multiprocessing.resource_tracker``'s functions are replaced, lazily), but
+the replacements pass every call through except in processes procstart
+started to report here: the launching process itself keeps the stdlib's
+tracker (a program that mixes procstart and ``multiprocessing`` contexts
+loses nothing). The child-side hook is defined in :mod:`._child`, which
+children import without this module (no pluggy there); only the markers are
+applied here.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from procstart import plugin
 
 from . import _child
-from ._child import route_stdlib_registrations
-from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, ROOT_ENV, client, supported
+from ._child import arm_stdlib_routing, route_stdlib_registrations
+from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, client, supported
+from ._stdlib_routing import ROUTE_ATTR
 
 __all__ = [
     "TrackerSpecs",
@@ -61,8 +65,13 @@ class TrackerSpecs:
 #: declared with pluggy (``pm.add_hookspecs``) before any plugin registers
 procstart_hookspecs = TrackerSpecs
 
-#: keeps ``__module__`` = ``procstart_tracker._child``: a child imports only that
-procstart_child_setup = plugin.hookimpl(_child.procstart_child_setup)
+#: keeps ``__module__`` = ``procstart_tracker._child``: a child imports only that.
+#: A fork copy has nothing to do (the client is attached, the routing armed,
+#: the parent announces the child): procstart's fork neither calls it nor
+#: passes the two handles only it reads
+procstart_child_setup = plugin.hookimpl(
+    plugin.fork_inherited(HANDLE_KEY, plugin.STDLIB_TRACKER_KEY)(_child.procstart_child_setup)
+)
 
 
 @plugin.hookimpl
@@ -82,19 +91,24 @@ def procstart_inherited_handles(
 ) -> tuple[plugin.InheritedHandle, ...]:
     """Every child gets the tracker's pipe (the tracker starts on this first need).
 
-    And where the root is (``ROOT_ENV``, in the child's environment), and the
-    stdlib tracker's fd when this process runs one (for its own stdlib
-    objects): it must outlive the children that may use them. No launch
-    wrapper: the child announces itself (one write, in the child), so a
-    launch pays the tracker nothing else and can take the core's direct path.
-    A remote method's children (a cluster) run on other hosts: nothing to track.
+    And the stdlib tracker's fd when this process runs one (for its own
+    stdlib objects): it must outlive the children that may use them. Where
+    the root is (``ROOT_ENV``) travels in ``os.environ``, set when the
+    tracker starts (``Client.publish_token``), so a launch sets nothing. The process
+    object gets :data:`ROUTE_ATTR` (True: its stdlib objects report here);
+    the parent announces the child once the launch returns
+    (:func:`_announce`, an ``after_launch`` callback). No launch wrapper, and
+    a fork child does no tracker work at all. A remote method's children (a
+    cluster) run on other hosts: nothing to track.
     """
     global _last
     if not supported() or request.method.remote:
         return ()
     fd = client.ensure_running()
-    request.env[ROOT_ENV] = client.root_token()
+    if _last is None:  # first launch from this process (or its fork copy)
+        _arm()
     stdlib = plugin.stdlib_tracker_fd()
+    request.process.__dict__[ROUTE_ATTR] = stdlib is None
     last = _last
     if last is None or last[0] != fd or last[1] != stdlib:
         handles = [plugin.InheritedHandle(key=HANDLE_KEY, fd=fd)]
@@ -107,6 +121,26 @@ def procstart_inherited_handles(
 #: the last launch's handles, reused while the fds are the same: in a fork
 #: parent every object a launch touches is a copy-on-write fault
 _last: tuple[int, int | None, tuple[plugin.InheritedHandle, ...]] | None = None
+
+
+def _arm() -> None:
+    """Once per launching process: announce children, route where procstart started."""
+    client.publish_token()  # a child (not the root) got it from its parent already
+    plugin.after_launch(_announce)
+    arm_stdlib_routing()
+
+
+def _announce(request: plugin.LaunchRequest, popen: plugin.PopenLike) -> None:
+    """After a launch, in the parent: ``HELLO <child pid>`` (one non-blocking write).
+
+    The tracker learns the child's pid even if the child outlives this
+    process; the child writes nothing. A parent killed between ``fork()`` and
+    this write leaves a child the tracker was not told about: the tracker
+    finds it by the pipe it holds (``_server``'s look for strays).
+    """
+    pid = getattr(popen, "pid", None)
+    if pid and not request.method.remote:
+        client.announce(pid)
 
 
 @plugin.hookimpl

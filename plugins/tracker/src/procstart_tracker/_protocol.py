@@ -8,7 +8,8 @@ interleave::
 
     OP SP pid [SP field]... LF
 
-- ``HELLO pid``            a child started and reached its setup hook
+- ``HELLO pid``            procstart started the child ``pid`` (written by its parent
+                           right after the launch returned; the child writes nothing)
 - ``CHILD pid child``      ``pid`` started the child ``child``
 - ``REG pid kind name``    ``pid`` holds a reference to the resource
 - ``UNREG pid kind name``  the resource was released normally: forget it

@@ -76,7 +76,7 @@ class TrackerState:
         self.resources: dict[Key, dict[int, int]] = {}
         self.types: dict[str, str] = {}
         self.root_exiting = False
-        #: pids procstart started (CHILD) or that reached child setup (HELLO)
+        #: pids procstart started (CHILD, or HELLO: written by the parent after the launch)
         self.started: set[int] = set()
         self.rejected = 0
         self.rejections: list[str] = []
@@ -396,10 +396,11 @@ class Tracker:
     def _strays(self) -> list[Any]:
         """Exec'd children of this tree the tracker never heard of.
 
-        A spawn child that had not yet announced itself when the root died
-        (its interpreter was still starting) carries ``ROOT_ENV`` naming this
+        A spawn child the root had not announced when it died (killed
+        between the launch and its ``HELLO``) carries ``ROOT_ENV`` naming this
         root in the environment it was exec'd with: one look at every
-        process, only now.
+        process, only after a death (the root's ``subprocess`` children carry
+        it too, and die with the tree then, as its other descendants do).
         """
         token = f"{self.root_pid}:"
         found: list[Any] = []
@@ -415,6 +416,35 @@ class Tracker:
                 ):
                     found.append(proc)
             except (self.psutil.Error, OSError):
+                continue
+        return found
+
+    def _pipe_holders(self) -> list[int]:
+        """Processes of the root's session that hold this tracker's pipe, not yet known.
+
+        Every process procstart started holds the pipe's write end (a fork
+        copy from ``fork()`` on, before it runs any code). The parent
+        announces a child (``HELLO``) right after the launch returns; a
+        parent killed between the two leaves a child nobody announced,
+        possibly reparented already: this finds it, once, when the root is
+        gone (``/proc/<pid>/fd``: Linux; elsewhere the tree snapshots only).
+        """
+        try:
+            target = f"pipe:[{os.fstat(self.fd).st_ino}]"
+            pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+        except OSError:
+            return []
+        found: list[int] = []
+        for pid in pids:
+            if pid in (self.me, self.root_pid) or pid in self.procs or pid in self.ignored:
+                continue
+            try:
+                if self.root_sid is not None and os.getsid(pid) != self.root_sid:
+                    continue  # left the session on purpose (a daemon): not ours
+                fd_dir = f"/proc/{pid}/fd"
+                if any(os.readlink(f"{fd_dir}/{fd}") == target for fd in os.listdir(fd_dir)):
+                    found.append(pid)
+            except OSError:  # gone, or another user's
                 continue
         return found
 
@@ -439,8 +469,9 @@ class Tracker:
         running on purpose).
         """
         victims = self._victims(started_only=started_only)
-        known = {proc.pid for proc in victims}
-        victims += [proc for proc in self._strays() if proc.pid not in known]
+        if not started_only:  # after a normal exit every launch was announced
+            known = {proc.pid for proc in victims}
+            victims += [proc for proc in self._strays() if proc.pid not in known]
         if victims and grace:
             self.drain()
             victims = self._wait_gone(victims, grace)
@@ -570,6 +601,10 @@ class Tracker:
             else "all processes closed the pipe"
         )
         terminated: list[int] = []
+        if root_dead and not self.state.root_exiting:
+            # children the root started but had no time to announce: victims
+            # or, with the option off, survivors that still hold references
+            self._note(self._pipe_holders())
         if root_dead and self.die_with_parent:
             exiting = self.state.root_exiting
             terminated = self.terminate_descendants(

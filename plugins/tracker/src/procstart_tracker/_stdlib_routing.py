@@ -33,6 +33,23 @@ Checked against ``resource_tracker.py``, ``shared_memory.py`` and
 ``getfd()`` is left alone: the stdlib's own spawn/forkserver contexts still
 start and use the stdlib tracker, as without procstart.
 
+Where it acts. The replacements pass every call through to the stdlib's own
+functions except in a process procstart started to report here:
+
+- :func:`arm` (the plugin, in a launching parent, on its first launch)
+  installs them lazily, and they route only in a process whose
+  ``multiprocessing.process.current_process()`` carries :data:`ROUTE_ATTR` =
+  True. The launching parent's tracker hook sets that attribute on the
+  process object it launches, in the parent, when that parent runs no stdlib
+  tracker; the stdlib's ``_bootstrap`` makes that object the child's
+  ``current_process()``. So a fork child inherits armed, deciding
+  replacements and does nothing at start; the top-level program (a
+  ``_MainProcess``), a child of the stdlib's own contexts and anything
+  procstart did not start see no attribute and keep the stdlib's tracker.
+- :func:`install` (the child-setup hook of a spawn or fork-server child)
+  routes in the calling process, whatever its process object says, and not
+  in its fork copies.
+
 Patched lazily: importing ``resource_tracker`` costs ``multiprocessing.spawn``
 and ``runpy``, which a child that never makes a ``SharedMemory`` or a
 ``SemLock`` should not pay for. :func:`install` patches at once if the module
@@ -42,6 +59,10 @@ is loaded, else right after its first import (``procstart.plugin.after_import``)
 """
 
 from __future__ import annotations
+
+import os
+import sys
+from multiprocessing import process as _mp_process
 
 from procstart.plugin import after_import, after_import_pending, cancel_after_import
 
@@ -53,7 +74,10 @@ if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
 
     _Sink = Callable[[str, str], None]
 
-__all__ = ["install", "installed", "sem_unlink", "shm_unlink", "uninstall"]
+__all__ = ["ROUTE_ATTR", "arm", "install", "installed", "sem_unlink", "shm_unlink", "uninstall"]
+
+#: set (True/False) by the launching parent on a process object procstart starts
+ROUTE_ATTR = "_procstart_tracker_route"
 
 _MODULE = "multiprocessing.resource_tracker"
 
@@ -67,10 +91,32 @@ _unregister_sink: _Sink | None = None
 #: before must still be unregistered there
 _stdlib_was_running = False
 _seen: set[tuple[str, str]] = set()
+#: the process the two above describe (a fork copy starts afresh)
+_state_pid = 0
+#: the process :func:`install` was called in (routes whatever its process object says)
+_forced_pid = 0
+
+
+def _routes() -> bool:
+    """True if this process's stdlib registrations go to the procstart tracker."""
+    global _state_pid, _stdlib_was_running
+    if _register_sink is None:
+        return False
+    pid = os.getpid()
+    if _forced_pid != pid and getattr(_mp_process.current_process(), ROUTE_ATTR, False) is not True:
+        return False
+    if _state_pid != pid:  # first routed call in this process
+        _state_pid = pid
+        _seen.clear()
+        module = sys.modules.get(_MODULE)
+        tracker = getattr(module, "_resource_tracker", None)
+        _stdlib_was_running = getattr(tracker, "_fd", None) is not None
+    return True
 
 
 def _register(name: str, rtype: str) -> None:
-    if rtype in TAKEN_OVER and _register_sink is not None:
+    if rtype in TAKEN_OVER and _routes():
+        assert _register_sink is not None
         _seen.add((rtype, name))
         _register_sink(rtype, name)
         return
@@ -79,7 +125,8 @@ def _register(name: str, rtype: str) -> None:
 
 
 def _unregister(name: str, rtype: str) -> None:
-    if rtype in TAKEN_OVER and _unregister_sink is not None:
+    if rtype in TAKEN_OVER and _routes():
+        assert _unregister_sink is not None
         _unregister_sink(rtype, name)
         if _stdlib_was_running and (rtype, name) not in _seen:
             assert _originals is not None
@@ -91,15 +138,31 @@ def _unregister(name: str, rtype: str) -> None:
 
 
 def _ensure_running() -> None:
-    """The procstart tracker starts on first need; nothing to do here."""
+    """Where routed, the procstart tracker starts on first need: nothing to do here."""
+    if _routes():
+        return
+    assert _originals is not None
+    _originals["ensure_running"]()
 
 
 def install(register: _Sink, unregister: _Sink) -> None:
-    """Send the stdlib's shared_memory/semaphore registrations to these sinks.
+    """Send this process's stdlib shared_memory/semaphore registrations to these sinks.
 
     ``register(kind, name)`` / ``unregister(kind, name)``. Idempotent. Takes
     effect now if ``multiprocessing.resource_tracker`` is imported, else when
-    it is (without importing it here).
+    it is (without importing it here). Not in this process's fork copies
+    (they route only if procstart started them: :func:`arm`).
+    """
+    global _forced_pid
+    _forced_pid = os.getpid()
+    arm(register, unregister)
+
+
+def arm(register: _Sink, unregister: _Sink) -> None:
+    """Route where procstart started a process to report here (:data:`ROUTE_ATTR`).
+
+    Inert in this process unless it is such a process: the replacements pass
+    through to the stdlib's functions. Idempotent, lazy as :func:`install`.
     """
     global _register_sink, _unregister_sink
     _register_sink, _unregister_sink = register, unregister
@@ -109,11 +172,9 @@ def install(register: _Sink, unregister: _Sink) -> None:
 
 
 def _patch(resource_tracker: ModuleType) -> None:
-    global _originals, _stdlib_was_running
+    global _originals
     if _originals is not None or _register_sink is None:
         return  # patched already, or uninstalled before the import
-    tracker = getattr(resource_tracker, "_resource_tracker", None)
-    _stdlib_was_running = getattr(tracker, "_fd", None) is not None
     _originals = {
         "register": resource_tracker.register,
         "unregister": resource_tracker.unregister,
@@ -127,8 +188,9 @@ def _patch(resource_tracker: ModuleType) -> None:
 
 def uninstall() -> None:
     """Give the stdlib its own functions back (tests)."""
-    global _originals, _register_sink, _unregister_sink
+    global _originals, _register_sink, _unregister_sink, _forced_pid, _state_pid
     cancel_after_import(_MODULE, _patch)
+    _forced_pid = _state_pid = 0
     _register_sink = _unregister_sink = None
     if _originals is None:
         return
@@ -141,13 +203,10 @@ def uninstall() -> None:
 
 
 def installed() -> bool:
-    """True while the stdlib's registrations come here (or will, once it is imported)."""
-    return _originals is not None or after_import_pending(_MODULE, _patch)
-
-
-def forget_after_fork() -> None:
-    """In a fork child: names the parent registered are not this process's."""
-    _seen.clear()
+    """True while this process's stdlib registrations come here (or will, once imported)."""
+    if not (_originals is not None or after_import_pending(_MODULE, _patch)):
+        return False
+    return _routes()
 
 
 def shm_unlink(name: str) -> None:
