@@ -267,6 +267,10 @@ def sample_uss(ctx: Any, params: dict[str, str], state: dict[str, Any]) -> Sampl
     return {"uss": float(size)}
 
 
+#: seconds between the warm-up and the samples (a server's interpreter start-up
+#: would otherwise compete for the CPUs with the first samples)
+WARM_SETTLE = 0.3
+
 BEGIN = "@@procstart-bench-child-begin@@"
 END = "@@procstart-bench-child-end@@"
 
@@ -343,6 +347,10 @@ def run(argv: list[str]) -> dict[str, Any]:
         sampler = SAMPLERS[figure]
         for _ in range(warmup):
             sampler(ctx, params, state)
+        if warmup:
+            # what the warm-up started (a fork server, a tracker) finishes its own
+            # start-up before the samples: warm means up and idle, for every column
+            time.sleep(WARM_SETTLE)
         for _ in range(samples):
             out.append(sampler(ctx, params, state))
     foreign = _foreign(column)
