@@ -284,3 +284,34 @@ def test_the_server_holds_cloudpickle_after_a_by_value_child() -> None:
     assert stdout.split() == ["7"]
     assert "| cloudpickle" in before  # the parent and the first child import it
     assert "import time:" not in between, between
+
+
+def test_a_child_finds_the_servers_objects_frozen(ctx: Any, fresh_server: Any) -> None:
+    """Even the first child: its collector never writes to the server's objects."""
+    fresh_server([])
+    queue = ctx.Queue()
+    assert start_join(ctx, t.freeze_count, queue).exitcode == 0
+    assert queue.get(timeout=WAIT) > 1000
+
+
+QUIET_WHILE_CHILDREN = """
+import sys, time
+import procstart, procstart_forkserver, fs_targets as t
+procstart.register_plugin(procstart_forkserver, name="forkserver")
+procstart.set_forkserver_preload(["fs_targets"])
+ctx = procstart.get_context("forkserver")
+p = ctx.Process(target=t.noop); p.start(); p.join(60)
+p = ctx.Process(target=t.sleep, args=(0.8,)); p.start()
+sys.stderr.write("=== begin\\n"); sys.stderr.flush()
+p.join(60)
+sys.stderr.write("=== end\\n"); sys.stderr.flush()
+print(p.exitcode)
+"""
+
+
+def test_the_server_imports_nothing_while_a_child_lives() -> None:
+    """Idle imports wait for no child to be alive: a page the server writes
+    while a child lives becomes the child's private memory."""
+    stdout, _before, between = _imports_around_markers(QUIET_WHILE_CHILDREN)
+    assert stdout.split() == ["0"]
+    assert "import time:" not in between, between

@@ -20,6 +20,7 @@ itself for a one-shot request, a pipe sent along on a session; see
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import select
 import signal
@@ -51,10 +52,10 @@ MACHINERY = (
     *child_modules(),
 )
 
-#: imported when the server is idle, once its first child has been reaped (so
-#: they never delay the first start): most real children use some of them
-#: (Queue, Event, Lock, Pipe); the parent adds the submodules of the plugins
-#: whose child setup every child runs
+#: imported when the server is idle (see :data:`QUIET`), never before its first
+#: child has been reaped (so they never delay the first start): most real
+#: children use some of them (Queue, Event, Lock, Pipe); the parent adds the
+#: submodules of the plugins whose child setup every child runs
 WHEN_IDLE = (
     "multiprocessing.connection",
     "multiprocessing.synchronize",
@@ -65,6 +66,13 @@ WHEN_IDLE = (
     "multiprocessing.shared_memory",
     "multiprocessing.managers",
 )
+
+#: seconds without a request or an exit, and with no child alive, before the
+#: server imports :data:`WHEN_IDLE`. An import takes CPU a child starting on
+#: a busy machine would need (multiprocessing.managers alone is ~15 ms), and
+#: every page the server writes while a child lives stops being shared: the
+#: child's copy becomes its private memory.
+QUIET = 0.1
 
 
 def _read_all(fd: int) -> bytes:
@@ -141,16 +149,15 @@ def _preload_main(main_ref: dict[str, str]) -> bool:
     return True
 
 
-def _freeze_preloaded() -> None:
-    """Keep the garbage collector of every child off the preloaded objects.
+def _freeze() -> None:
+    """Keep the garbage collector of the next child off the server's objects.
 
     A collection in a child writes to the header of every tracked object it
     visits, copying the server's pages one by one; frozen objects are never
-    visited, so they stay shared (copy-on-write) with the server.
+    visited, so they stay shared (copy-on-write) with the server. Freezing is
+    a constant-time list splice, so it runs before every fork; there is no
+    ``gc.collect()`` first, which would itself write to every object's header.
     """
-    import gc
-
-    gc.collect()
     gc.freeze()
 
 
@@ -182,8 +189,11 @@ class Server:
         os.set_blocking(self.wake_w, False)
         #: pid -> fd of the connection that asked for it (its exit code goes there)
         self.children: dict[int, int] = {}
-        #: modules still to import while nothing else is asked for
+        #: modules to import once the server is quiet (:data:`QUIET`)
         self.idle_imports: list[str] = []
+        #: modules to import at the next pause between requests, children or
+        #: not (cloudpickle, once a parent sends targets by value)
+        self.soon_imports: list[str] = []
         self.forked = 0
         self.reaped = 0
         #: fd -> authenticated connection that asks for children (see _protocol)
@@ -200,11 +210,10 @@ class Server:
         watched = [self.listener.fileno(), self.alive_fd, self.wake_r]
         try:
             while True:
-                # one idle import per pass, between requests and exits
-                timeout = 0.0 if self.idle_imports and self.reaped else None
-                readable = select.select([*watched, *self.sessions], [], [], timeout)[0]
+                # one import per pass, between requests and exits
+                readable = select.select([*watched, *self.sessions], [], [], self._timeout())[0]
                 if not readable:
-                    self._import_when_idle()
+                    self._import_one()
                     continue
                 if self.alive_fd in readable:
                     return
@@ -219,15 +228,20 @@ class Server:
         finally:
             self.shutdown()
 
-    def _import_when_idle(self) -> None:
+    def _timeout(self) -> float | None:
+        """How long the loop may wait for a request before importing something."""
+        if self.soon_imports:
+            return 0.0
+        if self.idle_imports and self.reaped and not self.children:
+            return QUIET
+        return None
+
+    def _import_one(self) -> None:
         import importlib
 
-        name = self.idle_imports.pop(0)
-        if name:
-            with contextlib.suppress(Exception):  # an optimisation only
-                importlib.import_module(name)
-        else:  # the last step, after the first child: not on its critical path
-            _freeze_preloaded()
+        name = (self.soon_imports or self.idle_imports).pop(0)
+        with contextlib.suppress(Exception):  # an optimisation only
+            importlib.import_module(name)
 
     def _drain_wakeup(self) -> None:
         try:
@@ -299,9 +313,9 @@ class Server:
             conn.close()
             return
         payload_r, sentinel_w, status_fd, *inherited = fds
-        if request.hold_cloudpickle and "cloudpickle" not in sys.modules:
-            # the parent sends targets by value: children find it imported
-            self.idle_imports.insert(0, "cloudpickle")
+        if request.hold_cloudpickle and "cloudpickle" not in (*sys.modules, *self.soon_imports):
+            # the parent sends targets by value: the next children find it imported
+            self.soon_imports.append("cloudpickle")
         self._fork(fd, status_fd, [payload_r, sentinel_w, *inherited])
 
     def _fork(self, reply_fd: int, status_fd: int, fds: list[int]) -> None:
@@ -312,6 +326,7 @@ class Server:
         # must not run the server's handlers in it: block them across fork();
         # the child unblocks once it has the default handlers back.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
+        _freeze()
         try:
             pid = _fork_quietly()
         except OSError as exc:
@@ -484,8 +499,7 @@ def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> Non
     key: bytes = config["key"]
     server = Server(listener_fd, alive_fd, key, config.get("address", ""))
     server.idle_imports = [
-        *(name for name in (*WHEN_IDLE, *config.get("idle", ())) if name not in sys.modules),
-        "",  # then freeze
+        name for name in (*WHEN_IDLE, *config.get("idle", ())) if name not in sys.modules
     ]
     done, failed = preload(config)
     with contextlib.suppress(OSError):
