@@ -119,3 +119,8 @@ def freeze_count(queue: Any) -> None:
     import gc
 
     queue.put(gc.get_freeze_count())
+
+
+def send(conn: Any, value: Any) -> None:
+    """``conn.send(value)`` on a Pipe end."""
+    conn.send(value)

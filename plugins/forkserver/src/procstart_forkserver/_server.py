@@ -52,6 +52,12 @@ MACHINERY = (
     *child_modules(),
 )
 
+#: imported at the first pause after the first fork (not on the first start's
+#: critical path, yet before the next children, live ones or not): a Pipe or
+#: Queue end is a Connection (the stdlib's server has it too); a child that
+#: imports it itself holds ~1 MiB more private memory
+SOON = ("multiprocessing.connection",)
+
 #: imported when the server is idle (see :data:`QUIET`), never before its first
 #: child has been reaped (so they never delay the first start): most real
 #: children use some of them (Queue, Event, Lock, Pipe); the parent adds the
@@ -191,8 +197,9 @@ class Server:
         self.children: dict[int, int] = {}
         #: modules to import once the server is quiet (:data:`QUIET`)
         self.idle_imports: list[str] = []
-        #: modules to import at the next pause between requests, children or
-        #: not (cloudpickle, once a parent sends targets by value)
+        #: modules to import at the next pause between requests once a child
+        #: has been forked, children alive or not (:data:`SOON`; cloudpickle,
+        #: once a parent sends targets by value)
         self.soon_imports: list[str] = []
         self.forked = 0
         self.reaped = 0
@@ -230,7 +237,7 @@ class Server:
 
     def _timeout(self) -> float | None:
         """How long the loop may wait for a request before importing something."""
-        if self.soon_imports:
+        if self.soon_imports and self.forked:
             return 0.0
         if self.idle_imports and self.reaped and not self.children:
             return QUIET
@@ -498,6 +505,7 @@ def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> Non
     os.close(config_fd)
     key: bytes = config["key"]
     server = Server(listener_fd, alive_fd, key, config.get("address", ""))
+    server.soon_imports = [name for name in SOON if name not in sys.modules]
     server.idle_imports = [
         name for name in (*WHEN_IDLE, *config.get("idle", ())) if name not in sys.modules
     ]
