@@ -320,8 +320,14 @@ class Server:
             conn.close()
             return
         payload_r, sentinel_w, status_fd, *inherited = fds
-        if request.hold_cloudpickle and "cloudpickle" not in (*sys.modules, *self.soon_imports):
+        if (
+            request.hold_cloudpickle
+            and "cloudpickle" not in sys.modules
+            and "cloudpickle" not in self.soon_imports
+        ):
             # the parent sends targets by value: the next children find it imported
+            # (two lookups: listing sys.modules would write to the refcount of
+            # every module name, copying their pages shared with live children)
             self.soon_imports.append("cloudpickle")
         self._fork(fd, status_fd, [payload_r, sentinel_w, *inherited])
 
