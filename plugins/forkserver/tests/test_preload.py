@@ -294,27 +294,30 @@ def test_a_child_finds_the_servers_objects_frozen(ctx: Any, fresh_server: Any) -
     assert queue.get(timeout=WAIT) > 1000
 
 
-QUIET_WHILE_CHILDREN = """
-import sys, time
-import procstart, procstart_forkserver, fs_targets as t
-procstart.register_plugin(procstart_forkserver, name="forkserver")
-procstart.set_forkserver_preload(["fs_targets"])
-ctx = procstart.get_context("forkserver")
-p = ctx.Process(target=t.noop); p.start(); p.join(60)
-p = ctx.Process(target=t.sleep, args=(0.8,)); p.start()
-sys.stderr.write("=== begin\\n"); sys.stderr.flush()
-p.join(60)
-sys.stderr.write("=== end\\n"); sys.stderr.flush()
-print(p.exitcode)
-"""
+def _server_maps(pid: int) -> str:
+    with open(f"/proc/{pid}/maps", encoding="utf-8") as fh:
+        return fh.read()
 
 
-def test_the_server_imports_nothing_while_a_child_lives() -> None:
+def test_the_server_imports_nothing_while_a_child_lives(ctx: Any, fresh_server: Any) -> None:
     """Idle imports wait for no child to be alive: a page the server writes
-    while a child lives becomes the child's private memory."""
-    stdout, _before, between = _imports_around_markers(QUIET_WHILE_CHILDREN)
-    assert stdout.split() == ["0"]
-    assert "import time:" not in between, between
+    while a child lives becomes the child's private memory. ``_ctypes``
+    (multiprocessing.synchronize needs it) shows in the server's maps once
+    they ran."""
+    import time
+
+    server = fresh_server([])
+    assert start_join(ctx, t.noop).exitcode == 0
+    sleeper = ctx.Process(target=t.sleep, args=(0.6,))
+    sleeper.start()
+    time.sleep(0.4)  # the server had time to import, had it not waited
+    assert "_ctypes" not in _server_maps(server.pid)
+    sleeper.join(WAIT)
+    assert sleeper.exitcode == 0
+    deadline = time.monotonic() + WAIT
+    while "_ctypes" not in _server_maps(server.pid):
+        assert time.monotonic() < deadline, "the idle imports never ran"
+        time.sleep(0.05)
 
 
 PIPE_CHILD = """
@@ -323,8 +326,9 @@ import procstart, procstart_forkserver, fs_targets as t
 procstart.register_plugin(procstart_forkserver, name="forkserver")
 procstart.set_forkserver_preload(["fs_targets"])
 ctx = procstart.get_context("forkserver")
-p = ctx.Process(target=t.sleep, args=(0.3,)); p.start()
-time.sleep(0.1)  # the server pauses while its first child lives
+p = ctx.Process(target=t.noop); p.start(); p.join(60)
+time.sleep(0.05)  # the server's first pause after its first child was reaped
+p = ctx.Process(target=t.sleep, args=(0.3,)); p.start()  # a child lives: no idle imports
 a, b = ctx.Pipe()
 sys.stderr.write("=== begin\\n"); sys.stderr.flush()
 q = ctx.Process(target=t.send, args=(b, "x")); q.start(); q.join(60)
@@ -335,8 +339,9 @@ print(p.exitcode, q.exitcode, a.recv())
 
 
 def test_a_child_with_a_pipe_end_finds_connection_imported() -> None:
-    """Once a first child is forked, the server imports multiprocessing.connection,
-    so a child with a Pipe end does not (it would hold ~1 MiB more private memory)."""
+    """Once a first child is reaped, the server imports multiprocessing.connection,
+    so a child with a Pipe end does not (it would hold ~1 MiB more private memory),
+    even while another child lives."""
     stdout, _before, between = _imports_around_markers(PIPE_CHILD)
     assert stdout.split() == ["0", "0", "x"]
     assert "import time:" not in between, between

@@ -52,10 +52,11 @@ MACHINERY = (
     *child_modules(),
 )
 
-#: imported at the first pause after the first fork (not on the first start's
-#: critical path, yet before the next children, live ones or not): a Pipe or
-#: Queue end is a Connection (the stdlib's server has it too); a child that
-#: imports it itself holds ~1 MiB more private memory
+#: imported at the first pause once the first child has been reaped (never
+#: on the first start's critical path, nor taking the CPU from that child, yet
+#: before the next children, live ones or not): a Pipe or Queue end is a
+#: Connection (the stdlib's server has it too); a child that imports it
+#: itself holds ~1 MiB more private memory
 SOON = ("multiprocessing.connection",)
 
 #: imported when the server is idle (see :data:`QUIET`), never before its first
@@ -198,7 +199,7 @@ class Server:
         #: modules to import once the server is quiet (:data:`QUIET`)
         self.idle_imports: list[str] = []
         #: modules to import at the next pause between requests once a child
-        #: has been forked, children alive or not (:data:`SOON`; cloudpickle,
+        #: has been reaped, children alive or not (:data:`SOON`; cloudpickle,
         #: once a parent sends targets by value)
         self.soon_imports: list[str] = []
         self.forked = 0
@@ -237,7 +238,7 @@ class Server:
 
     def _timeout(self) -> float | None:
         """How long the loop may wait for a request before importing something."""
-        if self.soon_imports and self.forked:
+        if self.soon_imports and self.reaped:
             return 0.0
         if self.idle_imports and self.reaped and not self.children:
             return QUIET
