@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -356,3 +357,49 @@ def test_the_server_does_not_load_openssl(ctx: Any, fresh_server: Any) -> None:
         maps = fh.read()
     assert "_sha" in maps  # the check below can see an extension module
     assert "_hashlib" not in maps
+
+
+THREADED_SERVER = """
+import procstart, fs_targets as t
+procstart.set_forkserver_preload(["fs_preload_thread"])
+ctx = procstart.get_context("forkserver")
+for _ in range(2):
+    p = ctx.Process(target=t.noop); p.start(); p.join(60)
+    print(p.exitcode)
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="3.12+ warns when forking with threads")
+def test_a_server_with_threads_forks_without_a_warning() -> None:
+    """A preload that starts a thread: the server forks anyway, quietly."""
+    os.environ["PYTHONWARNINGS"] = "always::DeprecationWarning"
+    try:
+        done = run_parent(THREADED_SERVER)
+    finally:
+        del os.environ["PYTHONWARNINGS"]
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "0"]
+    assert "fork" not in done.stderr, done.stderr
+
+
+def test_single_threaded_sees_every_thread() -> None:
+    """The check that spares a one-thread server the warnings machinery."""
+    import subprocess
+    import threading
+
+    from procstart_forkserver._server import _single_threaded
+
+    alone = "from procstart_forkserver._server import _single_threaded as s; print(s())"
+    done = subprocess.run(
+        [sys.executable, "-c", alone], capture_output=True, text=True, timeout=WAIT, check=False
+    )
+    assert done.stdout.split() == ["True"], done.stderr
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, args=(WAIT,))
+    thread.start()
+    try:
+        assert not _single_threaded()
+    finally:
+        stop.set()
+        thread.join(WAIT)

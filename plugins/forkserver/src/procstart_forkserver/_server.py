@@ -446,14 +446,26 @@ def run_child(payload_fd: int, sentinel_w: int, inherited: list[int]) -> int:
 
 def _fork_quietly() -> int:
     # preloaded libraries may have started native threads (OpenBLAS, ...);
-    # Python 3.12+ warns about forking then, which is this server's whole job
-    if sys.version_info >= (3, 12):
+    # Python 3.12+ warns about forking then, which is this server's whole job.
+    # It warns only when the process has more than one thread (on Linux it
+    # counts them in /proc): with one, no catch_warnings(), whose copy of the
+    # filters writes to pages shared with the children (~16 copy-on-write
+    # faults per fork, 3.13)
+    if sys.version_info >= (3, 12) and not _single_threaded():
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return os.fork()
     return os.fork()
+
+
+def _single_threaded() -> bool:
+    """True when this process surely runs one thread (False when unsure)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def _receive(
