@@ -327,25 +327,33 @@ import procstart, procstart_forkserver, fs_targets as t
 procstart.register_plugin(procstart_forkserver, name="forkserver")
 procstart.set_forkserver_preload(["fs_targets"])
 ctx = procstart.get_context("forkserver")
-p = ctx.Process(target=t.noop); p.start(); p.join(60)
-time.sleep(0.05)  # the server's first pause after its first child was reaped
-p = ctx.Process(target=t.sleep, args=(0.3,)); p.start()  # a child lives: no idle imports
+p = ctx.Process(target=t.sleep, args=(0.5,)); p.start()  # a child lives: no idle imports
 a, b = ctx.Pipe()
 sys.stderr.write("=== begin\\n"); sys.stderr.flush()
 q = ctx.Process(target=t.send, args=(b, "x")); q.start(); q.join(60)
+sys.stderr.write("=== middle\\n"); sys.stderr.flush()
+r = ctx.Process(target=t.noop); r.start(); r.join(60)
 sys.stderr.write("=== end\\n"); sys.stderr.flush()
 p.join(60)
-print(p.exitcode, q.exitcode, a.recv())
+print(p.exitcode, q.exitcode, r.exitcode, a.recv())
 """
 
 
 def test_a_child_with_a_pipe_end_finds_connection_imported() -> None:
-    """Once a first child is reaped, the server imports multiprocessing.connection,
-    so a child with a Pipe end does not (it would hold ~1 MiB more private memory),
-    even while another child lives."""
+    """A payload with a Pipe end: the server imports multiprocessing.connection
+    before forking that child (live children or not), so the child does not
+    import it itself (it would hold ~1 MiB more private memory); a payload
+    without fds makes the server import nothing."""
+    from procstart_forkserver._server import ON_DEMAND
+
     stdout, _before, between = _imports_around_markers(PIPE_CHILD)
-    assert stdout.split() == ["0", "0", "x"]
-    assert "import time:" not in between, between
+    assert stdout.split() == ["0", "0", "0", "x"]
+    pipe_child, _, plain_child = between.partition("=== middle\n")
+    # an `import` (the child unpickling a Connection) prints the module's own
+    # line; the server's importlib.import_module prints only its dependencies'
+    imported = [line.rpartition("|")[2].strip() for line in pipe_child.splitlines()]
+    assert ON_DEMAND not in imported, pipe_child
+    assert "import time:" not in plain_child, plain_child
 
 
 def test_the_server_does_not_load_openssl(ctx: Any, fresh_server: Any) -> None:

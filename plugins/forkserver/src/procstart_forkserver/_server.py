@@ -52,12 +52,11 @@ MACHINERY = (
     *child_modules(),
 )
 
-#: imported at the first pause once the first child has been reaped (never
-#: on the first start's critical path, nor taking the CPU from that child, yet
-#: before the next children, live ones or not): a Pipe or Queue end is a
-#: Connection (the stdlib's server has it too); a child that imports it
-#: itself holds ~1 MiB more private memory
-SOON = ("multiprocessing.connection",)
+#: imported before the fork of the first child whose payload carries fds (a
+#: Pipe or Queue end is a Connection; the parent says so in the request): the
+#: stdlib's server has it from the start; a child that imports it itself holds
+#: ~1 MiB more private memory, and the next one would import it again
+ON_DEMAND = "multiprocessing.connection"
 
 #: imported when the server is idle (see :data:`QUIET`), never before its first
 #: child has been reaped (so they never delay the first start): most real
@@ -199,8 +198,8 @@ class Server:
         #: modules to import once the server is quiet (:data:`QUIET`)
         self.idle_imports: list[str] = []
         #: modules to import at the next pause between requests once a child
-        #: has been reaped, children alive or not (:data:`SOON`; cloudpickle,
-        #: once a parent sends targets by value)
+        #: has been reaped, children alive or not (cloudpickle, once a parent
+        #: sends targets by value)
         self.soon_imports: list[str] = []
         self.forked = 0
         self.reaped = 0
@@ -245,11 +244,7 @@ class Server:
         return None
 
     def _import_one(self) -> None:
-        import importlib
-
-        name = (self.soon_imports or self.idle_imports).pop(0)
-        with contextlib.suppress(Exception):  # an optimisation only
-            importlib.import_module(name)
+        _import_quietly((self.soon_imports or self.idle_imports).pop(0))
 
     def _drain_wakeup(self) -> None:
         try:
@@ -321,6 +316,10 @@ class Server:
             conn.close()
             return
         payload_r, sentinel_w, status_fd, *inherited = fds
+        if request.hold_connection and ON_DEMAND not in sys.modules:
+            # the child would import it itself (the same time, before its
+            # target): imported here, it is shared with this child and the next
+            _import_quietly(ON_DEMAND)
         if (
             request.hold_cloudpickle
             and "cloudpickle" not in sys.modules
@@ -444,6 +443,13 @@ def run_child(payload_fd: int, sentinel_w: int, inherited: list[int]) -> int:
     return code
 
 
+def _import_quietly(name: str) -> None:
+    import importlib
+
+    with contextlib.suppress(Exception):  # an optimisation only
+        importlib.import_module(name)
+
+
 def _fork_quietly() -> int:
     # preloaded libraries may have started native threads (OpenBLAS, ...);
     # Python 3.12+ warns about forking then, which is this server's whole job.
@@ -524,7 +530,6 @@ def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> Non
     os.close(config_fd)
     key: bytes = config["key"]
     server = Server(listener_fd, alive_fd, key, config.get("address", ""))
-    server.soon_imports = [name for name in SOON if name not in sys.modules]
     server.idle_imports = [
         name for name in (*WHEN_IDLE, *config.get("idle", ())) if name not in sys.modules
     ]
