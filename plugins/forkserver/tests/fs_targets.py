@@ -112,3 +112,15 @@ def nested(queue: Any, depth: int) -> None:
 def put_env(queue: Any, *names: str) -> None:
     """Send back the values of environment variables ``names``."""
     queue.put([os.environ.get(name) for name in names])
+
+
+def freeze_count(queue: Any) -> None:
+    """How many objects this child's garbage collector never visits."""
+    import gc
+
+    queue.put(gc.get_freeze_count())
+
+
+def send(conn: Any, value: Any) -> None:
+    """``conn.send(value)`` on a Pipe end."""
+    conn.send(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -284,3 +285,129 @@ def test_the_server_holds_cloudpickle_after_a_by_value_child() -> None:
     assert stdout.split() == ["7"]
     assert "| cloudpickle" in before  # the parent and the first child import it
     assert "import time:" not in between, between
+
+
+def test_a_child_finds_the_servers_objects_frozen(ctx: Any, fresh_server: Any) -> None:
+    """Even the first child: its collector never writes to the server's objects."""
+    fresh_server([])
+    queue = ctx.Queue()
+    assert start_join(ctx, t.freeze_count, queue).exitcode == 0
+    assert queue.get(timeout=WAIT) > 1000
+
+
+def _server_maps(pid: int) -> str:
+    with open(f"/proc/{pid}/maps", encoding="utf-8") as fh:
+        return fh.read()
+
+
+def test_the_server_imports_nothing_while_a_child_lives(ctx: Any, fresh_server: Any) -> None:
+    """Idle imports wait for no child to be alive: a page the server writes
+    while a child lives becomes the child's private memory. ``_ctypes``
+    (multiprocessing.synchronize needs it) shows in the server's maps once
+    they ran."""
+    import time
+
+    server = fresh_server([])
+    assert start_join(ctx, t.noop).exitcode == 0
+    sleeper = ctx.Process(target=t.sleep, args=(0.6,))
+    sleeper.start()
+    time.sleep(0.4)  # the server had time to import, had it not waited
+    assert "_ctypes" not in _server_maps(server.pid)
+    sleeper.join(WAIT)
+    assert sleeper.exitcode == 0
+    deadline = time.monotonic() + WAIT
+    while "_ctypes" not in _server_maps(server.pid):
+        assert time.monotonic() < deadline, "the idle imports never ran"
+        time.sleep(0.05)
+
+
+PIPE_CHILD = """
+import sys, time
+import procstart, procstart_forkserver, fs_targets as t
+procstart.register_plugin(procstart_forkserver, name="forkserver")
+procstart.set_forkserver_preload(["fs_targets"])
+ctx = procstart.get_context("forkserver")
+p = ctx.Process(target=t.sleep, args=(0.5,)); p.start()  # a child lives: no idle imports
+a, b = ctx.Pipe()
+sys.stderr.write("=== begin\\n"); sys.stderr.flush()
+q = ctx.Process(target=t.send, args=(b, "x")); q.start(); q.join(60)
+sys.stderr.write("=== middle\\n"); sys.stderr.flush()
+r = ctx.Process(target=t.noop); r.start(); r.join(60)
+sys.stderr.write("=== end\\n"); sys.stderr.flush()
+p.join(60)
+print(p.exitcode, q.exitcode, r.exitcode, a.recv())
+"""
+
+
+def test_a_child_with_a_pipe_end_finds_connection_imported() -> None:
+    """A payload with a Pipe end: the server imports multiprocessing.connection
+    before forking that child (live children or not), so the child does not
+    import it itself (it would hold ~1 MiB more private memory); a payload
+    without fds makes the server import nothing."""
+    from procstart_forkserver._server import ON_DEMAND
+
+    stdout, _before, between = _imports_around_markers(PIPE_CHILD)
+    assert stdout.split() == ["0", "0", "0", "x"]
+    pipe_child, _, plain_child = between.partition("=== middle\n")
+    # an `import` (the child unpickling a Connection) prints the module's own
+    # line; the server's importlib.import_module prints only its dependencies'
+    imported = [line.rpartition("|")[2].strip() for line in pipe_child.splitlines()]
+    assert ON_DEMAND not in imported, pipe_child
+    assert "import time:" not in plain_child, plain_child
+
+
+def test_the_server_does_not_load_openssl(ctx: Any, fresh_server: Any) -> None:
+    """Its MAC uses CPython's own SHA-256: loading OpenSSL (``_hashlib``)
+    would cost the first start ~3 ms."""
+    server = fresh_server([])
+    assert start_join(ctx, t.noop).exitcode == 0
+    with open(f"/proc/{server.pid}/maps", encoding="utf-8") as fh:
+        maps = fh.read()
+    assert "_sha" in maps  # the check below can see an extension module
+    assert "_hashlib" not in maps
+
+
+THREADED_SERVER = """
+import procstart, fs_targets as t
+procstart.set_forkserver_preload(["fs_preload_thread"])
+ctx = procstart.get_context("forkserver")
+for _ in range(2):
+    p = ctx.Process(target=t.noop); p.start(); p.join(60)
+    print(p.exitcode)
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="3.12+ warns when forking with threads")
+def test_a_server_with_threads_forks_without_a_warning() -> None:
+    """A preload that starts a thread: the server forks anyway, quietly."""
+    os.environ["PYTHONWARNINGS"] = "always::DeprecationWarning"
+    try:
+        done = run_parent(THREADED_SERVER)
+    finally:
+        del os.environ["PYTHONWARNINGS"]
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "0"]
+    assert "fork" not in done.stderr, done.stderr
+
+
+def test_single_threaded_sees_every_thread() -> None:
+    """The check that spares a one-thread server the warnings machinery."""
+    import subprocess
+    import threading
+
+    from procstart_forkserver._server import _single_threaded
+
+    alone = "from procstart_forkserver._server import _single_threaded as s; print(s())"
+    done = subprocess.run(
+        [sys.executable, "-c", alone], capture_output=True, text=True, timeout=WAIT, check=False
+    )
+    assert done.stdout.split() == ["True"], done.stderr
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, args=(WAIT,))
+    thread.start()
+    try:
+        assert not _single_threaded()
+    finally:
+        stop.set()
+        thread.join(WAIT)

@@ -138,13 +138,16 @@ def test_session_round_trip() -> None:
     request = proto.parse_session_fork(proto.encode_session_fork(5, hold_cloudpickle=True), 5)
     assert (request.inherited_count, request.hold_cloudpickle) == (2, True)
     assert not proto.parse_session_fork(proto.encode_session_fork(3), 3).hold_cloudpickle
+    request = proto.parse_session_fork(proto.encode_session_fork(4, hold_connection=True), 4)
+    assert (request.hold_connection, request.hold_cloudpickle) == (True, False)
+    assert not proto.parse_session_fork(proto.encode_session_fork(3), 3).hold_connection
 
 
 @pytest.mark.parametrize(
     ("message", "fds", "error"),
     [
         (b"FORK\x00\x03\x00\x00", 3, "session request flags 0x0 lack the status fd"),
-        (b"FORK\x00\x03\x00\x05", 3, "unknown request flags 0x5"),
+        (b"FORK\x00\x03\x00\x09", 3, "unknown request flags 0x9"),
         (b"EXEC\x00\x03\x00\x01", 3, "unknown request b'EXEC'"),
         (b"FORK\x00\x03\x00\x01", 4, "request declares 3 fds, 4 arrived"),
         (b"FORK\x00\x02\x00\x01", 2, "request with 2 fds (allowed 3..253)"),
@@ -169,3 +172,17 @@ def test_fuzz_parse_session_fork(message: bytes, fds: int) -> None:
     except proto.ProtocolError:
         return
     assert request.fd_count == fds >= proto.SESSION_FIXED_FDS
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(max_size=150), message=st.binary(max_size=300))
+def test_the_mac_is_hmac_sha256(key: bytes, message: bytes) -> None:
+    """The OpenSSL-free MAC (keys shorter and longer than a block) is RFC 2104's."""
+    import hmac
+
+    from procstart_forkserver._mac import compare_digest, hmac_sha256
+
+    expected = hmac.new(key, message, "sha256").digest()
+    assert hmac_sha256(key, message) == expected
+    assert compare_digest(hmac_sha256(key, message), expected)
+    assert not compare_digest(hmac_sha256(key + b"x", message), expected)

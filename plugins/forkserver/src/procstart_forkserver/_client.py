@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: bytes of the per-server key (``_protocol.KEY_LEN``; the protocol module,
-#: with hashlib, is imported only after the server was launched)
+#: with its MAC, is imported only after the server was launched)
 _KEY_LEN = 32
 
 #: longest path an AF_UNIX address may have (Linux 108 with the NUL; macOS 104)
@@ -410,7 +410,7 @@ def _open_session(state: ServerState) -> socket.socket:
     return sock
 
 
-def _request_fork(state: ServerState, fds: list[int]) -> tuple[int, int]:
+def _request_fork(state: ServerState, fds: list[int], carries_fds: bool) -> tuple[int, int]:
     """One round trip on the session: send the fds, get the pid; (pid, status fd).
 
     The status fd is the read end of a pipe whose write end only the server
@@ -419,7 +419,9 @@ def _request_fork(state: ServerState, fds: list[int]) -> tuple[int, int]:
     from . import _protocol as proto
 
     payload_r, sentinel_w, *inherited = fds
-    request = proto.encode_session_fork(len(fds) + 1, hold_cloudpickle="cloudpickle" in sys.modules)
+    request = proto.encode_session_fork(
+        len(fds) + 1, hold_cloudpickle="cloudpickle" in sys.modules, hold_connection=carries_fds
+    )
     status_r, status_w = os.pipe()
     try:
         with state.session_lock:
@@ -442,9 +444,11 @@ def _request_fork(state: ServerState, fds: list[int]) -> tuple[int, int]:
     return pid, status_r
 
 
-def connect_and_fork(fds: list[int]) -> tuple[int, int]:
+def connect_and_fork(fds: list[int], *, carries_fds: bool = False) -> tuple[int, int]:
     """Ask the server to fork a child that receives ``fds``; (pid, status fd).
 
+    ``carries_fds``: the pickled process holds fds of its own (a Pipe or
+    Queue end), so the server should hold ``multiprocessing.connection``.
     Starts the server if needed; if it turns out to be dead, starts a new one
     and tries once more.
     """
@@ -452,7 +456,7 @@ def connect_and_fork(fds: list[int]) -> tuple[int, int]:
 
     state = ensure_running()
     try:
-        pid, status_fd = _request_fork(state, fds)
+        pid, status_fd = _request_fork(state, fds, carries_fds)
     except (ConnectionError, FileNotFoundError, proto.ProtocolError) as exc:
         try:
             state.process.wait(timeout=5)
@@ -462,7 +466,7 @@ def connect_and_fork(fds: list[int]) -> tuple[int, int]:
             ) from exc
         state = ensure_running()
         try:
-            pid, status_fd = _request_fork(state, fds)
+            pid, status_fd = _request_fork(state, fds, carries_fds)
         except (ConnectionError, FileNotFoundError, proto.ProtocolError) as again:
             try:
                 code = state.process.wait(timeout=5)

@@ -122,6 +122,8 @@ class ForkServerPopen(ChildPopen):
         if drift:  # os.environ changed since the server started: as spawn would see it
             request.env = {**drift, **request.env}
         process_bytes = payload.pickle_process(self, request)  # fails here, before any fork
+        # fds asked for while pickling: a Pipe or Queue end (a Connection)
+        carries_fds = len(self._fds) > len(handles)
         chunks = payload.build(request, process_bytes, handles=handles, by_index=True)
         del process_bytes
         payload_r, payload_w = os.pipe()
@@ -135,7 +137,7 @@ class ForkServerPopen(ChildPopen):
             # once instead of waiting for our next turn on the CPU
             rest = _write_ahead(payload_w, chunks)
             self.pid, self._status_fd = _client.connect_and_fork(
-                [payload_r, sentinel_w, *self._fds]
+                [payload_r, sentinel_w, *self._fds], carries_fds=carries_fds
             )
         except BaseException:
             _close_owned([payload_w, sentinel_r])

@@ -23,7 +23,8 @@ A parent that starts many children keeps one authenticated connection (a
     server -> client   CHALLENGE_MAGIC (8) | nonce (32)
     client -> server   HMAC-SHA256(key, DOMAIN | nonce | b"SESS\0\0\0\0") (32) | b"SESS\0\0\0\0"
     then, per child:
-    client -> server   b"FORK" | fd count | flags (SESSION_STATUS_FD, maybe HOLD_CLOUDPICKLE)
+    client -> server   b"FORK" | fd count | flags (SESSION_STATUS_FD, maybe HOLD_CLOUDPICKLE,
+                       HOLD_CONNECTION)
                        with SCM_RIGHTS: payload read end, sentinel write end,
                        status write end, then the child's inherited fds
     server -> client   b"P" | pid  or  b"E" | errno
@@ -36,13 +37,15 @@ parent). A malformed request closes the session without forking.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import struct
+
+from ._mac import compare_digest, hmac_sha256
 
 __all__ = [
     "CHALLENGE_LEN",
     "CHALLENGE_MAGIC",
+    "HOLD_CLOUDPICKLE",
+    "HOLD_CONNECTION",
     "KEY_LEN",
     "MAX_FDS",
     "MESSAGE_LEN",
@@ -90,7 +93,10 @@ _OP_SESSION = b"SESS"
 SESSION_STATUS_FD = 0x1
 #: session requests: the parent sends targets by value; keep cloudpickle loaded
 HOLD_CLOUDPICKLE = 0x2
-_SESSION_FLAGS = SESSION_STATUS_FD | HOLD_CLOUDPICKLE
+#: session requests: the payload carries fds (a Pipe or Queue end: a
+#: Connection); the server imports multiprocessing.connection before forking
+HOLD_CONNECTION = 0x4
+_SESSION_FLAGS = SESSION_STATUS_FD | HOLD_CLOUDPICKLE | HOLD_CONNECTION
 #: payload, sentinel and status fds of a session request
 SESSION_FIXED_FDS = 3
 
@@ -126,7 +132,7 @@ class ForkRequest:
 
 
 def _mac(key: bytes, nonce: bytes, request: bytes) -> bytes:
-    return hmac.new(key, _DOMAIN + nonce + request, hashlib.sha256).digest()
+    return hmac_sha256(key, _DOMAIN + nonce + request)
 
 
 def encode_challenge(nonce: bytes) -> bytes:
@@ -176,7 +182,7 @@ def verify_request(key: bytes, nonce: bytes, message: bytes) -> bool:
     if len(message) != MESSAGE_LEN or len(key) != KEY_LEN or len(nonce) != NONCE_LEN:
         return False
     mac, request = message[:MAC_LEN], message[MAC_LEN:]
-    return hmac.compare_digest(mac, _mac(key, nonce, request))
+    return compare_digest(mac, _mac(key, nonce, request))
 
 
 def parse_request(message: bytes, fd_count: int) -> ForkRequest:
@@ -229,7 +235,9 @@ def parse_session_open(message: bytes, fd_count: int) -> bool:
     return True
 
 
-def encode_session_fork(fd_count: int, *, hold_cloudpickle: bool = False) -> bytes:
+def encode_session_fork(
+    fd_count: int, *, hold_cloudpickle: bool = False, hold_connection: bool = False
+) -> bytes:
     """One fork request on a session: ``fd_count`` counts the status fd too.
 
     >>> parse_session_fork(encode_session_fork(4), 4).inherited_count
@@ -241,6 +249,7 @@ def encode_session_fork(fd_count: int, *, hold_cloudpickle: bool = False) -> byt
             f"asked for {fd_count - SESSION_FIXED_FDS}"
         )
     flags = SESSION_STATUS_FD | (HOLD_CLOUDPICKLE if hold_cloudpickle else 0)
+    flags |= HOLD_CONNECTION if hold_connection else 0
     return _REQUEST.pack(_OP_FORK, fd_count, flags)
 
 
@@ -265,17 +274,20 @@ def parse_session_fork(message: bytes, fd_count: int) -> SessionFork:
         raise ProtocolError(f"request declares {declared} fds, {fd_count} arrived")
     if not SESSION_FIXED_FDS <= declared <= MAX_FDS:
         raise ProtocolError(f"request with {declared} fds (allowed {SESSION_FIXED_FDS}..{MAX_FDS})")
-    return SessionFork(declared, bool(flags & HOLD_CLOUDPICKLE))
+    return SessionFork(declared, bool(flags & HOLD_CLOUDPICKLE), bool(flags & HOLD_CONNECTION))
 
 
 class SessionFork:
     """A parsed fork request from a session (see :func:`parse_session_fork`)."""
 
-    __slots__ = ("fd_count", "hold_cloudpickle")
+    __slots__ = ("fd_count", "hold_cloudpickle", "hold_connection")
 
-    def __init__(self, fd_count: int, hold_cloudpickle: bool) -> None:
+    def __init__(
+        self, fd_count: int, hold_cloudpickle: bool, hold_connection: bool = False
+    ) -> None:
         self.fd_count = fd_count
         self.hold_cloudpickle = hold_cloudpickle
+        self.hold_connection = hold_connection
 
     @property
     def inherited_count(self) -> int:

@@ -20,6 +20,7 @@ itself for a one-shot request, a pipe sent along on a session; see
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import select
 import signal
@@ -51,10 +52,16 @@ MACHINERY = (
     *child_modules(),
 )
 
-#: imported when the server is idle, once its first child has been reaped (so
-#: they never delay the first start): most real children use some of them
-#: (Queue, Event, Lock, Pipe); the parent adds the submodules of the plugins
-#: whose child setup every child runs
+#: imported before the fork of the first child whose payload carries fds (a
+#: Pipe or Queue end is a Connection; the parent says so in the request): the
+#: stdlib's server has it from the start; a child that imports it itself holds
+#: ~1 MiB more private memory, and the next one would import it again
+ON_DEMAND = "multiprocessing.connection"
+
+#: imported when the server is idle (see :data:`QUIET`), never before its first
+#: child has been reaped (so they never delay the first start): most real
+#: children use some of them (Queue, Event, Lock, Pipe); the parent adds the
+#: submodules of the plugins whose child setup every child runs
 WHEN_IDLE = (
     "multiprocessing.connection",
     "multiprocessing.synchronize",
@@ -65,6 +72,13 @@ WHEN_IDLE = (
     "multiprocessing.shared_memory",
     "multiprocessing.managers",
 )
+
+#: seconds without a request or an exit, and with no child alive, before the
+#: server imports :data:`WHEN_IDLE`. An import takes CPU a child starting on
+#: a busy machine would need (multiprocessing.managers alone is ~15 ms), and
+#: every page the server writes while a child lives stops being shared: the
+#: child's copy becomes its private memory.
+QUIET = 0.1
 
 
 def _read_all(fd: int) -> bytes:
@@ -141,16 +155,15 @@ def _preload_main(main_ref: dict[str, str]) -> bool:
     return True
 
 
-def _freeze_preloaded() -> None:
-    """Keep the garbage collector of every child off the preloaded objects.
+def _freeze() -> None:
+    """Keep the garbage collector of the next child off the server's objects.
 
     A collection in a child writes to the header of every tracked object it
     visits, copying the server's pages one by one; frozen objects are never
-    visited, so they stay shared (copy-on-write) with the server.
+    visited, so they stay shared (copy-on-write) with the server. Freezing is
+    a constant-time list splice, so it runs before every fork; there is no
+    ``gc.collect()`` first, which would itself write to every object's header.
     """
-    import gc
-
-    gc.collect()
     gc.freeze()
 
 
@@ -182,8 +195,12 @@ class Server:
         os.set_blocking(self.wake_w, False)
         #: pid -> fd of the connection that asked for it (its exit code goes there)
         self.children: dict[int, int] = {}
-        #: modules still to import while nothing else is asked for
+        #: modules to import once the server is quiet (:data:`QUIET`)
         self.idle_imports: list[str] = []
+        #: modules to import at the next pause between requests once a child
+        #: has been reaped, children alive or not (cloudpickle, once a parent
+        #: sends targets by value)
+        self.soon_imports: list[str] = []
         self.forked = 0
         self.reaped = 0
         #: fd -> authenticated connection that asks for children (see _protocol)
@@ -200,11 +217,10 @@ class Server:
         watched = [self.listener.fileno(), self.alive_fd, self.wake_r]
         try:
             while True:
-                # one idle import per pass, between requests and exits
-                timeout = 0.0 if self.idle_imports and self.reaped else None
-                readable = select.select([*watched, *self.sessions], [], [], timeout)[0]
+                # one import per pass, between requests and exits
+                readable = select.select([*watched, *self.sessions], [], [], self._timeout())[0]
                 if not readable:
-                    self._import_when_idle()
+                    self._import_one()
                     continue
                 if self.alive_fd in readable:
                     return
@@ -219,15 +235,16 @@ class Server:
         finally:
             self.shutdown()
 
-    def _import_when_idle(self) -> None:
-        import importlib
+    def _timeout(self) -> float | None:
+        """How long the loop may wait for a request before importing something."""
+        if self.soon_imports and self.reaped:
+            return 0.0
+        if self.idle_imports and self.reaped and not self.children:
+            return QUIET
+        return None
 
-        name = self.idle_imports.pop(0)
-        if name:
-            with contextlib.suppress(Exception):  # an optimisation only
-                importlib.import_module(name)
-        else:  # the last step, after the first child: not on its critical path
-            _freeze_preloaded()
+    def _import_one(self) -> None:
+        _import_quietly((self.soon_imports or self.idle_imports).pop(0))
 
     def _drain_wakeup(self) -> None:
         try:
@@ -299,9 +316,19 @@ class Server:
             conn.close()
             return
         payload_r, sentinel_w, status_fd, *inherited = fds
-        if request.hold_cloudpickle and "cloudpickle" not in sys.modules:
-            # the parent sends targets by value: children find it imported
-            self.idle_imports.insert(0, "cloudpickle")
+        if request.hold_connection and ON_DEMAND not in sys.modules:
+            # the child would import it itself (the same time, before its
+            # target): imported here, it is shared with this child and the next
+            _import_quietly(ON_DEMAND)
+        if (
+            request.hold_cloudpickle
+            and "cloudpickle" not in sys.modules
+            and "cloudpickle" not in self.soon_imports
+        ):
+            # the parent sends targets by value: the next children find it imported
+            # (two lookups: listing sys.modules would write to the refcount of
+            # every module name, copying their pages shared with live children)
+            self.soon_imports.append("cloudpickle")
         self._fork(fd, status_fd, [payload_r, sentinel_w, *inherited])
 
     def _fork(self, reply_fd: int, status_fd: int, fds: list[int]) -> None:
@@ -312,6 +339,7 @@ class Server:
         # must not run the server's handlers in it: block them across fork();
         # the child unblocks once it has the default handlers back.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
+        _freeze()
         try:
             pid = _fork_quietly()
         except OSError as exc:
@@ -415,16 +443,35 @@ def run_child(payload_fd: int, sentinel_w: int, inherited: list[int]) -> int:
     return code
 
 
+def _import_quietly(name: str) -> None:
+    import importlib
+
+    with contextlib.suppress(Exception):  # an optimisation only
+        importlib.import_module(name)
+
+
 def _fork_quietly() -> int:
     # preloaded libraries may have started native threads (OpenBLAS, ...);
-    # Python 3.12+ warns about forking then, which is this server's whole job
-    if sys.version_info >= (3, 12):
+    # Python 3.12+ warns about forking then, which is this server's whole job.
+    # It warns only when the process has more than one thread (on Linux it
+    # counts them in /proc): with one, no catch_warnings(), whose copy of the
+    # filters writes to pages shared with the children (~16 copy-on-write
+    # faults per fork, 3.13)
+    if sys.version_info >= (3, 12) and not _single_threaded():
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return os.fork()
     return os.fork()
+
+
+def _single_threaded() -> bool:
+    """True when this process surely runs one thread (False when unsure)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def _receive(
@@ -484,8 +531,7 @@ def main(listener_fd: int, config_fd: int, alive_fd: int, report_fd: int) -> Non
     key: bytes = config["key"]
     server = Server(listener_fd, alive_fd, key, config.get("address", ""))
     server.idle_imports = [
-        *(name for name in (*WHEN_IDLE, *config.get("idle", ())) if name not in sys.modules),
-        "",  # then freeze
+        name for name in (*WHEN_IDLE, *config.get("idle", ())) if name not in sys.modules
     ]
     done, failed = preload(config)
     with contextlib.suppress(OSError):
