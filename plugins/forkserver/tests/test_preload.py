@@ -356,17 +356,6 @@ def test_a_child_with_a_pipe_end_finds_connection_imported() -> None:
     assert "import time:" not in plain_child, plain_child
 
 
-def test_the_server_does_not_load_openssl(ctx: Any, fresh_server: Any) -> None:
-    """Its MAC uses CPython's own SHA-256: loading OpenSSL (``_hashlib``)
-    would cost the first start ~3 ms."""
-    server = fresh_server([])
-    assert start_join(ctx, t.noop).exitcode == 0
-    with open(f"/proc/{server.pid}/maps", encoding="utf-8") as fh:
-        maps = fh.read()
-    assert "_sha" in maps  # the check below can see an extension module
-    assert "_hashlib" not in maps
-
-
 THREADED_SERVER = """
 import procstart, fs_targets as t
 procstart.set_forkserver_preload(["fs_preload_thread"])

@@ -172,17 +172,3 @@ def test_fuzz_parse_session_fork(message: bytes, fds: int) -> None:
     except proto.ProtocolError:
         return
     assert request.fd_count == fds >= proto.SESSION_FIXED_FDS
-
-
-@settings(max_examples=200, deadline=None)
-@given(key=st.binary(max_size=150), message=st.binary(max_size=300))
-def test_the_mac_is_hmac_sha256(key: bytes, message: bytes) -> None:
-    """The OpenSSL-free MAC (keys shorter and longer than a block) is RFC 2104's."""
-    import hmac
-
-    from procstart_forkserver._mac import compare_digest, hmac_sha256
-
-    expected = hmac.new(key, message, "sha256").digest()
-    assert hmac_sha256(key, message) == expected
-    assert compare_digest(hmac_sha256(key, message), expected)
-    assert not compare_digest(hmac_sha256(key + b"x", message), expected)

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: bytes of the per-server key (``_protocol.KEY_LEN``; the protocol module,
-#: with its MAC, is imported only after the server was launched)
+#: with hashlib, is imported only after the server was launched)
 _KEY_LEN = 32
 
 #: longest path an AF_UNIX address may have (Linux 108 with the NUL; macOS 104)

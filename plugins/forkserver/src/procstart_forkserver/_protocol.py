@@ -37,9 +37,9 @@ parent). A malformed request closes the session without forking.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import struct
-
-from ._mac import compare_digest, hmac_sha256
 
 __all__ = [
     "CHALLENGE_LEN",
@@ -132,7 +132,7 @@ class ForkRequest:
 
 
 def _mac(key: bytes, nonce: bytes, request: bytes) -> bytes:
-    return hmac_sha256(key, _DOMAIN + nonce + request)
+    return hmac.new(key, _DOMAIN + nonce + request, hashlib.sha256).digest()
 
 
 def encode_challenge(nonce: bytes) -> bytes:
@@ -182,7 +182,7 @@ def verify_request(key: bytes, nonce: bytes, message: bytes) -> bool:
     if len(message) != MESSAGE_LEN or len(key) != KEY_LEN or len(nonce) != NONCE_LEN:
         return False
     mac, request = message[:MAC_LEN], message[MAC_LEN:]
-    return compare_digest(mac, _mac(key, nonce, request))
+    return hmac.compare_digest(mac, _mac(key, nonce, request))
 
 
 def parse_request(message: bytes, fd_count: int) -> ForkRequest:
