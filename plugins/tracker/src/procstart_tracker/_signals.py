@@ -3,9 +3,10 @@
 Why a private module: ``signal`` (the public one) imports ``enum`` to wrap
 its constants, ~5 ms of the tracker's start-up, spent while the program it
 watches runs and before it lets go of the program's stderr. ``_signal`` is
-the C module ``signal`` re-exports unchanged (``signal.signal`` *is*
-``_signal.signal``); checked on CPython 3.10, 3.11, 3.12 and 3.13. Anywhere
-it is missing, the public module is used.
+the C module behind ``signal``, whose ``signal`` and ``pthread_sigmask``
+only wrap ``_signal``'s to turn ints into enums (we use neither result);
+checked on CPython 3.10, 3.11, 3.12 and 3.13. Anywhere it is missing, the
+public module is used.
 """
 
 from __future__ import annotations
