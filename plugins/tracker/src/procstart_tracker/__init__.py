@@ -19,8 +19,6 @@ so it imports nothing here: the public names resolve on first use (PEP 562).
 
 from __future__ import annotations
 
-from procstart.plugin import lazy_attach
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
     from ._child import route_stdlib_registrations as route_stdlib_registrations
@@ -61,7 +59,23 @@ _LAZY = {
 }
 
 
-__getattr__, __dir__ = lazy_attach(__name__, _LAZY)
+# Not procstart.plugin.lazy_attach: the tracker process imports this package
+# too, and it must not pay for importing procstart (it starts while the
+# program runs, and holds the program's stderr until it exits).
+def __getattr__(name: str) -> object:
+    """Resolve a public name from its submodule on first use (then cached)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib  # here: importlib's package imports warnings
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def status() -> dict[str, object]:

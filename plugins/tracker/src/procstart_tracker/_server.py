@@ -26,18 +26,24 @@ Run as ``python -c ...; main(argv)`` by :mod:`procstart_tracker._client`.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import select
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, TextIO
 
 from ._protocol import IPC_KINDS, MAX_LINE, Message, ProtocolError, parse_message
 from ._wire import ROOT_ENV, encode_line
+
+# The tracker starts while the program runs and holds the program's stderr
+# until it exits: until it has work to do it imports next to nothing (no
+# typing, contextlib, signal/enum, psutil; see the test
+# test_tracker_startup.py). psutil comes in when processes must be found or
+# terminated (Tracker.psutil).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any, TextIO
 
 __all__ = ["EXIT_GRACE", "TERM_GRACE", "Tracker", "TrackerState", "main"]
 
@@ -157,6 +163,39 @@ def _describe(keys: Iterable[Key]) -> str:
 
 
 _PROC_CHILDREN = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+_PROC_STAT = os.path.exists("/proc/self/stat")
+_boot_time: list[float] = []
+
+
+def _start_time(pid: int) -> float | None:
+    """``pid``'s start time as psutil computes it on Linux; None if gone or a zombie.
+
+    Read from ``/proc`` (no psutil): the same process always gives the same
+    float, so comparing two readings tells whether a pid still names the
+    process noted earlier.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rpartition(b")")[2].split()
+        if fields[0] in (b"Z", b"X"):
+            return None
+        if not _boot_time:
+            with open("/proc/stat", "rb") as fh:
+                _boot_time.append(
+                    float(next(int(line.split()[1]) for line in fh if line.startswith(b"btime")))
+                )
+        return _boot_time[0] + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _runs_stdlib_tracker(pid: int) -> bool:
+    """``/proc`` version of :func:`_is_stdlib_tracker` (no psutil)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"multiprocessing.resource_tracker" in fh.read()
+    except OSError:
+        return False
 
 
 def _children_of(pid: int) -> list[int] | None:
@@ -210,9 +249,7 @@ class Tracker:
         journal: int | None = None,
         root_sid: int | None = None,
     ) -> None:
-        import psutil
-
-        self.psutil: Any = psutil
+        self._psutil: Any = None
         self.fd = fd
         self.state = TrackerState(root_pid)
         self.root_pid = root_pid
@@ -221,9 +258,25 @@ class Tracker:
         self.me = os.getpid()
         self.eof = False
         self.procs: dict[int, Any] = {}
+        #: pids noted but not yet made psutil.Process objects: pid -> start time
+        #: (None: gone); made into ``procs`` when psutil is needed (``_resolve``)
+        self.pending: dict[int, float | None] = {}
         #: descendants that are not the tree's (the stdlib's tracker)
         self.ignored: set[int] = set()
-        self.root: Any = self._process(root_pid, root_ctime)
+        self.debug = bool(os.environ.get("PROCSTART_TRACKER_DEBUG"))
+        self.t0 = time.monotonic()
+        #: the root's start time as found now (None: gone already, or not the
+        #: process expected); non-Linux: the psutil.Process in ``root``
+        self.root: Any = None
+        self.root_seen: float | None = None
+        if _PROC_STAT:
+            seen = _start_time(root_pid)
+            if seen is not None and root_ctime is not None and abs(seen - root_ctime) > 0.1:
+                seen = None
+            self.root_seen = seen
+        else:
+            self.root = self._process(root_pid, root_ctime)
+            self.root_seen = 0.0 if self.root is not None else None
         #: the root's session (given by the root: it may be gone already)
         self.root_sid = root_sid
         if root_sid is None:
@@ -232,14 +285,22 @@ class Tracker:
             except OSError:
                 self.root_sid = None
         os.set_blocking(fd, False)
-        self.debug = bool(os.environ.get("PROCSTART_TRACKER_DEBUG"))
-        self.t0 = time.monotonic()
         self.journal = journal
         if journal is not None:
             self._replay(journal)
         #: rejections seen before (replayed) were reported by the previous tracker
         self.reported_rejections = len(self.state.rejections)
         self.rejected_before = self.state.rejected
+
+    @property
+    def psutil(self) -> Any:
+        """The psutil module, imported on first need (finding or ending processes)."""
+        if self._psutil is None:
+            import psutil
+
+            self._psutil = psutil
+            self._log("psutil imported")
+        return self._psutil
 
     # -- the journal ------------------------------------------------------
     def _replay(self, journal: int) -> None:
@@ -278,6 +339,7 @@ class Tracker:
         size = os.lseek(journal, 0, os.SEEK_CUR)
         if size < JOURNAL_COMPACT_AT:
             return
+        self._resolve()
         snapshot = self.state.snapshot(
             lambda pid: self._alive(self.procs.get(pid) or self._process(pid))
         )
@@ -311,6 +373,24 @@ class Tracker:
         except (self.psutil.Error, OSError):
             return False
 
+    def _root_alive(self) -> bool:
+        """True while the root found at start runs (and is not a zombie)."""
+        if self.root_seen is None:
+            return False
+        if _PROC_STAT:
+            return _start_time(self.root_pid) == self.root_seen
+        return self._alive(self.root)
+
+    def _known_alive(self, pid: int) -> bool | None:
+        """Whether the noted process ``pid`` runs, without psutil (None: not known)."""
+        proc = self.procs.get(pid)
+        if proc is not None:
+            return self._alive(proc)
+        if pid in self.pending:
+            ctime = self.pending[pid]
+            return ctime is not None and _start_time(pid) == ctime
+        return False if pid in self.procs else None
+
     def _dead_check(self) -> Callable[[int], bool]:
         """``dead(pid)`` for holders, as of now.
 
@@ -318,21 +398,47 @@ class Tracker:
         (option off): a child starting up may still open the root's
         semaphores by name.
         """
+        self._resolve()
         survivors = any(self._alive(proc) for proc in self.procs.values())
 
         def dead(pid: int) -> bool:
             if pid == self.root_pid:
-                return not survivors and not self._alive(self.root)
+                return not survivors and not self._root_alive()
             if pid not in self.procs:
                 self._note([pid])
+                self._resolve()
             return not self._alive(self.procs.get(pid))
 
         return dead
 
     def _note(self, pids: Iterable[int]) -> None:
+        """Remember ``pids`` (with their start time: a reused pid is not them)."""
         for pid in pids:
             if self.procs.get(pid) is None and pid not in (self.me, self.root_pid):
-                self.procs[pid] = self._process(pid)
+                if not _PROC_STAT:
+                    self.procs[pid] = self._process(pid)
+                elif self.pending.get(pid) is None:
+                    self.pending[pid] = _start_time(pid)
+
+    def _resolve(self) -> None:
+        """Make the noted pids psutil.Process objects (psutil is needed now)."""
+        for pid, ctime in self.pending.items():
+            if self.procs.get(pid) is None:
+                self.procs[pid] = self._process(pid, ctime) if ctime is not None else None
+        self.pending.clear()
+
+    def _descendant_pids(self, pid: int) -> list[int]:
+        """Every pid below ``pid`` now, from ``/proc`` only (needs ``_PROC_CHILDREN``)."""
+        found: list[int] = []
+        seen = {self.me}
+        todo = [pid]
+        while todo:
+            for child in _children_of(todo.pop()) or ():
+                if child not in seen:
+                    seen.add(child)
+                    found.append(child)
+                    todo.append(child)
+        return found
 
     def _descendants(self, pids: Iterable[int]) -> dict[int, Any]:
         """Every process below ``pids`` now, as psutil.Process objects."""
@@ -361,8 +467,12 @@ class Tracker:
 
     def _snapshot(self) -> None:
         """Record the root's current descendants (same session only)."""
-        if self.root is None:
+        if self.root_seen is None:
             return
+        if _PROC_CHILDREN and _PROC_STAT:
+            self._snapshot_proc()
+            return
+        self._resolve()
         for pid, proc in self._descendants([self.root_pid]).items():
             if pid in self.procs:
                 continue
@@ -381,7 +491,31 @@ class Tracker:
             if pid not in holders:
                 del self.procs[pid]
 
+    def _snapshot_proc(self) -> None:
+        """:meth:`_snapshot` from ``/proc`` alone: pids and start times, no psutil."""
+        for pid in self._descendant_pids(self.root_pid):
+            if pid in self.procs or pid in self.pending or pid in self.ignored:
+                continue
+            try:
+                if self.root_sid is not None and os.getsid(pid) != self.root_sid:
+                    continue  # it left the session on purpose (a daemon): not ours
+            except OSError:
+                continue
+            if _runs_stdlib_tracker(pid):
+                self.ignored.add(pid)
+                continue  # not a survivor, never a victim: it ends with the tree
+            self.pending[pid] = _start_time(pid)
+        # forget dead processes that hold nothing
+        holders = {pid for holders in self.state.resources.values() for pid in holders}
+        for pid in [pid for pid in self.pending if not self._known_alive(pid)]:
+            if pid not in holders:
+                del self.pending[pid]
+        for pid in [pid for pid, proc in self.procs.items() if not self._alive(proc)]:
+            if pid not in holders:
+                del self.procs[pid]
+
     def _victims(self, *, started_only: bool = False) -> list[Any]:
+        self._resolve()
         victims = {
             proc.pid: proc
             for proc in self.procs.values()
@@ -435,6 +569,7 @@ class Tracker:
         except OSError:
             return []
         found: list[int] = []
+        self._resolve()
         for pid in pids:
             if pid in (self.me, self.root_pid) or pid in self.procs or pid in self.ignored:
                 continue
@@ -458,8 +593,10 @@ class Tracker:
 
     def _signal(self, procs: list[Any], sig: int) -> None:
         for proc in procs:
-            with contextlib.suppress(self.psutil.Error, OSError):
+            try:  # noqa: SIM105 - contextlib is one import more for the tracker
                 proc.send_signal(sig)
+            except (self.psutil.Error, OSError):
+                pass
 
     def terminate_descendants(self, *, grace: float = 0.0, started_only: bool = False) -> list[int]:
         """SIGTERM, then SIGKILL, every recorded descendant still alive.
@@ -477,6 +614,8 @@ class Tracker:
             victims = self._wait_gone(victims, grace)
         if not victims:
             return []
+        import signal
+
         pids = sorted(proc.pid for proc in victims)
         self._log(f"SIGTERM {pids}")
         self._signal(victims, signal.SIGTERM)
@@ -554,7 +693,7 @@ class Tracker:
 
     # -- main loop ----------------------------------------------------------
     def _watch_root(self) -> int | None:
-        if self.root is None:
+        if self.root_seen is None:
             return None
         try:
             return os.pidfd_open(self.root_pid)  # type: ignore[attr-defined,no-any-return]
@@ -572,17 +711,18 @@ class Tracker:
         """
         pidfd = self._watch_root()
         self._log(f"watching root {self.root_pid} ({'pidfd' if pidfd is not None else 'polling'})")
+        self.log_modules("watch")
         poller = select.poll()
         if pidfd is not None:
             poller.register(pidfd, select.POLLIN)
         next_snapshot = 0.0
-        root_dead = self.root is None or not self._alive(self.root)
+        root_dead = not self._root_alive()
         while not root_dead and not self.eof:
             if poller.poll(DRAIN_EVERY * 1000):
                 root_dead = True
             self.drain()
             if pidfd is None:
-                root_dead = not self._alive(self.root)
+                root_dead = not self._root_alive()
             now = time.monotonic()
             if not root_dead and now >= next_snapshot:
                 self._snapshot()
@@ -593,7 +733,11 @@ class Tracker:
         return self._after_root(root_dead)
 
     def _after_root(self, root_dead: bool) -> int:
-        self._log(f"root dead={root_dead} eof={self.eof}; {len(self.procs)} known processes")
+        known = len(self.procs.keys() | self.pending.keys())
+        self._log(f"root dead={root_dead} eof={self.eof}; {known} known processes")
+        if self._nothing_to_do(root_dead):
+            self._log("nothing to clean, no process to end: exit")
+            return 0
         how = "exited" if self.state.root_exiting else "died"
         why = (
             f"parent process {self.root_pid} {how}"
@@ -635,6 +779,30 @@ class Tracker:
         self.clean(list(self.state.resources), why="the last process using the tracker exited")
         return 0
 
+    def _nothing_to_do(self, root_dead: bool) -> bool:
+        """The root exited normally, nothing is registered, no child it started runs.
+
+        Exactly when the full path below would clean nothing and terminate
+        nobody (after a normal exit only processes procstart started are
+        ended), decided without psutil or a scan of every process: the
+        common end of a program, which waits for this process's exit to see
+        its stderr closed.
+        """
+        state = self.state
+        if not (root_dead and state.root_exiting and self.die_with_parent) or state.resources:
+            return False
+        for pid in state.started:
+            alive = self._known_alive(pid)
+            # not known any more: a snapshot forgot it dead (a running one is a stranger)
+            if alive or (alive is None and _start_time(pid) is not None):
+                return False
+        return True
+
+    def log_modules(self, where: str) -> None:
+        """Debug: the modules this process has imported (tests check the start-up's)."""
+        if self.debug:
+            self._log(f"modules at {where}: {' '.join(sorted(sys.modules))}")
+
     def summary(self) -> None:
         """At exit: how many malformed messages were ignored in all, if more than listed."""
         rejected = self.state.rejected - self.rejected_before
@@ -642,17 +810,11 @@ class Tracker:
             self._say(f"{WARNING_PREFIX} ignored {rejected} malformed message(s) in all")
 
 
-def _quiet_signals() -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(OSError, ValueError):
-            signal.signal(sig, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-
-
 def main(argv: list[str]) -> None:
     """``main([fd, root_pid, root_ctime, die_with_parent, journal, root_sid])``; never returns."""
-    _quiet_signals()
+    from ._signals import quiet_signals
+
+    quiet_signals()
     fd, root_pid = int(argv[0]), int(argv[1])
     root_ctime = float(argv[2]) if argv[2] != "-" else None
     die_with_parent = argv[3] == "1"
@@ -673,6 +835,7 @@ def main(argv: list[str]) -> None:
         )
         code = tracker.run()
         tracker.summary()
+        tracker.log_modules("exit")
     except BaseException:  # noqa: BLE001 - a crash must be visible, then exit
         import traceback
 

@@ -29,6 +29,8 @@ __all__ = [
     "encode_field",
     "encode_line",
     "encode_message",
+    "kind_ok",
+    "ref_ok",
 ]
 
 #: ``root_pid:root_create_time:tracker_pid``, set in every child's environment
@@ -122,13 +124,31 @@ def _pid_ok(value: object) -> bool:
     return type(value) is int and 1 <= value <= MAX_PID
 
 
-def _kind_ok(kind: str) -> bool:
-    """``[A-Za-z][A-Za-z0-9_.-]{0,63}`` without ``re``."""
+def kind_ok(kind: str) -> bool:
+    """``[A-Za-z][A-Za-z0-9_.-]{0,63}`` without ``re``.
+
+    >>> kind_ok("shared_memory"), kind_ok("9lives")
+    (True, False)
+    """
     return 1 <= len(kind) <= 64 and kind[0] in _LETTERS and _KIND_CHARS.issuperset(kind)
 
 
 def _ascii_identifier(text: str) -> bool:
     return text.isascii() and text.isidentifier()
+
+
+def ref_ok(ref: str) -> bool:
+    """``"module.path:function"`` with ASCII identifiers, without ``re``.
+
+    >>> ref_ok("pkg.mod:clean"), ref_ok("pkg.mod"), ref_ok("a:b:c")
+    (True, False, False)
+    """
+    module, sep, attr = ref.partition(":")
+    return (
+        bool(sep)
+        and _ascii_identifier(attr)
+        and all(_ascii_identifier(part) for part in module.split("."))
+    )
 
 
 def _plainly_valid(op: str, pid: object, fields: tuple[object, ...], line: bytes) -> bool:
@@ -141,20 +161,14 @@ def _plainly_valid(op: str, pid: object, fields: tuple[object, ...], line: bytes
     if op == "CHILD":
         return _pid_ok(fields[0])
     kind, value = fields
-    if type(kind) is not str or type(value) is not str or not _kind_ok(kind):
+    if type(kind) is not str or type(value) is not str or not kind_ok(kind):
         return False
     try:
         value.encode("utf-8")  # strict: then decoding the field gives ``value`` back
     except UnicodeEncodeError:
         return False
     if op == "TYPE":
-        module, sep, attr = value.partition(":")
-        return (
-            kind not in BUILTIN_KINDS
-            and bool(sep)
-            and _ascii_identifier(attr)
-            and all(_ascii_identifier(part) for part in module.split("."))
-        )
+        return kind not in BUILTIN_KINDS and ref_ok(value)
     return check_name(kind, value) is None
 
 

@@ -1,0 +1,120 @@
+"""The tracker process starts light and leaves at once when it has nothing to do.
+
+It starts while the program runs and holds the program's stderr until it
+exits, so a caller reading that stderr to its end (``capture_output``, a
+pipe to ``tee``) waits for it. Structural checks on real programs with a
+real tracker (its debug log lists the modules it has imported): no
+``typing``/``dataclasses``/``re``/``enum``/psutil/procstart on the way to
+"watching the root" or to the early exit; the early exit happens only when
+nothing is registered and no child procstart started still runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from tracker_testlib import alive, kill_all, wait_until
+
+pytestmark = pytest.mark.timeout(90)
+
+#: never imported by a tracker that has nothing to clean or end
+HEAVY = {
+    "typing",
+    "dataclasses",
+    "inspect",
+    "re",
+    "enum",
+    "signal",
+    "contextlib",
+    "urllib.parse",
+    "psutil",
+    "procstart",
+    "importlib",
+    "warnings",
+}
+
+PROGRAM = """
+import os, sys, time
+import procstart
+
+def child(hold):
+    if hold:
+        time.sleep(60)
+
+if __name__ == "__main__":
+    ctx = procstart.get_context("fork")
+    hold = sys.argv[1] == "hold"
+    p = ctx.Process(target=child, args=(hold,))
+    p.start()
+    if not hold:
+        p.join()
+    time.sleep(float(sys.argv[2]))
+    print(p.pid, flush=True)
+    if hold:
+        # a normal exit as the tracker sees it (BYE, then the root is gone),
+        # minus the interpreter's join of the running child
+        from procstart_tracker._client import client
+
+        client.at_exit()
+        os._exit(0)
+"""
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[str, list[str]]:
+    """Run PROGRAM with the tracker's debug log; (stdout, the tracker's log lines)."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(PROGRAM))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    env["PROCSTART_TRACKER_DEBUG"] = "1"
+    env["PROCSTART_DISABLE_PLUGINS"] = "procstart-launchlog,procstart-limits"
+    # reads stderr to its end: returns once the tracker has exited too
+    done = subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, [line for line in done.stderr.splitlines() if "procstart-tracker" in line]
+
+
+def _modules(log: list[str], where: str) -> set[str]:
+    marker = f"modules at {where}: "
+    lines = [line.split(marker, 1)[1] for line in log if marker in line]
+    assert len(lines) == 1, log
+    return set(lines[0].split())
+
+
+@pytest.mark.parametrize("wait", ["0", "0.6"])
+def test_a_program_that_ends_normally_lets_the_tracker_exit_without_imports(
+    tmp_path: Path, wait: str
+) -> None:
+    # wait 0: the root is gone before the tracker runs; 0.6: it watched the root
+    _out, log = _run(tmp_path, "join", wait)
+    assert any("nothing to clean, no process to end: exit" in line for line in log), log
+    assert not any("psutil imported" in line for line in log), log
+    assert not any("warning:" in line for line in log), log
+    assert sorted(HEAVY & _modules(log, "exit")) == []
+    if wait != "0":
+        assert any("(pidfd)" in line or "(polling)" in line for line in log), log
+        assert sorted(HEAVY & _modules(log, "watch")) == []
+
+
+def test_a_child_still_running_at_exit_takes_the_full_path(tmp_path: Path) -> None:
+    out, log = _run(tmp_path, "hold", "0.3")
+    child = int(out.split()[0])
+    try:
+        # not the early exit: the child is ended (after the exit grace), with psutil
+        assert not any("nothing to clean" in line for line in log), log
+        assert any("psutil imported" in line for line in log), log
+        assert any(f"terminated 1 orphaned process(es): {child}" in line for line in log), log
+        assert wait_until(lambda: not alive(child), 5) is not None
+    finally:
+        kill_all([child])
