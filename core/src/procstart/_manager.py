@@ -156,6 +156,7 @@ class LaunchPlan(_Value):
         has_tracker: bool,
         child_setup: tuple[Any, ...],
         direct_launch: bool,
+        *,
         handle_calls: tuple[tuple[Any, tuple[str, ...]], ...] | None = None,
         wrapped_methods: frozenset[str] | None = None,
     ) -> None:
