@@ -236,3 +236,52 @@ def test_the_light_markers_record_pluggys_options_on_the_function() -> None:
 def test_a_light_marker_refuses_an_unknown_option() -> None:
     with pytest.raises(TypeError, match=r"procstart.hookimpl\(\) got an unexpected keyword "):
         procstart.hookimpl(try_first=True)
+
+
+HANDLES = """
+import procstart
+
+calls = []
+
+@procstart.hookimpl
+def procstart_inherited_handles(request):
+    calls.append(request.method.name)
+    return ()
+"""
+
+HANDLES_WRAPPED = (
+    HANDLES
+    + """
+
+@procstart.hookimpl(wrapper=True, specname="procstart_inherited_handles")
+def around(request):
+    calls.append("wrapper")
+    return (yield)
+"""
+)
+
+REPORT_HANDLE_CALLS = ONE_CHILD.replace(
+    "    print(json.dumps(report))",
+    "    import handles_plugin\n"
+    "    report['calls'] = handles_plugin.calls\n"
+    "    print(json.dumps(report))",
+)
+
+
+def test_a_per_launch_hook_is_called_without_pluggy_until_a_wrapper_is_added(
+    tmp_path: Path, site: Path
+) -> None:
+    _install(site, "handles-plugin", HANDLES, "handles")
+    _run(tmp_path, site, REPORT_HANDLE_CALLS, "fork")
+    warm = _run(tmp_path, site, REPORT_HANDLE_CALLS, "fork")
+    assert warm["exitcode"] == 0
+    assert warm["heavy"] == []
+    assert warm["calls"] == ["fork"]  # called directly, as pluggy would have
+    # edited in place to wrap its own hook: the cache is stale, the wrapper runs through pluggy
+    (site / "handles_plugin.py").write_text(HANDLES_WRAPPED)
+    os.utime(site / "handles_plugin.py", (PAST + 60, PAST + 60))  # another time, old enough
+    for _ in range(2):  # a full load, then what it cached: pluggy calls the wrapped hook
+        edited = _run(tmp_path, site, REPORT_HANDLE_CALLS, "fork")
+        assert edited["exitcode"] == 0
+        assert edited["calls"] == ["wrapper", "fork"]
+        assert "pluggy" in edited["heavy"]
