@@ -273,7 +273,7 @@ def _write(
         lines.append(f"L\t{signature}\t{plan}")
     lines.append("END\n")
     text = "\n".join(lines)
-    starts = [item for fact in (known or {}).values() for item in (*fact.refs.values(),)]
+    all_refs = [ref for fact in (known or {}).values() for ref in fact.refs.values()]
     if any("\t" in field or "\n" in field for ep in found for field in ep.fields()):
         return
     if any("\t" in p or "\n" in p for p in [*entries, *watched]):
@@ -284,8 +284,8 @@ def _write(
             for fact in (known or {}).values()
             for item in (*fact.methods, *fact.keys)
         )
-        or any(mark in item for item in (*(plans or {}).values(), *starts) for mark in "\t\n")
-        or any("," in ref or "=" in ref for ref in starts)
+        or any(mark in item for item in (*(plans or {}).values(), *all_refs) for mark in "\t\n")
+        or any("," in ref or "=" in ref for ref in all_refs)
     ):
         return
     tmp = f"{path}.{os.getpid()}.tmp"

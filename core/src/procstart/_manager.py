@@ -454,30 +454,30 @@ class Plugins:
                         modules.append(file)
         _epcache.record_facts(known, sorted(set(modules)), self._plan_record())
 
-    def _plan_record(self) -> tuple[str, str] | None:
-        """The launch plan pluggy computed, as the cache keeps it (None: not expressible)."""
+    def _plan_record(self) -> tuple[str, str]:
+        """The launch plan pluggy computed, as the cache keeps it: (plugin set, text).
+
+        The text is ``flags|child-setup refs|handle functions`` (see
+        :class:`_Light`), or :data:`_NO_PLAN` when it cannot be followed
+        without pluggy (a wrapper, a plugin object, a function not found
+        again by reference).
+        """
         signature = _signature(self._eps)
         plan = self.launch_plan()
         if plan.handle_calls is None:
             return signature, _NO_PLAN  # a wrapper: pluggy calls the handle hook
-        refs = []
-        for ref in plan.child_setup:
-            if not isinstance(ref, str):
-                return signature, _NO_PLAN  # a plugin object travels pickled
-            refs.append(ref)
-        calls = []
-        for function, argnames in plan.handle_calls:
-            ref = _function_ref(function)
-            if ref is None:
-                return signature, _NO_PLAN
-            refs_and_names = [ref, *argnames]
-            calls.append(ref + "=" + "+".join(argnames))
-            refs.extend(refs_and_names)  # checked below, then dropped
-        words, refs = refs, refs[: len(plan.child_setup)]
-        if any(mark in word for word in words for mark in "|,=+\t\n"):
-            return signature, _NO_PLAN
+        refs = [ref for ref in plan.child_setup if isinstance(ref, str)]
+        if len(refs) < len(plan.child_setup):
+            return signature, _NO_PLAN  # a plugin object travels pickled
+        calls = [(_function_ref(function), argnames) for function, argnames in plan.handle_calls]
+        words = [*refs, *(word for ref, names in calls for word in (ref or "", *names))]
+        if any(ref is None for ref, _names in calls) or any(
+            mark in word for word in words for mark in "|,=+\t\n"
+        ):
+            return signature, _NO_PLAN  # not found again by reference, or not writable
         flags = "".join("1" if flag else "0" for flag in _plan_flags(plan))
-        return signature, "|".join((flags, ",".join(refs), ",".join(calls)))
+        handles = ",".join(f"{ref}={'+'.join(names)}" for ref, names in calls)
+        return signature, "|".join((flags, ",".join(refs), handles))
 
     def _light_refs(self, plugin: object) -> dict[str, str]:
         """``plugin``'s registration hooks as ``"module:qualname"`` (see :class:`_Light`).
@@ -880,14 +880,11 @@ def _child_setup_ref(func: Any, plugin: object, plugin_name: str) -> Any:
     """
     import sys
 
+    ref = _function_ref(func)
+    if ref is not None:
+        return ref
     module_name = getattr(func, "__module__", None)
     qualname = getattr(func, "__qualname__", "")
-    if type(func).__name__ == "function" and isinstance(module_name, str) and "<" not in qualname:
-        found: Any = sys.modules.get(module_name)
-        for part in qualname.split("."):
-            found = getattr(found, part, None)
-        if found is func:
-            return f"{module_name}:{qualname}"
     if type(plugin).__name__ == "module":
         name = getattr(plugin, "__name__", "")
         if getattr(sys.modules.get(name), "procstart_child_setup", None) is func:
@@ -952,9 +949,11 @@ class _Light:
     """A warm cache's answers while pluggy's manager is not made.
 
     The launch plan pluggy computed at a full load (child-setup references,
-    the ``procstart_inherited_handles`` functions in pluggy's call order)
-    and each provider's ``procstart_start_methods`` function. Anything else
-    makes pluggy's manager (:attr:`Plugins._pm`), which drops this.
+    the ``procstart_inherited_handles`` functions in pluggy's call order,
+    whether launches are direct and a tracker is installed), each
+    provider's ``procstart_start_methods`` and each declarer's
+    ``procstart_config_keys`` function. Anything else makes pluggy's manager
+    (:attr:`Plugins._pm`), which drops this and registers the eager plugins.
     """
 
     __slots__ = ("eager", "eps", "facts", "keys", "methods", "text")
