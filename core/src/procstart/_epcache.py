@@ -55,7 +55,7 @@ CACHE_ENV = "PROCSTART_ENTRY_POINT_CACHE"
 CACHE_DIR_ENV = "PROCSTART_CACHE_DIR"
 #: a key younger than this (seconds) is not cached: a later change could share its mtime
 RACY_SECONDS = 2.0
-_HEADER = "procstart-entry-points 3"
+_HEADER = "procstart-entry-points 4"
 #: folder entries that make a folder a place distributions are installed
 _METADATA_SUFFIXES = (".dist-info", ".egg-info")
 

@@ -69,6 +69,8 @@ class _Marker:
     """
 
     __slots__ = ("_attribute", "_defaults", "_kind")
+    #: as pluggy's markers
+    project_name = PROJECT_NAME
 
     def __init__(self, kind: str, attribute: str, defaults: dict[str, object]) -> None:
         self._kind = kind

@@ -457,7 +457,7 @@ class Plugins:
     def _plan_record(self) -> tuple[str, str]:
         """The launch plan pluggy computed, as the cache keeps it: (plugin set, text).
 
-        The text is ``flags|child-setup refs|handle functions`` (see
+        The text is ``other fields|child-setup refs|handle functions`` (see
         :class:`_Light`), or :data:`_NO_PLAN` when it cannot be followed
         without pluggy (a wrapper, a plugin object, a function not found
         again by reference).
@@ -475,7 +475,9 @@ class Plugins:
             mark in word for word in words for mark in "|,=+\t\n"
         ):
             return signature, _NO_PLAN  # not found again by reference, or not writable
-        flags = "".join("1" if flag else "0" for flag in _plan_flags(plan))
+        flags = _encode_fields(plan)
+        if flags is None:
+            return signature, _NO_PLAN
         handles = ",".join(f"{ref}={'+'.join(names)}" for ref, names in calls)
         return signature, "|".join((flags, ",".join(refs), handles))
 
@@ -941,8 +943,53 @@ def _signature(eps: list[Any]) -> str:
     return _digest(listed.encode("utf-8", "surrogatepass"))
 
 
-def _plan_flags(plan: LaunchPlan) -> tuple[bool, bool, bool]:
-    return (plan.wants_handles, plan.has_tracker, plan.direct_launch)
+#: LaunchPlan fields the cache writes as references (the others: _encode_fields)
+_PLAN_REFS = ("child_setup", "handle_calls")
+
+
+def _encode_fields(plan: LaunchPlan) -> str | None:
+    """``plan``'s other fields as ``name=value;...``; None if one is not plain data.
+
+    A value is a bool (``1``/``0``), None (``~``), or a tuple or frozenset of
+    names (``t:a+b`` / ``f:a+b``): every field a launch plan holds besides
+    the references, whatever fields it has.
+
+    >>> _encode_fields(LaunchPlan(True, False, (), True, ()))
+    'wants_handles=1;has_tracker=0;direct_launch=1'
+    """
+    out = []
+    for name in plan._fields:
+        if name in _PLAN_REFS:
+            continue
+        value = getattr(plan, name)
+        if isinstance(value, bool):
+            text = "1" if value else "0"
+        elif value is None:
+            text = "~"
+        elif isinstance(value, (tuple, frozenset)) and all(isinstance(v, str) for v in value):
+            text = ("t:" if isinstance(value, tuple) else "f:") + "+".join(sorted(value))
+            if any(mark in v for v in value for mark in "+;=|,\t\n") or "" in value:
+                return None
+        else:
+            return None
+        out.append(f"{name}={text}")
+    return ";".join(out)
+
+
+def _decode_fields(text: str) -> dict[str, Any]:
+    """The inverse of :func:`_encode_fields`."""
+    fields: dict[str, Any] = {}
+    for item in filter(None, text.split(";")):
+        name, _, value = item.partition("=")
+        if value in ("1", "0"):
+            fields[name] = value == "1"
+        elif value == "~":
+            fields[name] = None
+        else:
+            kind, _, names = value.partition(":")
+            parts = tuple(filter(None, names.split("+")))
+            fields[name] = parts if kind == "t" else frozenset(parts)
+    return fields
 
 
 class _Light:
@@ -1007,14 +1054,14 @@ class _Light:
                 handle_calls.append((_resolve(ref), tuple(filter(None, argnames.split("+")))))
         except Exception:  # noqa: BLE001 - pluggy's path reports it
             return None
-        wants_handles, has_tracker, direct_launch = (flag == "1" for flag in flags)
-        return LaunchPlan(
-            wants_handles=wants_handles,
-            has_tracker=has_tracker,
-            child_setup=tuple(filter(None, refs.split(","))),
-            direct_launch=direct_launch,
-            handle_calls=tuple(handle_calls),
-        )
+        try:
+            return LaunchPlan(
+                child_setup=tuple(filter(None, refs.split(","))),
+                handle_calls=tuple(handle_calls),
+                **_decode_fields(flags),
+            )
+        except TypeError:  # written by another version: pluggy's path
+            return None
 
     def find_method(self, name: str, eps: list[Any]) -> StartMethod | None:
         """The method ``name`` from its only provider's function; None: ask pluggy."""
