@@ -16,7 +16,6 @@ import threading
 import types
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
-from typing import Any
 
 from . import _manager
 from ._lookup import start_method
@@ -26,6 +25,10 @@ from ._resolution import Resolution, resolve_default
 from ._settings import settings
 from ._types import StartMethod
 from .errors import NoStartMethodError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a launch must not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DefaultContext",

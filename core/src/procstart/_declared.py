@@ -9,13 +9,16 @@ naming both distributions. Public access is :mod:`procstart.config`.
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from . import _manager
 from ._pyproject import TABLE
 from ._resolution import START_METHOD_ENV
 from ._types import ConfigKey, _Value
 from .errors import PluginConflictError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a launch must not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["CORE", "CORE_KEYS", "ENV_VARS", "Declared", "declared_key", "declared_keys"]
 
@@ -131,6 +134,9 @@ def declared_key(name: str) -> Declared | None:
     """
     global _partial
     registry = _manager.plugins()
+    light = _light_declared(registry, name)
+    if light is not None:
+        return light[0]
     if not registry.key_declarers_loaded(name):
         return declared_keys().get(name)
     with _lock:
@@ -138,6 +144,27 @@ def declared_key(name: str) -> Declared | None:
         if cached is None or cached[0] is not registry or cached[1] != registry.generation:
             cached = _partial = (registry, registry.generation, _collect(registry, registry._pm))
         return cached[2].get(name)
+
+
+def _light_declared(registry: _manager.Plugins, name: str) -> tuple[Declared | None] | None:
+    """``name``'s declaration from the entry-point cache, without pluggy; None: ask pluggy.
+
+    Only when the answer is plain: the core's key that no plugin declares,
+    or the key of the one plugin declaring it, whose declarations are all
+    ``ConfigKey`` objects of distinct names (a conflict or a wrong type is
+    reported by the path through pluggy).
+    """
+    found = registry.light_config_key(name)
+    if found is None:
+        return None
+    keys, dist, version = found
+    core = [Declared(key, CORE) for key in CORE_KEYS if key.name == name]
+    if not keys:
+        return (core[0] if core else None,)
+    names = [getattr(key, "name", None) for key in keys]
+    if core or len(set(names)) != len(names) or not all(isinstance(k, ConfigKey) for k in keys):
+        return None
+    return (next((Declared(key, dist, version) for key in keys if key.name == name), None),)
 
 
 #: as ``_cache``, for the plugins a partial registry has loaded

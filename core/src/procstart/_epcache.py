@@ -55,7 +55,7 @@ CACHE_ENV = "PROCSTART_ENTRY_POINT_CACHE"
 CACHE_DIR_ENV = "PROCSTART_CACHE_DIR"
 #: a key younger than this (seconds) is not cached: a later change could share its mtime
 RACY_SECONDS = 2.0
-_HEADER = "procstart-entry-points 2"
+_HEADER = "procstart-entry-points 4"
 #: folder entries that make a folder a place distributions are installed
 _METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
@@ -86,21 +86,38 @@ class CachedEntryPoint:
 
 
 class Facts:
-    """What loading one entry point taught: its hooks, start methods and config keys."""
+    """What loading one entry point taught: its hooks, start methods and config keys.
 
-    __slots__ = ("hooks", "keys", "methods")
+    ``refs``: hook name -> ``"module:qualname"`` of its implementation, for
+    the registration hooks (``procstart_start_methods``,
+    ``procstart_config_keys``) that are plain module-level functions: called
+    without pluggy to answer ``get_context(name)`` or read one setting.
+    """
+
+    __slots__ = ("hooks", "keys", "methods", "refs")
 
     def __init__(
-        self, hooks: tuple[str, ...], methods: tuple[str, ...], keys: tuple[str, ...]
+        self,
+        hooks: tuple[str, ...],
+        methods: tuple[str, ...],
+        keys: tuple[str, ...],
+        refs: dict[str, str] | None = None,
     ) -> None:
         self.hooks = hooks
         self.methods = methods
         self.keys = keys
+        self.refs = refs or {}
 
 
 #: what this process read or scanned: (cache file, entry points, watched files,
-#: facts by (name, value) or None); None when the result is not cacheable
-_last: tuple[str, list[CachedEntryPoint], list[str], dict[tuple[str, str], Facts] | None] | None
+#: facts by (name, value) or None, launch plans by plugin set); None when the
+#: result is not cacheable
+_last: (
+    tuple[
+        str, list[CachedEntryPoint], list[str], dict[tuple[str, str], Facts] | None, dict[str, str]
+    ]
+    | None
+)
 _last = None
 
 
@@ -165,7 +182,10 @@ def _digest(data: bytes) -> str:
 
 def _read(
     path: str,
-) -> tuple[list[CachedEntryPoint], list[str], dict[tuple[str, str], Facts] | None] | None:
+) -> (
+    tuple[list[CachedEntryPoint], list[str], dict[tuple[str, str], Facts] | None, dict[str, str]]
+    | None
+):
     """The cached entry points, watched files and facts if whole and still true, else None."""
     try:
         with open(path, encoding="utf-8") as fh:
@@ -178,6 +198,7 @@ def _read(
     files: list[str] = []
     found: list[CachedEntryPoint] = []
     known: dict[tuple[str, str], Facts] | None = None
+    plans: dict[str, str] = {}
     for line in lines[1:-2]:
         kind, _, rest = line.partition("\t")
         fields = rest.split("\t")
@@ -190,15 +211,18 @@ def _read(
                 return None
         elif kind == "E" and len(fields) == 6:
             found.append(CachedEntryPoint(*fields))
-        elif kind == "H" and len(fields) == 5:
+        elif kind == "H" and len(fields) == 6:
             known = {} if known is None else known
-            hooks, methods, keys = (tuple(filter(None, field.split(","))) for field in fields[2:])
-            known[(fields[0], fields[1])] = Facts(hooks, methods, keys)
+            hooks, methods, keys = (tuple(filter(None, field.split(","))) for field in fields[2:5])
+            refs = dict(item.partition("=")[::2] for item in fields[5].split(",") if item)
+            known[(fields[0], fields[1])] = Facts(hooks, methods, keys, refs)
+        elif kind == "L" and len(fields) == 2:
+            plans[fields[0]] = fields[1]
         else:
             return None
     if paths != _entries():
         return None
-    return found, files, known
+    return found, files, known, plans
 
 
 def _scan() -> tuple[list[CachedEntryPoint], list[str] | None]:
@@ -228,6 +252,7 @@ def _write(
     found: list[CachedEntryPoint],
     watched: list[str],
     known: dict[tuple[str, str], Facts] | None = None,
+    plans: dict[str, str] | None = None,
 ) -> None:
     now = time.time_ns()
     lines = [_HEADER]
@@ -242,17 +267,25 @@ def _write(
         lines.append("E\t" + "\t".join(ep.fields()))
     for (name, value), fact in (known or {}).items():
         listed = (",".join(items) for items in (fact.hooks, fact.methods, fact.keys))
-        lines.append("\t".join(("H", name, value, *listed)))
+        refs = ",".join(f"{hook}={ref}" for hook, ref in fact.refs.items())
+        lines.append("\t".join(("H", name, value, *listed, refs)))
+    for signature, plan in (plans or {}).items():
+        lines.append(f"L\t{signature}\t{plan}")
     lines.append("END\n")
     text = "\n".join(lines)
+    all_refs = [ref for fact in (known or {}).values() for ref in fact.refs.values()]
     if any("\t" in field or "\n" in field for ep in found for field in ep.fields()):
         return
     if any("\t" in p or "\n" in p for p in [*entries, *watched]):
         return
-    if any(
-        "," in item or "\t" in item or "\n" in item
-        for fact in (known or {}).values()
-        for item in (*fact.methods, *fact.keys)
+    if (
+        any(
+            "," in item or "\t" in item or "\n" in item
+            for fact in (known or {}).values()
+            for item in (*fact.methods, *fact.keys)
+        )
+        or any(mark in item for item in (*(plans or {}).values(), *all_refs) for mark in "\t\n")
+        or any("," in ref or "=" in ref for ref in all_refs)
     ):
         return
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -285,7 +318,7 @@ def entry_points() -> list[CachedEntryPoint]:
     if path is not None and watched is not None:
         with contextlib.suppress(OSError):
             _write(path, found, watched)
-        _last = (path, found, watched, None)
+        _last = (path, found, watched, None, {})
     return found
 
 
@@ -297,21 +330,40 @@ def facts() -> dict[tuple[str, str], Facts] | None:
     return None if _last is None else _last[3]
 
 
-def record_facts(known: dict[tuple[str, str], Facts], modules: list[str]) -> None:
-    """Add ``known`` to the cache file the last :func:`entry_points` used.
+def plan(signature: str) -> str | None:
+    """The launch plan the cache read by the last :func:`entry_points` keeps for a plugin set.
+
+    ``signature`` names the set of entry points loaded (see
+    :mod:`procstart._manager`); the plan is opaque text the manager wrote.
+    """
+    return None if _last is None else _last[4].get(signature)
+
+
+def record_facts(
+    known: dict[tuple[str, str], Facts],
+    modules: list[str],
+    plan: tuple[str, str] | None = None,
+) -> None:
+    """Add ``known`` and ``plan`` to the cache file the last :func:`entry_points` used.
+
+    ``plan`` is ``(signature, text)``: a launch plan for one set of plugins.
 
     ``modules`` are the files the facts were learnt from (watched from now
     on), merged with the facts the file has. Nothing is written when the
     entry points were not cacheable, when the file already knows every entry
-    point in ``known``, or when any watched file is too fresh.
+    point in ``known`` and the plan, or when any watched file is too fresh.
     """
     global _last
     last = _last
-    if last is None or (last[3] is not None and set(known) <= set(last[3])):
+    if last is None:
         return
-    path, found, watched, old = last
+    path, found, watched, old, plans = last
+    new_plan = plan is not None and plans.get(plan[0]) != plan[1]
+    if old is not None and set(known) <= set(old) and not new_plan:
+        return
     merged = {**(old or {}), **known}  # a run that left some plugins out learnt less
+    all_plans = {**plans, **dict([plan] if plan is not None else [])}
     files = [*watched, *(file for file in modules if file not in watched)]
     with contextlib.suppress(OSError):
-        _write(path, found, files, merged)
-    _last = (path, found, files, merged)
+        _write(path, found, files, merged, all_plans)
+    _last = (path, found, files, merged, all_plans)

@@ -12,24 +12,95 @@ entry-point group::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: launching a child must not import typing
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
 
-import pluggy
+    import pluggy
 
-from ._request import LaunchRequest
-from ._types import (
-    ChildInfo,
-    ConfigKey,
-    InheritedHandle,
-    PopenLike,
-    Resource,
-    StartMethod,
-)
+    from ._request import LaunchRequest
+    from ._types import (
+        ChildInfo,
+        ConfigKey,
+        InheritedHandle,
+        PopenLike,
+        Resource,
+        StartMethod,
+    )
 
 PROJECT_NAME = "procstart"
+#: where ``hookimpl`` / ``hookspec`` keep their options on the function
+#: (read by ``procstart._pluggy.ProcstartPluginManager``)
+IMPL_ATTRIBUTE = "_procstart_hookimpl"
+SPEC_ATTRIBUTE = "_procstart_hookspec"
 
-hookspec = pluggy.HookspecMarker(PROJECT_NAME)
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+#: pluggy's ``HookimplOpts`` / ``HookspecOpts`` keys and their defaults
+_IMPL_DEFAULTS: dict[str, object] = {
+    "wrapper": False,
+    "hookwrapper": False,
+    "optionalhook": False,
+    "tryfirst": False,
+    "trylast": False,
+    "specname": None,
+}
+_SPEC_DEFAULTS: dict[str, object] = {
+    "firstresult": False,
+    "historic": False,
+    "warn_on_impl": None,
+    "warn_on_impl_args": None,
+}
+
+
+class _Marker:
+    """``@marker`` or ``@marker(option=...)``: records pluggy's options on the function.
+
+    Importing pluggy costs more than the rest of a one-child program, and
+    plugins are imported by programs that never need it: the markers only
+    record their options (under :data:`IMPL_ATTRIBUTE` / :data:`SPEC_ATTRIBUTE`);
+    procstart's plugin manager hands them to pluggy when it is created.
+    Same call forms and options as ``pluggy.HookimplMarker`` /
+    ``pluggy.HookspecMarker``.
+
+    >>> @hookimpl(tryfirst=True)
+    ... def procstart_child_setup(info): ...
+    >>> procstart_child_setup._procstart_hookimpl["tryfirst"]
+    True
+    """
+
+    __slots__ = ("_attribute", "_defaults", "_kind")
+    #: as pluggy's markers
+    project_name = PROJECT_NAME
+
+    def __init__(self, kind: str, attribute: str, defaults: dict[str, object]) -> None:
+        self._kind = kind
+        self._attribute = attribute
+        self._defaults = defaults
+
+    def __call__(self, function: Any = None, **options: object) -> Any:
+        unknown = sorted(set(options) - set(self._defaults))
+        if unknown:
+            raise TypeError(
+                f"procstart.{self._kind}() got an unexpected keyword argument {unknown[0]!r}"
+            )
+        opts = {**self._defaults, **options}
+
+        def mark(func: Callable[..., object]) -> Callable[..., object]:
+            setattr(func, self._attribute, dict(opts))
+            return func
+
+        return mark if function is None else mark(function)
+
+    def __repr__(self) -> str:
+        return f"procstart.{self._kind}"
+
+
+if TYPE_CHECKING:  # the same call signatures as pluggy's markers
+    hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+    hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+else:
+    hookspec = _Marker("hookspec", SPEC_ATTRIBUTE, _SPEC_DEFAULTS)
+    hookimpl = _Marker("hookimpl", IMPL_ATTRIBUTE, _IMPL_DEFAULTS)
 
 
 class ProcstartSpecs:

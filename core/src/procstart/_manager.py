@@ -24,21 +24,24 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any, cast
-
-import pluggy
 
 from . import _hookspecs
-from ._request import LaunchRequest
 from ._types import (
     InheritedHandle,
-    PopenLike,
-    Resource,
     StartMethod,
     _Value,
 )
 from ._types import _no_info as _types_no_info
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: launching a child must not import typing
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    import pluggy
+
+    from ._request import LaunchRequest
+    from ._types import PopenLike, Resource
 
 ENTRY_POINT_GROUP = "procstart"
 #: a plugin's own hook specifications: a class or module of ``procstart.hookspec``
@@ -57,6 +60,10 @@ PER_LAUNCH_HOOKS = frozenset(
         "procstart_unregister_resource",
     }
 )
+#: a cached launch plan that cannot be followed without pluggy (plugin objects, wrappers)
+_NO_PLAN = "-"
+#: registration hooks a warm cache calls without pluggy (see _Light)
+_LIGHT_HOOKS = ("procstart_start_methods", "procstart_config_keys")
 #: recorded among a plugin's hooks when it declares hooks of its own (it loads first)
 _DECLARES_HOOKS = "procstart_hookspecs"
 
@@ -193,6 +200,13 @@ class _CorePlugin:
         return request.method.launcher(request)
 
 
+def _validation_error(plugin: object, message: str) -> Exception:
+    """``pluggy.PluginValidationError`` (pluggy is loaded whenever plugins are validated)."""
+    from pluggy import PluginValidationError
+
+    return PluginValidationError(plugin, message)
+
+
 def _describe_error(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -200,7 +214,8 @@ def _describe_error(exc: BaseException) -> str:
 
 #: what :meth:`Plugins.load_all` swaps in from the registry it built
 _STATE = (
-    "_pm",
+    "_pm_obj",
+    "_light",
     "_broken",
     "_methods",
     "_conflicts",
@@ -235,10 +250,10 @@ class Plugins:
             self._load_entry_points()
 
     def _fresh(self) -> None:
-        """Empty state: a plugin manager with the core's hooks and plugin only."""
-        self._pm = pluggy.PluginManager(_hookspecs.PROJECT_NAME)
-        self._pm.add_hookspecs(_hookspecs.ProcstartSpecs)
-        self._pm.register(_CorePlugin(), name="procstart-core")
+        """Empty state: the core's hooks and plugin only (pluggy's manager made on use)."""
+        self._pm_obj: pluggy.PluginManager | None = None
+        #: the cache's launch plan and providers while pluggy is not needed
+        self._light: _Light | None = None
         self._broken: list[BrokenPlugin] = []
         self._methods: dict[str, StartMethod] = {}
         self._conflicts: dict[str, Conflict] = {}
@@ -251,6 +266,51 @@ class Plugins:
         #: what plugins gave ``pm.add_hookspecs`` (each once)
         self._spec_sources: list[object] = []
         self._plan: tuple[int, LaunchPlan] | None = None
+
+    # -- pluggy's manager is made when something needs it -----------------
+    @property
+    def _pm(self) -> pluggy.PluginManager:
+        """pluggy's manager, made (and the light state given up) on first use."""
+        pm = self._pm_obj
+        if pm is None:
+            with self._lock:
+                pm = self._pm_obj
+                if pm is None:
+                    pm = self._make_pm()
+        return pm
+
+    def _make_pm(self) -> pluggy.PluginManager:
+        """Create pluggy's manager; a light registry registers its eager plugins now."""
+        from ._pluggy import ProcstartPluginManager
+
+        pm = ProcstartPluginManager()
+        pm.add_hookspecs(_hookspecs.ProcstartSpecs)
+        pm.register(_CorePlugin(), name="procstart-core")
+        self._pm_obj = pm
+        light, self._light = self._light, None
+        if light is not None:
+            self.generation += 1  # plans and methods found without pluggy are made again
+            self._load_eps(light.eager)
+        return pm
+
+    def _start_light(self, eager: list[Any]) -> bool:
+        """Use the cached launch plan and providers instead of pluggy; False if unknown.
+
+        The eager plugins are imported (their import-time effects happen as
+        with pluggy) but registered only when pluggy's manager is made.
+        """
+        from . import _epcache
+
+        text = _epcache.plan(_signature(self._eps))
+        if text is None or text == _NO_PLAN or self._facts is None:
+            return False
+        try:
+            for ep in eager:
+                ep.load()
+        except Exception:  # noqa: BLE001 - pluggy's path reports it
+            return False
+        self._light = _Light(self._eps, eager, text, self._facts)
+        return True
 
     # -- what needs every plugin loads them first ------------------------
     @property
@@ -297,6 +357,12 @@ class Plugins:
         :attr:`broken`, which load every plugin.
         """
         with self._lock:
+            light = self._light
+            if light is not None:
+                found = light.find_method(name, self._eps)
+                if found is not None:
+                    return found
+                self._pm  # noqa: B018 - unknown to the cache: ask pluggy
             if self._partial and self._facts is not None:
                 wanted = [
                     ep
@@ -342,6 +408,8 @@ class Plugins:
             seen.add(key)
             self._eps.append(ep)
         known = _epcache.facts()
+        if known is not None and _epcache.plan(_signature(self._eps)) is None:
+            known = None  # this set of plugins was never loaded whole: learn its launch plan
         if known is not None and all((ep.name, ep.value) in known for ep in self._eps):
             self._facts = known
             self._partial = True
@@ -351,12 +419,14 @@ class Plugins:
                 if PER_LAUNCH_HOOKS.intersection(known[(ep.name, ep.value)].hooks)
                 or _DECLARES_HOOKS in known[(ep.name, ep.value)].hooks
             ]
-            self._load_eps(eager)
+            if not self._start_light(eager):
+                self._load_eps(eager)
             return
         self._load_eps(self._eps)
         self._record_facts()
 
     def _load_eps(self, eps: list[Any]) -> None:
+        self._pm  # noqa: B018 - a light registry registers its eager plugins first
         loaded: list[tuple[Any, str, str, str, str]] = []
         for ep in eps:
             dist, version = ep.dist, ep.version
@@ -394,7 +464,10 @@ class Plugins:
             except Exception:  # noqa: BLE001 - reported when the keys are needed
                 return
             known[(ep.name, ep.value)] = _epcache.Facts(
-                tuple(sorted(names)), self._provided.get(ep.name, ()), keys
+                tuple(sorted(names)),
+                self._provided.get(ep.name, ()),
+                keys,
+                self._light_refs(plugin),
             )
             top = ep.module.split(".")[0]
             for module_name, module in list(sys.modules.items()):
@@ -402,7 +475,53 @@ class Plugins:
                     file = getattr(module, "__file__", None)
                     if isinstance(file, str):
                         modules.append(file)
-        _epcache.record_facts(known, sorted(set(modules)))
+        _epcache.record_facts(known, sorted(set(modules)), self._plan_record())
+
+    def _plan_record(self) -> tuple[str, str]:
+        """The launch plan pluggy computed, as the cache keeps it: (plugin set, text).
+
+        The text is ``other fields|child-setup refs|handle functions`` (see
+        :class:`_Light`), or :data:`_NO_PLAN` when it cannot be followed
+        without pluggy (a wrapper, a plugin object, a function not found
+        again by reference).
+        """
+        signature = _signature(self._eps)
+        plan = self.launch_plan()
+        if plan.handle_calls is None:
+            return signature, _NO_PLAN  # a wrapper: pluggy calls the handle hook
+        refs = [ref for ref in plan.child_setup if isinstance(ref, str)]
+        if len(refs) < len(plan.child_setup):
+            return signature, _NO_PLAN  # a plugin object travels pickled
+        calls = [(_function_ref(function), argnames) for function, argnames in plan.handle_calls]
+        words = [*refs, *(word for ref, names in calls for word in (ref or "", *names))]
+        if any(ref is None for ref, _names in calls) or any(
+            mark in word for word in words for mark in "|,=+\t\n"
+        ):
+            return signature, _NO_PLAN  # not found again by reference, or not writable
+        flags = _encode_fields(plan)
+        if flags is None:
+            return signature, _NO_PLAN
+        handles = ",".join(f"{ref}={'+'.join(names)}" for ref, names in calls)
+        return signature, "|".join((flags, ",".join(refs), handles))
+
+    def _light_refs(self, plugin: object) -> dict[str, str]:
+        """``plugin``'s registration hooks as ``"module:qualname"`` (see :class:`_Light`).
+
+        Only plain functions of a module plugin taking no argument, not
+        wrappers: they can then be called without pluggy, as pluggy calls them.
+        """
+        refs = {}
+        for hook_name in _LIGHT_HOOKS:
+            for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
+                if (
+                    impl.plugin is plugin
+                    and not (impl.hookwrapper or impl.wrapper or impl.argnames)
+                    and type(plugin).__name__ == "module"
+                ):
+                    ref = _function_ref(impl.function)
+                    if ref is not None:
+                        refs[hook_name] = ref
+        return refs
 
     def _register_all(self, loaded: list[tuple[Any, str, str, str, str]]) -> None:
         """Add every plugin's own hook specifications first, then register them all.
@@ -435,6 +554,16 @@ class Plugins:
         others = [other for other in self._pm.get_plugins() if other is not plugin]
         caller = self._pm.subset_hook_caller("procstart_config_keys", others)
         return tuple(getattr(key, "name", "") for batch in caller() for key in batch or ())
+
+    def light_config_key(self, key_name: str) -> tuple[list[Any], str, str] | None:
+        """Without pluggy: what the one entry point declaring ``key_name`` yields.
+
+        ``(keys, distribution, version)``; ``([], "", "")`` when no entry
+        point declares it; None when pluggy's manager is needed (see
+        :meth:`key_declarers_loaded`).
+        """
+        light = self._light
+        return None if light is None else light.config_key(key_name)
 
     def key_declarers_loaded(self, key_name: str) -> bool:
         """Load the plugins declaring ``key_name``; False when every plugin is needed.
@@ -568,7 +697,7 @@ class Plugins:
                 where = (
                     f"attribute {attr!r}" if attr == hook_name else f"{attr!r} (as {hook_name!r})"
                 )
-                raise pluggy.PluginValidationError(
+                raise _validation_error(
                     plugin,
                     f"unknown hook {hook_name!r}: {where} is marked procstart.hookimpl, "
                     f"but procstart has no such hook (hooks: {', '.join(self._hook_names())})",
@@ -598,7 +727,7 @@ class Plugins:
             if impl.plugin is not plugin:
                 continue
             if impl.hookwrapper or impl.wrapper:
-                raise pluggy.PluginValidationError(
+                raise _validation_error(
                     plugin,
                     f"plugin {plugin_name!r}: procstart_child_setup cannot be a hook "
                     "wrapper (wrapper=True / hookwrapper=True): it runs in the child, "
@@ -642,6 +771,11 @@ class Plugins:
     def launch_plan(self) -> LaunchPlan:
         """What every launch needs to know about the plugins, computed once."""
         plan = self._plan
+        light = self._light
+        if light is not None and (plan is None or plan[0] != self.generation):
+            computed = light.launch_plan()
+            if computed is not None:
+                self._plan = plan = (self.generation, computed)
         if plan is None or plan[0] != self.generation:
             hook = self._pm.hook
             launch_impls = hook.procstart_launch.get_hookimpls()
@@ -724,7 +858,8 @@ class Plugins:
         """Call ``hook_name`` of one plugin through pluggy (a subset hook caller)."""
         plugin = self.pm.get_plugin(plugin_name)
         others = [other for other in self.pm.get_plugins() if other is not plugin]
-        return cast("list[Any]", self.pm.subset_hook_caller(hook_name, others)())
+        answers: list[Any] = self.pm.subset_hook_caller(hook_name, others)()
+        return answers
 
     def _implementers(self, hook_name: str) -> list[str]:
         """Plugins implementing ``hook_name``, in registration order."""
@@ -774,19 +909,16 @@ def _child_setup_ref(func: Any, plugin: object, plugin_name: str) -> Any:
     """
     import sys
 
+    ref = _function_ref(func)
+    if ref is not None:
+        return ref
     module_name = getattr(func, "__module__", None)
     qualname = getattr(func, "__qualname__", "")
-    if type(func).__name__ == "function" and isinstance(module_name, str) and "<" not in qualname:
-        found: Any = sys.modules.get(module_name)
-        for part in qualname.split("."):
-            found = getattr(found, part, None)
-        if found is func:
-            return f"{module_name}:{qualname}"
     if type(plugin).__name__ == "module":
         name = getattr(plugin, "__name__", "")
         if getattr(sys.modules.get(name), "procstart_child_setup", None) is func:
             return name
-        raise pluggy.PluginValidationError(
+        raise _validation_error(
             plugin,
             f"plugin {plugin_name!r}: its procstart_child_setup ({qualname or repr(func)}) "
             f"cannot be found again in a child: define it at module level under its "
@@ -797,12 +929,194 @@ def _child_setup_ref(func: Any, plugin: object, plugin_name: str) -> Any:
     try:
         pickle.dumps(plugin)
     except Exception as exc:  # noqa: BLE001 - any pickling failure
-        raise pluggy.PluginValidationError(
+        raise _validation_error(
             plugin,
             f"plugin {plugin_name!r}: a child runs its procstart_child_setup on a copy "
             f"of the plugin object, which cannot be pickled: {_describe_error(exc)}",
         ) from None
     return plugin
+
+
+def _function_ref(func: Any) -> str | None:
+    """``"module:qualname"`` when that finds ``func`` again, else None."""
+    import sys
+
+    module_name = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", "")
+    if type(func).__name__ != "function" or not isinstance(module_name, str) or "<" in qualname:
+        return None
+    found: Any = sys.modules.get(module_name)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return f"{module_name}:{qualname}" if found is func else None
+
+
+def _resolve(ref: str) -> Any:
+    """The object ``"module:qualname"`` names (importing the module)."""
+    import importlib
+
+    module_name, _, qualname = ref.partition(":")
+    found: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def _signature(eps: list[Any]) -> str:
+    """Names the set of entry points loaded: a launch plan is true of that set only."""
+    from ._epcache import _digest
+
+    listed = "\0".join(f"{ep.name}={ep.value}" for ep in eps)
+    return _digest(listed.encode("utf-8", "surrogatepass"))
+
+
+#: LaunchPlan fields the cache writes as references (the others: _encode_fields)
+_PLAN_REFS = ("child_setup", "handle_calls")
+
+
+def _encode_fields(plan: LaunchPlan) -> str | None:
+    """``plan``'s other fields as ``name=value;...``; None if one is not plain data.
+
+    A value is a bool (``1``/``0``), None (``~``), or a tuple or frozenset of
+    names (``t:a+b`` / ``f:a+b``): every field a launch plan holds besides
+    the references, whatever fields it has.
+
+    >>> _encode_fields(LaunchPlan(True, False, (), True, ()))
+    'wants_handles=1;has_tracker=0;direct_launch=1'
+    """
+    out = []
+    for name in plan._fields:
+        if name in _PLAN_REFS:
+            continue
+        value = getattr(plan, name)
+        if isinstance(value, bool):
+            text = "1" if value else "0"
+        elif value is None:
+            text = "~"
+        elif isinstance(value, (tuple, frozenset)) and all(isinstance(v, str) for v in value):
+            text = ("t:" if isinstance(value, tuple) else "f:") + "+".join(sorted(value))
+            if any(mark in v for v in value for mark in "+;=|,\t\n") or "" in value:
+                return None
+        else:
+            return None
+        out.append(f"{name}={text}")
+    return ";".join(out)
+
+
+def _decode_fields(text: str) -> dict[str, Any]:
+    """The inverse of :func:`_encode_fields`."""
+    fields: dict[str, Any] = {}
+    for item in filter(None, text.split(";")):
+        name, _, value = item.partition("=")
+        if value in ("1", "0"):
+            fields[name] = value == "1"
+        elif value == "~":
+            fields[name] = None
+        else:
+            kind, _, names = value.partition(":")
+            parts = tuple(filter(None, names.split("+")))
+            fields[name] = parts if kind == "t" else frozenset(parts)
+    return fields
+
+
+class _Light:
+    """A warm cache's answers while pluggy's manager is not made.
+
+    The launch plan pluggy computed at a full load (child-setup references,
+    the ``procstart_inherited_handles`` functions in pluggy's call order,
+    whether launches are direct and a tracker is installed), each
+    provider's ``procstart_start_methods`` and each declarer's
+    ``procstart_config_keys`` function. Anything else makes pluggy's manager
+    (:attr:`Plugins._pm`), which drops this and registers the eager plugins.
+    """
+
+    __slots__ = ("eager", "eps", "facts", "keys", "methods", "text")
+
+    def __init__(
+        self, eps: list[Any], eager: list[Any], text: str, facts: dict[tuple[str, str], Any]
+    ) -> None:
+        self.eps = eps
+        self.eager = eager
+        self.text = text
+        self.facts = facts
+        self.methods: dict[str, StartMethod] = {}
+        #: key name -> (its declarations, distribution, version) as cached
+        self.keys: dict[str, tuple[list[Any], str, str] | None] = {}
+
+    def config_key(self, name: str) -> tuple[list[Any], str, str] | None:
+        """What the one entry point declaring ``name`` yields: (keys, dist, version).
+
+        ``([], "", "")`` when no entry point declares it; None when that
+        cannot be told without pluggy (two declare it, no reference, an error).
+        """
+        if name in self.keys:
+            return self.keys[name]
+        answer: tuple[list[Any], str, str] | None = ([], "", "")
+        declaring = [
+            (ep.name, ep.value) for ep in self.eps if name in self.facts[(ep.name, ep.value)].keys
+        ]
+        if len(declaring) > 1:
+            answer = None
+        elif declaring:
+            fact = self.facts[declaring[0]]
+            ref = fact.refs.get("procstart_config_keys")
+            ep = next((ep for ep in self.eps if (ep.name, ep.value) == declaring[0]), None)
+            try:
+                if ref is None or ep is None:
+                    raise LookupError(name)
+                ep.load()
+                answer = (list(_resolve(ref)() or ()), ep.dist, ep.version)
+            except Exception:  # noqa: BLE001 - pluggy's path reports it
+                answer = None
+        self.keys[name] = answer
+        return answer
+
+    def launch_plan(self) -> LaunchPlan | None:
+        """The cached plan, its functions imported; None when it cannot be followed."""
+        flags, refs, calls = self.text.split("|")
+        handle_calls = []
+        try:
+            for call in filter(None, calls.split(",")):
+                ref, _, argnames = call.partition("=")
+                handle_calls.append((_resolve(ref), tuple(filter(None, argnames.split("+")))))
+        except Exception:  # noqa: BLE001 - pluggy's path reports it
+            return None
+        try:
+            return LaunchPlan(
+                child_setup=tuple(filter(None, refs.split(","))),
+                handle_calls=tuple(handle_calls),
+                **_decode_fields(flags),
+            )
+        except TypeError:  # written by another version: pluggy's path
+            return None
+
+    def find_method(self, name: str, eps: list[Any]) -> StartMethod | None:
+        """The method ``name`` from its only provider's function; None: ask pluggy."""
+        found = self.methods.get(name)
+        if found is not None:
+            return found
+        providers = [ep for ep in eps if name in self.facts[(ep.name, ep.value)].methods]
+        if len(providers) != 1:
+            return None  # not installed, or a conflict: pluggy's path says which
+        ep = providers[0]
+        starts = self.facts[(ep.name, ep.value)].refs.get("procstart_start_methods")
+        if not starts:
+            return None
+        try:
+            ep.load()
+            methods = list(_resolve(starts)() or ())
+        except Exception:  # noqa: BLE001 - pluggy's path reports it
+            return None
+        if not all(isinstance(method, StartMethod) for method in methods):
+            return None  # a broken plugin: pluggy's path reports it
+        named = [method for method in methods if method.name == name]
+        if len(named) != 1:
+            return None  # yielded twice: a conflict, reported by pluggy's path
+        method: StartMethod = named[0].replace(
+            distribution=ep.dist, version=ep.version, plugin=ep.name
+        )
+        self.methods[name] = method
+        return method
 
 
 def _provider(method: StartMethod) -> str:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from ._types import InheritedHandle, StartMethod
-
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a launch must not import typing
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
     from multiprocessing.process import BaseProcess
+    from typing import Any
+
+    from ._types import InheritedHandle, StartMethod
 
 __all__ = ["LaunchRequest"]
 
 
-@dataclass(slots=True)
 class LaunchRequest:
     """Everything a launcher needs to start one child; hook wrappers may edit it.
 
@@ -30,10 +28,45 @@ class LaunchRequest:
     - ``options``: free-form values plugins pass to their own launcher.
     """
 
+    # a plain slotted class, not a dataclass: dataclasses imports inspect,
+    # which a program starting one child must not pay for
+
+    __slots__ = ("child_setup", "context", "env", "handles", "method", "options", "process")
+    _fields = ("process", "method", "context", "handles", "env", "child_setup", "options")
+
     process: BaseProcess
     method: StartMethod
     context: BaseContext
-    handles: list[InheritedHandle] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    child_setup: list[Any] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)
+    handles: list[InheritedHandle]
+    env: dict[str, str]
+    child_setup: list[Any]
+    options: dict[str, Any]
+
+    def __init__(  # noqa: PLR0917 - positional as the dataclass's fields were
+        self,
+        process: BaseProcess,
+        method: StartMethod,
+        context: BaseContext,
+        handles: list[InheritedHandle] | None = None,
+        env: dict[str, str] | None = None,
+        child_setup: list[Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.process = process
+        self.method = method
+        self.context = context
+        self.handles = [] if handles is None else handles
+        self.env = {} if env is None else env
+        self.child_setup = [] if child_setup is None else child_setup
+        self.options = {} if options is None else options
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"LaunchRequest({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was

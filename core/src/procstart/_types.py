@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._childinfo import ChildInfo
 from ._names import normalize_method_name
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a launch must not import typing
 if TYPE_CHECKING:
+    from typing import Any
+
+    from ._popenlike import PopenLike
     from ._request import LaunchRequest
 
 __all__ = [
@@ -83,27 +86,6 @@ class _Value:
         fields = {f: getattr(self, f) for f in self._fields}
         fields.update(changes)
         return type(self)(**fields)
-
-
-@runtime_checkable
-class PopenLike(Protocol):
-    """What a launcher returns: the handle ``BaseProcess`` drives.
-
-    It is the interface of ``multiprocessing.popen_*.Popen``; subclass
-    :class:`procstart.popen.ChildPopen` to get all of it for a child of the
-    current process.
-    """
-
-    pid: int
-    sentinel: int
-    returncode: int | None
-
-    def poll(self, flag: int = ...) -> int | None: ...
-    def wait(self, timeout: float | None = None) -> int | None: ...
-    def terminate(self) -> None: ...
-    def kill(self) -> None: ...
-    def close(self) -> None: ...
-    def duplicate_for_child(self, fd: int) -> int: ...
 
 
 def _always_available() -> str | None:
@@ -366,3 +348,13 @@ class ConfigKey(_Value):
         if env is not None and not env.startswith("PROCSTART_"):
             raise ValueError(f"ConfigKey {name!r}: env {env!r} must start with PROCSTART_")
         self._set(name=name, type=type, description=description, default=default, env=env)
+
+
+def __getattr__(name: str) -> object:
+    # PopenLike is a typing.Protocol: importing typing costs a one-child
+    # program 2-3 ms, so it is defined (and typing imported) on first use
+    if name == "PopenLike":
+        from ._popenlike import PopenLike
+
+        return PopenLike
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
 
 from ._declared import CORE, CORE_KEYS, ENV_VARS, Declared, declared_key, declared_keys
 from ._pyproject import TYPE_NAMES, ProjectConfig, check_value, project_config, validate
 from ._resolution import START_METHOD_ENV
 from ._types import ConfigKey, _Value
 from .errors import ConfigError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a launch must not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "CORE",

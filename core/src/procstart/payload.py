@@ -11,7 +11,6 @@ import pickle
 import sys
 from collections.abc import Mapping
 from multiprocessing import process, util
-from typing import Any
 
 from . import _manager
 from ._pyproject import project_config
@@ -19,6 +18,10 @@ from ._request import LaunchRequest
 from ._settings import settings
 from .child import MAGIC, Preparation
 from .serialization import dumps, main_is_importable, spawning
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a launch must not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["build", "main_reference", "pickle_process", "preparation_data", "write_all"]
 

@@ -14,10 +14,13 @@ import signal
 import threading
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 from ._fds import IndexedFd, PassedFd
 from ._request import LaunchRequest
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a launch must not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ChildPopen", "IndexedFd", "PassedFd", "close_fds"]
 
