@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_python
 
 import procstart
 from procstart._hookspecs import IMPL_ATTRIBUTE, SPEC_ATTRIBUTE
 
-#: the examples and the fork server wrap every launch (a wrapper runs through pluggy)
-NO_LAUNCH_WRAPPERS = "procstart-launchlog,procstart-limits,procstart-forkserver"
-HEAVY = ("pluggy", "inspect", "dataclasses")
+#: the examples wrap every launch (a wrapper runs through pluggy); the fork
+#: server's wrapper is marked launch_wrapper_for("forkserver"): it stays installed
+NO_LAUNCH_WRAPPERS = "procstart-launchlog,procstart-limits"
+HEAVY = ("pluggy", "inspect", "dataclasses", "typing")
 
 ONE_CHILD = """
 import json, sys
@@ -69,16 +71,24 @@ def _run(tmp_path: Path, site: Path, code: str, *args: str, **env: str) -> dict:
         app.mkdir()
         _age(app)
     (app / "main.py").write_text(code)
-    result = run_python(
-        f"import runpy, sys; sys.argv = ['main.py', *{list(args)!r}]; "
-        "runpy.run_path('main.py', run_name='__main__')",
-        cwd=app,
-        env={
+    # run as `python main.py` (runpy would import pkgutil, and with it typing)
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    full_env.update(
+        {
             "PYTHONPATH": str(site),
             "PROCSTART_CACHE_DIR": str(tmp_path / "cache"),
             "PROCSTART_DISABLE_PLUGINS": NO_LAUNCH_WRAPPERS,
             **env,
-        },
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=app,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
@@ -118,12 +128,27 @@ def test_without_the_cache_everything_loads_through_pluggy_as_before(
 
 
 def test_a_launch_wrapper_runs_through_pluggy_on_a_warm_cache(tmp_path: Path, site: Path) -> None:
-    wrapper = {"PROCSTART_DISABLE_PLUGINS": "procstart-launchlog,procstart-limits"}
-    _run(tmp_path, site, ONE_CHILD, "fork", **wrapper)
-    warm = _run(tmp_path, site, ONE_CHILD, "fork", **wrapper)  # the fork server's wrapper
+    """The examples' wrappers wrap every launch: a fork launch then needs pluggy."""
+    everything = {"PROCSTART_DISABLE_PLUGINS": ""}
+    _run(tmp_path, site, ONE_CHILD, "fork", **everything)
+    warm = _run(tmp_path, site, ONE_CHILD, "fork", **everything)
     assert warm["exitcode"] == 0
     assert warm["scanned"] is False
     assert "pluggy" in warm["heavy"]
+
+
+def test_a_wrapper_marked_for_one_method_needs_pluggy_for_that_method_only(
+    tmp_path: Path, site: Path
+) -> None:
+    """The fork server's wrapper (launch_wrapper_for("forkserver")): a forkserver
+    launch goes through pluggy, a fork launch in the same program did not."""
+    _run(tmp_path, site, ONE_CHILD, "forkserver")
+    warm = _run(tmp_path, site, ONE_CHILD, "forkserver")
+    assert warm["exitcode"] == 0
+    assert "pluggy" in warm["heavy"]
+    fork = _run(tmp_path, site, ONE_CHILD, "fork")
+    assert fork["exitcode"] == 0
+    assert fork["heavy"] == []
 
 
 PLUGGY_MARKED = """

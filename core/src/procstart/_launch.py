@@ -10,12 +10,14 @@ from multiprocessing.process import BaseProcess
 
 from . import _context, _manager, _stdlib_tracker
 from ._request import LaunchRequest
-from ._types import InheritedHandle, PopenLike
+from ._types import InheritedHandle
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    from ._types import PopenLike
 
 #: ``after_launch`` callbacks, in registration order
 _after_launch: list[Callable[[LaunchRequest, PopenLike], None]] = []
