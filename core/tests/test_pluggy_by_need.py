@@ -22,8 +22,7 @@ import pytest
 import procstart
 from procstart._hookspecs import IMPL_ATTRIBUTE, SPEC_ATTRIBUTE
 
-#: the examples wrap every launch (a wrapper runs through pluggy); the fork
-#: server's wrapper is marked launch_wrapper_for("forkserver"): it stays installed
+#: the examples wrap every launch (a wrapper runs through pluggy)
 NO_LAUNCH_WRAPPERS = "procstart-launchlog,procstart-limits"
 HEAVY = ("pluggy", "inspect", "dataclasses", "typing")
 
@@ -135,20 +134,6 @@ def test_a_launch_wrapper_runs_through_pluggy_on_a_warm_cache(tmp_path: Path, si
     assert warm["exitcode"] == 0
     assert warm["scanned"] is False
     assert "pluggy" in warm["heavy"]
-
-
-def test_a_wrapper_marked_for_one_method_needs_pluggy_for_that_method_only(
-    tmp_path: Path, site: Path
-) -> None:
-    """The fork server's wrapper (launch_wrapper_for("forkserver")): a forkserver
-    launch goes through pluggy, a fork launch in the same program did not."""
-    _run(tmp_path, site, ONE_CHILD, "forkserver")
-    warm = _run(tmp_path, site, ONE_CHILD, "forkserver")
-    assert warm["exitcode"] == 0
-    assert "pluggy" in warm["heavy"]
-    fork = _run(tmp_path, site, ONE_CHILD, "fork")
-    assert fork["exitcode"] == 0
-    assert fork["heavy"] == []
 
 
 PLUGGY_MARKED = """

@@ -161,7 +161,8 @@ def child_setup_refs() -> list[Any]:
     """
     from . import _manager
 
-    return list(_manager.plugins().child_setup_refs())
+    # the launch plan's copy: on a warm cache it comes without pluggy's manager
+    return list(_manager.plugins().launch_plan().child_setup)
 
 
 def child_modules() -> tuple[str, ...]:

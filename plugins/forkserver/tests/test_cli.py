@@ -36,7 +36,7 @@ def test_hooks_are_registered_and_the_server_imports_no_pluggy() -> None:
         pm = _manager.plugins().pm
         names = {
             hook: [impl.plugin_name for impl in getattr(pm.hook, hook).get_hookimpls()]
-            for hook in ("procstart_start_methods", "procstart_launch")
+            for hook in ("procstart_start_methods", "procstart_status")
         }
         print(all("forkserver" in found for found in names.values()))
     """

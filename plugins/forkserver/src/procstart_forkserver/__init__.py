@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from ._client import PreloadWarning, ServerDiedWarning
     from ._plugin import (
         procstart_config_keys,
-        procstart_launch,
         procstart_start_methods,
         procstart_status,
     )
@@ -37,7 +36,6 @@ __all__ = [
     "PreloadWarning",
     "ServerDiedWarning",
     "procstart_config_keys",
-    "procstart_launch",
     "procstart_start_methods",
     "procstart_status",
     "server_info",
@@ -49,7 +47,6 @@ __all__ = [
 # __getattr__/__dir__ like any attribute)
 _LAZY = {
     "procstart_config_keys": "._plugin",
-    "procstart_launch": "._plugin",
     "procstart_start_methods": "._plugin",
     "procstart_status": "._plugin",
     "SERVER_DIED_EXITCODE": "._popen",
@@ -61,7 +58,6 @@ _LAZY = {
 
 _HOOKS = (
     "procstart_config_keys",
-    "procstart_launch",
     "procstart_start_methods",
     "procstart_status",
 )

@@ -15,7 +15,10 @@ import sys
 import threading
 import warnings
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a program ~3 ms to import: annotations only
+    from typing import Any
 
 __all__ = [
     "PreloadWarning",

@@ -5,14 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import procstart
-from procstart import plugin
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs every program ~3 ms to import: annotations only
-    from typing import Any
 
 #: the ``[tool.procstart]`` key this plugin reads, and its default: the
 #: parent's main module, as Python 3.14 intends
@@ -31,30 +26,13 @@ def _unavailable() -> str | None:
 def _launch(request: procstart.LaunchRequest) -> procstart.PopenLike:
     from ._client import ensure_running
 
-    # first use: the server starts while this process pickles the payload
+    # first use: the server's interpreter starts while this process pickles
+    # the payload (no launch wrapper for this: a wrapper would bring pluggy's
+    # hook call into every forkserver launch)
     ensure_running()
     from ._popen import ForkServerPopen
 
     return ForkServerPopen(request.process, request)
-
-
-@procstart.hookimpl(wrapper=True, tryfirst=True)
-@plugin.launch_wrapper_for("forkserver")  # other launches skip pluggy's hook call
-def procstart_launch(request: procstart.LaunchRequest) -> Generator[None, Any, Any]:
-    """On the first ``forkserver`` launch, start the server before anything else.
-
-    The outermost launch wrapper: the server's interpreter then starts while
-    the other wrappers run and the payload is pickled. Other launches pass
-    through untouched.
-
-    >>> import procstart
-    >>> procstart.get_context("forkserver").Process(target=print).start()  # doctest: +SKIP
-    """
-    if request.method.launcher is _launch:
-        from ._client import ensure_running
-
-        ensure_running()
-    return (yield)
 
 
 @procstart.hookimpl
