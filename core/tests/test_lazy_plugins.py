@@ -11,11 +11,10 @@ the cache is not "too fresh to trust".
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 
 from tests.conftest import run_python
+from tests.fake_dists import age, install
 
 PROVIDES = """
 import procstart
@@ -54,31 +53,13 @@ if __name__ == "__main__":
     print(json.dumps(report))
 """
 
-PAST = int(time.time()) - 3600
-
-
-def _age(*paths: Path) -> None:
-    for path in paths:
-        os.utime(path, (PAST, PAST))
-
-
-def _install(site: Path, dist: str, source: str, ep_name: str) -> None:
-    module = dist.replace("-", "_")
-    (site / f"{module}.py").write_text(source)
-    info = site / f"{module}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[procstart]\n{ep_name} = {module}\n")
-    (site / "__pycache__").mkdir(exist_ok=True)
-    _age(site / f"{module}.py", info / "entry_points.txt", info, site)
-
 
 def _site(tmp_path: Path) -> Path:
     site = tmp_path / "site"
     site.mkdir()
-    _install(site, "alpha-plugin", PROVIDES.format(name="alpha"), "alpha")
-    _install(site, "beta-plugin", PROVIDES.format(name="beta"), "beta")
-    _install(site, "gamma-plugin", PER_LAUNCH, "gamma")
+    install(site, "alpha-plugin", PROVIDES.format(name="alpha"), "alpha")
+    install(site, "beta-plugin", PROVIDES.format(name="beta"), "beta")
+    install(site, "gamma-plugin", PER_LAUNCH, "gamma")
     return site
 
 
@@ -86,7 +67,7 @@ def _run(tmp_path: Path, site: Path, code: str, *args: str, **env: str) -> dict:
     app = tmp_path / "app"
     if not app.exists():
         app.mkdir()
-        _age(app)
+        age(app)
     script = app / "main.py"
     script.write_text(code)
     result = run_python(
@@ -120,7 +101,7 @@ def test_a_method_asked_for_by_name_loads_only_its_provider_and_per_launch_plugi
 def test_the_installed_fork_method_loads_no_other_start_method(tmp_path: Path) -> None:
     site = tmp_path / "empty-site"
     site.mkdir()
-    _age(site)
+    age(site)
     _run(tmp_path, site, ONE_CHILD, "fork")
     warm = _run(tmp_path, site, ONE_CHILD, "fork")
     assert warm["exitcode"] == 0
@@ -143,8 +124,8 @@ def test_a_plugin_edited_to_implement_a_per_launch_hook_is_loaded(tmp_path: Path
 
 def test_a_conflict_is_reported_as_a_full_load_reports_it(tmp_path: Path) -> None:
     site = _site(tmp_path)
-    _install(site, "twin-one", PROVIDES.format(name="twin"), "twin-one")
-    _install(site, "twin-two", PROVIDES.format(name="twin"), "twin-two")
+    install(site, "twin-one", PROVIDES.format(name="twin"), "twin-one")
+    install(site, "twin-two", PROVIDES.format(name="twin"), "twin-two")
     _run(tmp_path, site, ONE_CHILD, "alpha")  # the cache learns who provides what
     code = "import procstart\ntry:\n    procstart.get_context('twin')\nexcept Exception as e:\n"
     code += "    import json, sys\n    print(json.dumps({'error': str(e), "

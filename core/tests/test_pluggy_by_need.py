@@ -14,10 +14,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from tests.fake_dists import PAST, age, install
 
 import procstart
 from procstart._hookspecs import IMPL_ATTRIBUTE, SPEC_ATTRIBUTE
@@ -46,29 +46,12 @@ if __name__ == "__main__":
     print(json.dumps(report))
 """.replace("HEAVY_NAMES", repr(HEAVY))
 
-PAST = int(time.time()) - 3600
-
-
-def _age(*paths: Path) -> None:
-    for path in paths:
-        os.utime(path, (PAST, PAST))
-
-
-def _install(site: Path, dist: str, source: str, ep_name: str) -> None:
-    module = dist.replace("-", "_")
-    (site / f"{module}.py").write_text(source)
-    info = site / f"{module}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[procstart]\n{ep_name} = {module}\n")
-    _age(site / f"{module}.py", info / "entry_points.txt", info, site)
-
 
 def _run(tmp_path: Path, site: Path, code: str, *args: str, **env: str) -> dict:
     app = tmp_path / "app"
     if not app.exists():
         app.mkdir()
-        _age(app)
+        age(app)
     (app / "main.py").write_text(code)
     # run as `python main.py` (runpy would import pkgutil, and with it typing)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
@@ -97,7 +80,7 @@ def _run(tmp_path: Path, site: Path, code: str, *args: str, **env: str) -> dict:
 def site(tmp_path: Path) -> Path:
     folder = tmp_path / "site"
     folder.mkdir()
-    _age(folder)
+    age(folder)
     return folder
 
 
@@ -172,7 +155,7 @@ if __name__ == "__main__":
 
 
 def test_a_plugin_marked_with_pluggys_own_marker_keeps_working(tmp_path: Path, site: Path) -> None:
-    _install(site, "delta-plugin", PLUGGY_MARKED, "delta")
+    install(site, "delta-plugin", PLUGGY_MARKED, "delta")
     for method in ("delta", "fork"):
         cold = _run(tmp_path, site, CHILD_SEES_SETUP, method, PROCSTART_ENTRY_POINT_CACHE="0")
         warm_once = _run(tmp_path, site, CHILD_SEES_SETUP, method)
@@ -281,7 +264,7 @@ REPORT_HANDLE_CALLS = ONE_CHILD.replace(
 def test_a_per_launch_hook_is_called_without_pluggy_until_a_wrapper_is_added(
     tmp_path: Path, site: Path
 ) -> None:
-    _install(site, "handles-plugin", HANDLES, "handles")
+    install(site, "handles-plugin", HANDLES, "handles")
     _run(tmp_path, site, REPORT_HANDLE_CALLS, "fork")
     warm = _run(tmp_path, site, REPORT_HANDLE_CALLS, "fork")
     assert warm["exitcode"] == 0
