@@ -35,16 +35,28 @@ def run_python(
     python: str = sys.executable,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter (a real, separate parent process)."""
+    return run_command([python, "-c", textwrap.dedent(code)], cwd=cwd, env=env, timeout=timeout)
+
+
+def run_script(
+    script: Path | str,
+    *args: str,
+    cwd: Path | str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """``python script args...`` in a fresh interpreter: ``sys.path[0]`` is the script's folder."""
+    return run_command([sys.executable, str(script), *args], cwd=cwd, env=env, timeout=timeout)
+
+
+def run_command(
+    argv: list[str], *, cwd: Path | str | None, env: dict[str, str] | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` (a real process) with no ``PROCSTART_*`` setting of this process, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
     full_env.update(env or {})
     return subprocess.run(
-        [python, "-c", textwrap.dedent(code)],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.conftest import run_python
+from tests.conftest import run_python, run_script
 
 PLUGIN = """
 import procstart
@@ -175,16 +173,10 @@ print(json.dumps({
 
 def _run_script(script: Path, site: Path, tmp_path: Path) -> dict:
     """``python main.py``: its folder is ``sys.path[0]``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    env.update(PYTHONPATH=str(site), PROCSTART_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run(
-        [sys.executable, str(script)],
+    result = run_script(
+        script,
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        env={"PYTHONPATH": str(site), "PROCSTART_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import run_script
 from tests.fake_dists import PAST, age, install
 
 import procstart
@@ -54,23 +53,16 @@ def _run(tmp_path: Path, site: Path, code: str, *args: str, **env: str) -> dict:
         age(app)
     (app / "main.py").write_text(code)
     # run as `python main.py` (runpy would import pkgutil, and with it typing)
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    full_env.update(
-        {
+    result = run_script(
+        "main.py",
+        *args,
+        cwd=app,
+        env={
             "PYTHONPATH": str(site),
             "PROCSTART_CACHE_DIR": str(tmp_path / "cache"),
             "PROCSTART_DISABLE_PLUGINS": NO_LAUNCH_WRAPPERS,
             **env,
-        }
-    )
-    result = subprocess.run(
-        [sys.executable, "main.py", *args],
-        cwd=app,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        },
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_command
 
 PROCSTART = str(Path(sys.executable).with_name("procstart"))
 
@@ -23,17 +24,7 @@ sys.exit(int(sys.argv[-1]) if sys.argv[-1].isdigit() else 0)
 def procstart_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    clean.update(env or {})
-    return subprocess.run(
-        [PROCSTART, *args],
-        cwd=cwd,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_command([PROCSTART, *args], cwd=cwd, env=env, timeout=60)
 
 
 @pytest.fixture
