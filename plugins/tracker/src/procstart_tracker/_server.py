@@ -469,43 +469,39 @@ class Tracker:
         """Record the root's current descendants (same session only)."""
         if self.root_seen is None:
             return
-        if _PROC_CHILDREN and _PROC_STAT:
-            self._snapshot_proc()
-            return
-        self._resolve()
-        for pid, proc in self._descendants([self.root_pid]).items():
-            if pid in self.procs:
-                continue
-            try:
-                if self.root_sid is not None and os.getsid(pid) != self.root_sid:
-                    continue  # it left the session on purpose (a daemon): not ours
-            except OSError:
-                continue
-            if pid in self.ignored or _is_stdlib_tracker(proc):
-                self.ignored.add(pid)
-                continue  # not a survivor, never a victim: it ends with the tree
-            self.procs[pid] = proc
-        # forget dead processes that hold nothing
-        holders = {pid for holders in self.state.resources.values() for pid in holders}
-        for pid in [pid for pid, proc in self.procs.items() if not self._alive(proc)]:
-            if pid not in holders:
-                del self.procs[pid]
+        if _PROC_CHILDREN and _PROC_STAT:  # from /proc alone: pids and start times, no psutil
+            for pid in self._descendant_pids(self.root_pid):
+                new = pid not in self.procs and pid not in self.pending
+                if new and self._member(pid, _runs_stdlib_tracker, pid):
+                    self.pending[pid] = _start_time(pid)
+        else:
+            self._resolve()
+            for pid, proc in self._descendants([self.root_pid]).items():
+                if pid not in self.procs and self._member(pid, _is_stdlib_tracker, proc):
+                    self.procs[pid] = proc
+        self._forget_dead()
 
-    def _snapshot_proc(self) -> None:
-        """:meth:`_snapshot` from ``/proc`` alone: pids and start times, no psutil."""
-        for pid in self._descendant_pids(self.root_pid):
-            if pid in self.procs or pid in self.pending or pid in self.ignored:
-                continue
-            try:
-                if self.root_sid is not None and os.getsid(pid) != self.root_sid:
-                    continue  # it left the session on purpose (a daemon): not ours
-            except OSError:
-                continue
-            if _runs_stdlib_tracker(pid):
-                self.ignored.add(pid)
-                continue  # not a survivor, never a victim: it ends with the tree
-            self.pending[pid] = _start_time(pid)
-        # forget dead processes that hold nothing
+    def _member(self, pid: int, runs_stdlib_tracker: Callable[[Any], bool], about: Any) -> bool:
+        """True if descendant ``pid`` is to be recorded as a member of the tree.
+
+        Not a process that left the root's session on purpose (a daemon), nor
+        a stdlib tracker (``runs_stdlib_tracker(about)``, asked last; remembered
+        in ``ignored``: not a survivor, never a victim, it ends with the tree).
+        """
+        if pid in self.ignored:
+            return False
+        try:
+            if self.root_sid is not None and os.getsid(pid) != self.root_sid:
+                return False
+        except OSError:
+            return False
+        if runs_stdlib_tracker(about):
+            self.ignored.add(pid)
+            return False
+        return True
+
+    def _forget_dead(self) -> None:
+        """Forget recorded processes that died holding nothing."""
         holders = {pid for holders in self.state.resources.values() for pid in holders}
         for pid in [pid for pid in self.pending if not self._known_alive(pid)]:
             if pid not in holders:
