@@ -67,11 +67,13 @@ def _forkserver(results: Results, form: str, limit: float) -> Target:
     return target
 
 
-def _spawn(results: Results) -> Target:
-    target = Target("spawn start+join", "<= 0.7x stdlib in both forms")
+def _ratio_in_both_forms(
+    results: Results, target: Target, figure_id: str, method: str, limit: float
+) -> Target:
+    """``target`` checks procstart / stdlib of ``figure_id``'s ``method`` row, script and ``-c``."""
     for form in FORMS:
         target.checks.append(
-            Check(f"{form} / stdlib", _ratio(results, "start_warm", "spawn", form), 0.7)
+            Check(f"{form} / stdlib", _ratio(results, figure_id, method, form), limit)
         )
     return target
 
@@ -88,15 +90,6 @@ def _program(results: Results) -> Target:
         theirs = _median(results, "program", "fork", form, "stdlib", "peak_rss")
         target.checks.append(
             Check(f"{form} peak RSS - stdlib", _difference(mine, theirs, 1 / MIB), 2.0, "MiB")
-        )
-    return target
-
-
-def _cold(results: Results) -> Target:
-    target = Target("first start of a fork server (cold)", "<= 1.0x stdlib")
-    for form in FORMS:
-        target.checks.append(
-            Check(f"{form} / stdlib", _ratio(results, "start_cold", "forkserver", form), 1.0)
         )
     return target
 
@@ -149,9 +142,21 @@ def evaluate(results: Results) -> list[Target]:
         _fork(results),
         _forkserver(results, "-c", 1.0),
         _forkserver(results, "script", 0.5),
-        _spawn(results),
+        _ratio_in_both_forms(
+            results,
+            Target("spawn start+join", "<= 0.7x stdlib in both forms"),
+            "start_warm",
+            "spawn",
+            0.7,
+        ),
         _program(results),
-        _cold(results),
+        _ratio_in_both_forms(
+            results,
+            Target("first start of a fork server (cold)", "<= 1.0x stdlib"),
+            "start_cold",
+            "forkserver",
+            1.0,
+        ),
         _uss(results),
         _many(results),
         _lambda(results),
