@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
 import procstart.plugin as psp
@@ -57,5 +56,5 @@ class ForkPopen(ChildPopen):
                 os._exit(code)
         os.close(child_w)
         os.close(child_r)
-        self.finalizer = util.Finalize(self, util.close_fds, (parent_r, parent_w))  # type: ignore[attr-defined]
+        self.own_fds(parent_r, parent_w)
         self.sentinel = parent_r
