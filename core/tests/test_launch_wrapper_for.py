@@ -66,3 +66,54 @@ def test_marked_wrappers_are_skipped_for_other_methods() -> None:
         "with an unmarked one": [[["marked", "fork"], ["unmarked", "fork"]], None],
         "exitcode": 0,
     }
+
+
+PLUGINS_CHANGE = """
+import json, procstart
+import procstart_fork
+
+procstart.register_plugin(procstart_fork, name="fork")
+seen = []
+
+
+class Wrapper:
+    @procstart.hookimpl(wrapper=True)
+    def procstart_launch(self, request):
+        seen.append(("launch", request.method.name))
+        return (yield)
+
+    @procstart.hookimpl
+    def procstart_inherited_handles(self, request):
+        seen.append(("handles", request.method.name))
+        return ()
+
+
+def run():
+    kid = ctx.Process(target=int)
+    kid.start()
+    kid.join()
+    out = seen[:]
+    seen.clear()
+    return out
+
+
+ctx = procstart.get_context("fork")
+steps = [run()]
+wrapper = Wrapper()
+procstart.register_plugin(wrapper)
+steps.append(run())
+procstart.unregister_plugin(wrapper)
+steps.append(run())
+print(json.dumps(steps))
+"""
+
+
+def test_a_plugin_registered_or_removed_between_launches_applies_to_the_next() -> None:
+    # a launch reuses what it learnt of the plugins only while they stay the same
+    result = run_python(PLUGINS_CHANGE, env={"PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [
+        [],
+        [["handles", "fork"], ["launch", "fork"]],
+        [],
+    ]

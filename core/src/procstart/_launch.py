@@ -31,26 +31,77 @@ _BOOTSTRAPPING = (
 )
 
 
+class _Recipe:
+    """What every launch of one start method reuses until the plugins change.
+
+    In a fork parent every object a launch touches is a copy-on-write fault
+    (the previous child still shares the page), so a launch reads one recipe
+    instead of asking the context, the registry and the plan again.
+    """
+
+    __slots__ = (
+        "child_setup",
+        "context",
+        "generation",
+        "handle_calls",
+        "launcher",
+        "method",
+        "registry",
+        "stdlib_handle",
+    )
+
+    def __init__(self, method_name: str | None, registry: _manager.Plugins) -> None:
+        self.registry = registry
+        self.generation = registry.generation
+        self.context = ctx = _context.get_context(method_name)
+        self.method = method = ctx.current_method(registry)
+        plan = registry.launch_plan()
+        #: None: pluggy's hook call (a wrapper); else the functions, in pluggy's order
+        self.handle_calls = plan.handle_calls if plan.wants_handles else ()
+        # no procstart tracker: children report to the stdlib's, as with multiprocessing
+        self.stdlib_handle = not method.inherits_all_fds and not plan.has_tracker
+        self.child_setup = (*plan.child_setup, *method.child_setup)
+        wrapped = plan.wrapped_methods
+        direct = plan.direct_launch or (wrapped is not None and method.name not in wrapped)
+        # nobody wraps this method's launches: skip pluggy
+        self.launcher: Callable[[LaunchRequest], PopenLike] = (
+            method.launcher if direct else registry.launch
+        )
+
+    def fresh(self, registry: _manager.Plugins) -> bool:
+        return self.registry is registry and self.generation == registry.generation
+
+
+#: per start method named by the process class (the default method is resolved
+#: per launch: set_start_method may change it without any plugin changing)
+_recipes: dict[str, _Recipe] = {}
+
+
 def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLike:
     """Start ``process_obj`` with ``method_name``, its class's method, or the default."""
     method_name = method_name or getattr(type(process_obj), "_procstart_method", None)
-    ctx = _context.get_context(method_name)
     registry = _manager.plugins()
-    method = ctx.current_method(registry)
+    recipe = _recipes.get(method_name) if method_name is not None else None
+    if recipe is None or not recipe.fresh(registry):
+        recipe = _Recipe(method_name, registry)
+        if method_name is not None:
+            _recipes[method_name] = recipe
+    method = recipe.method
     if not method.inherits_all_fds and getattr(process.current_process(), "_inheriting", False):
         raise RuntimeError(_BOOTSTRAPPING)
-    plan = registry.launch_plan()
     setattr(process_obj, _context.STARTED_WITH, method.name)
-    request = LaunchRequest(process=process_obj, method=method, context=ctx)
-    if plan.wants_handles:
+    request = LaunchRequest(process_obj, method, recipe.context)
+    calls = recipe.handle_calls
+    if calls is None:
         request.handles = registry.inherited_handles(request)
-    if not method.inherits_all_fds and not plan.has_tracker:
-        # no procstart tracker: children report to the stdlib's, as with multiprocessing
+    elif calls:
+        request.handles = _manager.call_handle_hooks(calls, request)
+    if recipe.stdlib_handle:
         request.handles.append(
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
         )
-    request.child_setup = [*plan.child_setup, *method.child_setup]
-    popen = registry.launch(request)
+    request.child_setup = list(recipe.child_setup)
+    popen = recipe.launcher(request)
     for callback in _after_launch:
         callback(request, popen)
     return popen

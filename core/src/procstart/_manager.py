@@ -809,25 +809,12 @@ class Plugins:
 
     def inherited_handles(self, request: LaunchRequest) -> list[InheritedHandle]:
         """Every fd plugins want the child of ``request`` to receive."""
-        handles: list[InheritedHandle] = []
         calls = self.launch_plan().handle_calls
-        if calls is None:
-            batches = self._pm.hook.procstart_inherited_handles(request=request)
-        else:  # no wrapper: call each as pluggy would, without its hook machinery
-            batches = []
-            for function, argnames in calls:
-                # the spec's one argument, or none (no per-launch list to build)
-                batch = function(request) if argnames else function()
-                if batch is not None:
-                    batches.append(batch)
-        for batch in batches:
-            for handle in batch or ():
-                if not isinstance(handle, InheritedHandle):
-                    raise TypeError(
-                        "procstart_inherited_handles must yield InheritedHandle, "
-                        f"got {type(handle).__name__}"
-                    )
-                handles.append(handle)
+        if calls is not None:
+            return call_handle_hooks(calls, request)
+        handles: list[InheritedHandle] = []
+        for batch in self._pm.hook.procstart_inherited_handles(request=request):
+            _add_handles(handles, batch)
         return handles
 
     def child_setup_refs(self) -> list[Any]:
@@ -897,6 +884,32 @@ class Plugins:
     def method_status(self, method: StartMethod) -> Mapping[str, object]:
         """The live state of the plugin that provides ``method`` (empty if none)."""
         return self.status().get(method.plugin, {})
+
+
+def call_handle_hooks(
+    calls: tuple[tuple[Any, tuple[str, ...]], ...], request: LaunchRequest
+) -> list[InheritedHandle]:
+    """Call each ``procstart_inherited_handles`` as pluggy would, without its machinery.
+
+    ``calls`` is :attr:`LaunchPlan.handle_calls` (no wrapper among them).
+    """
+    handles: list[InheritedHandle] = []
+    for function, argnames in calls:
+        # the spec's one argument, or none (no per-launch list to build)
+        batch = function(request) if argnames else function()
+        if batch:
+            _add_handles(handles, batch)
+    return handles
+
+
+def _add_handles(handles: list[InheritedHandle], batch: Iterable[Any] | None) -> None:
+    for handle in batch or ():
+        if not isinstance(handle, InheritedHandle):
+            raise TypeError(
+                "procstart_inherited_handles must yield InheritedHandle, "
+                f"got {type(handle).__name__}"
+            )
+        handles.append(handle)
 
 
 def _child_setup_ref(func: Any, plugin: object, plugin_name: str) -> Any:
