@@ -102,6 +102,70 @@ def test_tracker_killed_between_two_children_sharing_a_segment(tmp_path: Path, m
         (SHM / name).unlink(missing_ok=True)
 
 
+FORK_ONLY_RESTART = """
+import psutil
+
+
+if __name__ == "__main__":
+    ctx = procstart.get_context("fork")
+    p = ctx.Process(target=int); p.start(); p.join()
+    old = procstart_tracker.status()["pid"]
+    os.kill(old, signal.SIGKILL)
+    os.waitpid(old, 0)  # the tracker is this process's child
+    p = ctx.Process(target=int); p.start(); p.join()  # no status() before looking
+    kids = [child.pid for child in psutil.Process().children()]
+    report({"old": old, "kids": kids, "new": procstart_tracker.status()["pid"],
+            "exitcode": p.exitcode})
+    die()
+"""
+
+
+def test_a_fork_launch_restarts_a_dead_tracker(tmp_path: Path) -> None:
+    # a fork launch checks the tracker's life after the fork, not before it:
+    # the restart still comes with the launch, not with a later call
+    info, stderr = run_root(tmp_path, FORK_ONLY_RESTART, "fork")
+    assert info["exitcode"] == 0
+    assert info["kids"] == [info["new"]], stderr
+    assert info["new"] != info["old"]
+    assert "took over its books" in stderr
+
+
+FD_REUSED = """
+from procstart_tracker._client import client
+
+
+def leak(name):
+    shm = shared_memory.SharedMemory(name, create=True, size=16)
+    shm.close()  # nobody unlinks it: the tracker must, when the root dies
+
+
+if __name__ == "__main__":
+    name, other = sys.argv[3], sys.argv[4]
+    ctx = procstart.get_context("fork")
+    p = ctx.Process(target=int); p.start(); p.join()
+    fd = client.fd
+    os.close(fd)  # as a program that closes fds it does not own
+    reused = os.open(other, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK)
+    p = ctx.Process(target=leak, args=(name,)); p.start(); p.join()
+    report({"fd": fd, "reused": reused, "exitcode": p.exitcode})
+    die()
+"""
+
+
+def test_a_fork_launch_after_the_pipe_fd_was_reused_gets_a_new_pipe(tmp_path: Path) -> None:
+    # the fork launch's quick check is the pipe's identity, not only its number
+    name = unique_prefix("ru") + "seg"
+    other = tmp_path / "other-file"
+    try:
+        info, stderr = run_root(tmp_path, FD_REUSED, "fork", name, str(other))
+        assert info["reused"] == info["fd"]
+        assert info["exitcode"] == 0, stderr
+        assert other.read_bytes() == b""  # nothing of the tracker's went there
+        assert wait_until(lambda: not (SHM / name).exists(), 10), stderr
+    finally:
+        (SHM / name).unlink(missing_ok=True)
+
+
 BURST = """
 def burst(folder, count, conn):
     start = time.monotonic()

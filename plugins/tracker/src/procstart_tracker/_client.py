@@ -390,6 +390,23 @@ class Client:
             stacklevel=5,
         )
 
+    def holds_pipe(self) -> bool:
+        """True if this process's fd for the tracker is still the tracker's pipe."""
+        fd = self.fd
+        return fd is not None and self._is_ours(fd)
+
+    def check_alive(self) -> None:
+        """Root only: restart the tracker if it died (one ``waitpid``; no message).
+
+        A child launched meanwhile loses nothing: its messages wait in the pipe,
+        which the root keeps open, for the new tracker.
+        """
+        spawned = self.spawned
+        if spawned is not None and self._tracker_died():
+            with self.lock:
+                if self.spawned == spawned:  # no other thread restarted it meanwhile
+                    self._restart()
+
     def check(self) -> None:
         """Root only: restart the tracker if it died (one ``waitpid``; no message)."""
         if self.spawned is not None and self._tracker_died():

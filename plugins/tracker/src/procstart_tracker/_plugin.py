@@ -14,6 +14,7 @@ applied here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
 
 from procstart import plugin
@@ -101,14 +102,22 @@ def procstart_inherited_handles(
     a fork child does no tracker work at all. A remote method's children (a
     cluster) run on other hosts: nothing to track.
     """
-    global _last
-    if not supported() or request.method.remote:
+    global _last, _forks_from
+    method = request.method
+    if method.inherits_all_fds and _forks_from == os.getpid() and client.holds_pipe():
+        # a fork copy holds the pipe already and the tracker runs (checked by
+        # _announce after the previous launch): nothing to start, nothing to pass
+        request.process.__dict__[ROUTE_ATTR] = plugin.stdlib_tracker_fd() is None
+        return ()
+    if not supported() or method.remote:
         return ()
     fd = client.ensure_running()
     if _last is None:  # first launch from this process (or its fork copy)
         _arm()
     stdlib = plugin.stdlib_tracker_fd()
     request.process.__dict__[ROUTE_ATTR] = stdlib is None
+    if method.inherits_all_fds:
+        _forks_from = os.getpid()
     last = _last
     if last is None or last[0] != fd or last[1] != stdlib:
         handles = [plugin.InheritedHandle(key=HANDLE_KEY, fd=fd)]
@@ -121,6 +130,10 @@ def procstart_inherited_handles(
 #: the last launch's handles, reused while the fds are the same: in a fork
 #: parent every object a launch touches is a copy-on-write fault
 _last: tuple[int, int | None, tuple[plugin.InheritedHandle, ...]] | None = None
+#: the process whose tracker is known to run, for launches of methods whose
+#: children inherit every fd (fork): such a launch only checks the pipe's
+#: identity before the fork, and the tracker's life after it
+_forks_from = 0
 
 
 def _arm() -> None:
@@ -141,6 +154,8 @@ def _announce(request: plugin.LaunchRequest, popen: plugin.PopenLike) -> None:
     pid = getattr(popen, "pid", None)
     if pid and not request.method.remote:
         client.announce(pid)
+        if request.method.inherits_all_fds:
+            client.check_alive()  # the fast path above skipped it before the fork
 
 
 @plugin.hookimpl
