@@ -24,9 +24,7 @@ from __future__ import annotations
 import os
 import sys
 
-# imported here, in the parent: a forked child that imported it itself would
-# compile it anew each time when bytecode caching is off
-from . import _settings, child
+from . import _settings
 from ._childinfo import ChildInfo, run_child_setup
 from ._request import LaunchRequest
 from ._resolution import Resolution
@@ -93,6 +91,11 @@ class ForkedChild:
         self.child_setup = child_setup
         self.parent_pid = parent_pid
         self.info = ChildInfo(method=method, parent_pid=parent_pid, handles=handles)
+        if handles:
+            # imported here, in the parent, and only for a plan that passes
+            # handles: a forked child that imported it itself would compile
+            # it anew each time when bytecode caching is off
+            from . import child  # noqa: F401
         #: the hooks to call, resolved here; None: resolve them in the child (as
         #: a spawned child would), so that a failure shows there, as before
         self.calls = _resolve(child_setup) if child_setup else []
@@ -132,6 +135,7 @@ class ForkedChild:
         if context_module is not None:
             context_module.__dict__["_resolved"] = None
         if self.handles:
+            child = sys.modules["procstart.child"]  # the parent imported it
             child._inherited[:] = list(self.handles.values())
             child._handles.clear()
             child._handles.update(self.handles)
