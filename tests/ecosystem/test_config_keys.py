@@ -46,3 +46,27 @@ def test_wrong_value_of_a_plugin_key_is_one_config_error(
         f"'tool.procstart.{key}' {expected}"
     )
     assert "Warning" not in result.stderr  # no "using true" (or any warning) before it
+
+
+FORK_START = """
+import procstart
+if __name__ == "__main__":
+    p = procstart.get_context("fork").Process(target=print, args=("child ran",))
+    p.start(); p.join(60)
+"""
+
+
+def test_a_wrong_tracker_key_stops_a_program_that_only_names_its_method(tmp_path: Path) -> None:
+    # the first launch reads the tracker's key; a program with no table skips
+    # the declarations, one with a table still has it checked
+    if "children-die-with-parent" not in config.declared_keys():
+        pytest.skip("procstart-tracker is not installed")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.procstart]\nchildren-die-with-parent = "yes"\n')
+    result = run_python(FORK_START, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "child ran" not in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"procstart.errors.ConfigError: {tmp_path / 'pyproject.toml'}: "
+        "'tool.procstart.children-die-with-parent' must be true or false, got 'yes'"
+    )

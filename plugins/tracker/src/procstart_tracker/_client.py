@@ -130,6 +130,10 @@ def _die_with_parent() -> bool:
     default by this plugin, so a wrong value is a ConfigError when the table is read)."""
     from procstart import plugin
 
+    if plugin.config_file() is None:
+        # the key has no PROCSTART_* variable: without a [tool.procstart] table
+        # it has its default, and nobody's declarations need reading for that
+        return True
     return bool(plugin.config_value(DIE_WITH_PARENT_KEY, True))
 
 

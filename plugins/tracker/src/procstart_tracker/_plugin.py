@@ -83,6 +83,8 @@ def procstart_config_keys() -> Iterator[plugin.ConfigKey]:
         type=bool,
         description="terminate the remaining descendants when the top-level parent dies",
         default=True,
+        # no env variable: without a [tool.procstart] table the default holds,
+        # so the first launch reads no declarations (_client._die_with_parent)
     )
 
 
