@@ -16,7 +16,7 @@ from procstart_bench._model import Row, Stats
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "procstart_bench"
 #: the figures the smoke run takes (small: the whole file stays well under 30 s)
-SMOKE_FIGURES = "limits,start,tracker,cold,program"
+SMOKE_FIGURES = "limits,start,untimed,tracker,cold,program"
 
 
 def _env() -> dict[str, str]:
@@ -65,8 +65,15 @@ def test_json_top_level_keys(quick_fork):
 def test_start_up_rows_come_in_both_forms(quick_fork):
     _, data, _ = quick_fork
     figures = _figures(data)
-    assert set(figures) == {"limits", "start_warm", "tracker", "start_cold", "program"}
-    for figure_id in ("start_warm", "tracker", "start_cold", "program"):
+    assert set(figures) == {
+        "limits",
+        "start_warm",
+        "start_untimed",
+        "tracker",
+        "start_cold",
+        "program",
+    }
+    for figure_id in ("start_warm", "start_untimed", "tracker", "start_cold", "program"):
         labels = [(row["method"], row["param"]) for row in figures[figure_id]["rows"]]
         assert labels == [("fork", "script"), ("fork", "-c")], figure_id
 
@@ -124,12 +131,17 @@ def test_targets_are_checked_in_both_forms(quick_fork):
     fork = targets["fork start+join"]
     assert [c["label"] for c in fork["checks"]] == [
         "script / stdlib",
+        "script join() / stdlib",
         "script / raw fork",
         "-c / stdlib",
+        "-c join() / stdlib",
         "-c / raw fork",
     ]
     assert all(c["value"] is not None for c in fork["checks"])
     assert fork["met"] == all(c["met"] for c in fork["checks"])
+    share = targets["the tracker's share per fork child"]
+    assert [c["label"] for c in share["checks"]] == ["script with - without", "-c with - without"]
+    assert all(c["value"] is not None and c["unit"] == "ms" for c in share["checks"])
     # spawn was not measured: its target says so instead of passing
     assert targets["spawn start+join"]["met"] is None
 
@@ -138,10 +150,10 @@ def test_terminal_table_and_markdown(quick_fork):
     stdout, _, tmp = quick_fork
     assert "== start+join, warm (start_warm)" in stdout
     assert "procstart/stdlib" in stdout
-    assert "== targets (issue 12)" in stdout
+    assert "== targets (issues 11, 12)" in stdout
     page = (tmp / "bench.md").read_text()
     assert page.startswith("# Benchmarks")
-    assert "## Targets (issue 12)" in page
+    assert "## Targets (issues 11, 12)" in page
 
 
 def test_from_json_shows_the_same_tables(quick_fork):

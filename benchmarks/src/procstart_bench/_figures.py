@@ -36,6 +36,9 @@ COLD = Metric("create_map_shutdown", "s", 1e3, "ms")
 WARM = Metric("warm_map", "s", 1e3, "ms")
 #: samples per warm process (after one warm-up sample)
 SAMPLES, QUICK_SAMPLES = 5, 3
+#: for warm start+join, whose differences are tenths of a millisecond: the
+#: median of 5 samples per process moved by 10-20% from run to run
+START_SAMPLES, QUICK_START_SAMPLES = 20, 5
 COUNTS, QUICK_COUNTS = (1, 8, 64), (1, 8)
 SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"), (100 << 20, "100 MB"))
 QUICK_SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"))
@@ -54,10 +57,21 @@ def _warm(
     columns: Callable[[str], list[Contender]],
     params: Callable[[str], list[tuple[str, dict[str, str]]]] | None = None,
     forms: tuple[str, ...] = FORMS,
+    many: bool = False,
+    methods: tuple[str, ...] | None = None,
 ) -> Figure:
-    """Rows ``method[, param], form``: warm processes of ``name`` per column."""
-    samples = QUICK_SAMPLES if plan.quick else SAMPLES
+    """Rows ``method[, param], form``: warm processes of ``name`` per column.
+
+    ``many``: :data:`START_SAMPLES` per process instead of :data:`SAMPLES`;
+    ``methods``: only these of the plan's methods.
+    """
+    if many:
+        samples = QUICK_START_SAMPLES if plan.quick else START_SAMPLES
+    else:
+        samples = QUICK_SAMPLES if plan.quick else SAMPLES
     for method in plan.methods:
+        if methods is not None and method not in methods:
+            continue
         for label, extra in params(method) if params else [("", {})]:
             for form in forms:
                 row = figure.row(method, ", ".join(filter(None, (label, form))))
@@ -102,11 +116,24 @@ def start(plan: Plan) -> Figure:
         "start_warm",
         "start+join, warm",
         [SECONDS],
-        how="Process(target=int).start(); join(), in a fresh process per column and "
-        "round that imports only its library, after one warm-up start (so a fork "
-        "server or tracker is already up).",
+        how="Process(target=int).start(); join(timeout), in a fresh process per column "
+        "and round that imports only its library, after one warm-up start (so a fork "
+        f"server or tracker is already up); {START_SAMPLES} samples per process.",
     )
-    return _warm(plan, figure, "start", plan.lineup.columns)
+    return _warm(plan, figure, "start", plan.lineup.columns, many=True)
+
+
+def untimed(plan: Plan) -> Figure:
+    """start + join of a trivial fork child, warm, joined without a timeout."""
+    figure = Figure(
+        "start_untimed",
+        "start+join() without a timeout, warm (fork)",
+        [SECONDS],
+        how="as start+join, warm, but join() without a timeout: the stdlib then waits "
+        "with waitpid, as procstart always does; with a timeout the stdlib first waits "
+        "on a selector where procstart polls the one fd.",
+    )
+    return _warm(plan, figure, "untimed", plan.lineup.columns, many=True, methods=("fork",))
 
 
 def tracker(plan: Plan) -> Figure:
@@ -127,7 +154,7 @@ def tracker(plan: Plan) -> Figure:
         with_all = lineup.procstart(method)
         return [with_all] if without is None else [with_all, without]
 
-    return _warm(plan, figure, "tracker", columns)
+    return _warm(plan, figure, "tracker", columns, many=True)
 
 
 def cold(plan: Plan) -> Figure:
@@ -387,6 +414,7 @@ def imports(plan: Plan) -> Figure:
 FIGURES: dict[str, Callable[[Plan], Figure]] = {
     "limits": limits,
     "start": start,
+    "untimed": untimed,
     "tracker": tracker,
     "cold": cold,
     "program": program,

@@ -219,7 +219,7 @@ class Check:
 
 @dataclass
 class Target:
-    """One goal of issue 12: met only when every one of its checks is met."""
+    """One goal of issue 11 or 12: met only when every one of its checks is met."""
 
     name: str
     requirement: str

@@ -30,6 +30,7 @@ from ._model import Figure, Results, Row
 FIGURES = (
     "limits",
     "start",
+    "untimed",
     "tracker",
     "cold",
     "program",

@@ -1,4 +1,4 @@
-"""The targets of issue 12, each checked in both forms from one run's figures.
+"""The targets of issues 11 and 12, each checked in both forms from one run's figures.
 
 A target is met only when every one of its checks is: both forms (script
 and ``-c``), every N, and every condition it names. Medians throughout.
@@ -47,14 +47,31 @@ def _difference(top: float | None, bottom: float | None, scale: float) -> float 
 
 
 def _fork(results: Results) -> Target:
-    target = Target("fork start+join", "<= 1.0x stdlib, and <= 1.5x raw fork+waitpid")
+    target = Target(
+        "fork start+join",
+        "<= 1.0x stdlib, joined with and without a timeout, and <= 1.5x raw fork+waitpid",
+    )
     raw = _median(results, "limits", "limit", "os.fork() + waitpid", "machine", "time")
     for form in FORMS:
         target.checks.append(
             Check(f"{form} / stdlib", _ratio(results, "start_warm", "fork", form), 1.0)
         )
+        target.checks.append(
+            Check(f"{form} join() / stdlib", _ratio(results, "start_untimed", "fork", form), 1.0)
+        )
         mine = _median(results, "start_warm", "fork", form, "procstart", "time")
         target.checks.append(Check(f"{form} / raw fork", _quotient(mine, raw), 1.5))
+    return target
+
+
+def _tracker_share(results: Results) -> Target:
+    target = Target("the tracker's share per fork child", "<= +0.05 ms")
+    for form in FORMS:
+        with_it = _median(results, "tracker", "fork", form, "procstart", "time")
+        without = _median(results, "tracker", "fork", form, "no tracker", "time")
+        target.checks.append(
+            Check(f"{form} with - without", _difference(with_it, without, 1e3), 0.05, "ms")
+        )
     return target
 
 
@@ -137,9 +154,10 @@ def _lambda(results: Results) -> Target:
 
 
 def evaluate(results: Results) -> list[Target]:
-    """Every target of issue 12 (a check whose figure did not run has value None)."""
+    """Every target of issues 11 and 12 (a check whose figure did not run has value None)."""
     return [
         _fork(results),
+        _tracker_share(results),
         _forkserver(results, "-c", 1.0),
         _forkserver(results, "script", 0.5),
         _ratio_in_both_forms(

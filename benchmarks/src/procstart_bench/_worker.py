@@ -132,6 +132,18 @@ def sample_start(ctx: Any, params: dict[str, str], state: dict[str, Any]) -> Sam
     return {"time": start_join(ctx)}
 
 
+def sample_untimed(ctx: Any, params: dict[str, str], state: dict[str, Any]) -> Sample:
+    """start + ``join()`` without a timeout (the run's own timeout ends a hang)."""
+    started = time.perf_counter()
+    proc = ctx.Process(target=int)
+    proc.start()
+    proc.join()
+    elapsed = time.perf_counter() - started
+    if proc.exitcode != 0:
+        raise RuntimeError(f"child exited with code {proc.exitcode}")
+    return {"time": elapsed}
+
+
 def sample_many(ctx: Any, params: dict[str, str], state: dict[str, Any]) -> Sample:
     """N children started back to back, then all joined: time per child."""
     count = int(params["n"])
@@ -315,6 +327,7 @@ def sample_cold(column: str, method: str, params: dict[str, str]) -> Sample:
 
 SAMPLERS: dict[str, Callable[[Any, dict[str, str], dict[str, Any]], Sample]] = {
     "start": sample_start,
+    "untimed": sample_untimed,
     "tracker": sample_start,
     "many": sample_many,
     "lambda": sample_lambda,

@@ -41,7 +41,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--figures",
         type=_names,
-        help="comma-separated subset of: limits,start,tracker,cold,program,many,lambda,"
+        help="comma-separated subset of: limits,start,untimed,tracker,cold,program,many,lambda,"
         "args,pool,uss,imports",
     )
     parser.add_argument("--no-peers", action="store_true", help="leave multiprocess and loky out")

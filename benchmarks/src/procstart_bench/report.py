@@ -170,7 +170,7 @@ def text(results: Results) -> str:
         if errors:
             out += ["errors:", *errors]
     if results.targets:
-        out += ["", "== targets (issue 12)", render(*targets_table(results.targets))]
+        out += ["", "== targets (issues 11, 12)", render(*targets_table(results.targets))]
     out += ["", f"total time: {results.elapsed:.0f} s"]
     return "\n".join(out)
 
@@ -254,7 +254,7 @@ def markdown(
     if chart:
         out += [f"![start+join chart]({chart})", ""]
     if runs:
-        out += ["## Targets (issue 12)", "", *_targets_md(runs)]
+        out += ["## Targets (issues 11, 12)", "", *_targets_md(runs)]
     if notes:
         out += [MARK_NOTES_BEGIN, "", notes.strip(), "", MARK_NOTES_END, ""]
     for index, figure in enumerate(runs[0].figures if runs else []):
