@@ -9,6 +9,8 @@ from multiprocessing.process import BaseProcess
 import procstart.plugin as psp
 from procstart.plugin import ChildPopen, ForkedChild, close_fds, fork_atexit
 
+from . import _stdin
+
 
 class ForkPopen(ChildPopen):
     """A child made by ``os.fork()``; exit status by ``waitpid``."""
@@ -25,6 +27,7 @@ class ForkPopen(ChildPopen):
         # a copy-on-write page fault, so the child reads only these locals
         plan = ForkedChild.for_request(request)
         child_atexit = fork_atexit.RUNS_CHILD_ATEXIT
+        stdin_ready = _stdin.prepare()
         parent_r, child_w = os.pipe()
         try:
             child_r, parent_w = os.pipe()
@@ -44,6 +47,8 @@ class ForkPopen(ChildPopen):
                 os.close(parent_w)
                 if plan is not None:
                     plan.enter()
+                if stdin_ready:
+                    _stdin.adopt()
                 code = process_obj._bootstrap(parent_sentinel=child_r)  # type: ignore[attr-defined]
             except BaseException:  # noqa: BLE001 - a failed setup must be visible
                 import traceback
