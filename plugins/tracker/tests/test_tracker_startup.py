@@ -92,19 +92,73 @@ def _modules(log: list[str], where: str) -> set[str]:
     return set(lines[0].split())
 
 
-@pytest.mark.parametrize("wait", ["0", "0.6"])
 def test_a_program_that_ends_normally_lets_the_tracker_exit_without_imports(
-    tmp_path: Path, wait: str
+    tmp_path: Path,
 ) -> None:
-    # wait 0: the root is gone before the tracker runs; 0.6: it watched the root
-    _out, log = _run(tmp_path, "join", wait)
+    # the tracker watched the root (and read the pipe) before the root exited
+    _out, log = _run(tmp_path, "join", "0.6")
     assert any("nothing to clean, no process to end: exit" in line for line in log), log
+    assert not any("ended tracker" in line for line in log), log
     assert not any("psutil imported" in line for line in log), log
     assert not any("warning:" in line for line in log), log
     assert sorted(HEAVY & _modules(log, "exit")) == []
-    if wait != "0":
-        assert any("(pidfd)" in line or "(polling)" in line for line in log), log
-        assert sorted(HEAVY & _modules(log, "watch")) == []
+    assert any("(pidfd)" in line or "(polling)" in line for line in log), log
+    assert sorted(HEAVY & _modules(log, "watch")) == []
+
+
+def test_a_short_program_ends_its_tracker_before_the_tracker_reads(tmp_path: Path) -> None:
+    # the root exits before the tracker's first read, with only its own HELLO
+    # in the pipe and no child running: it ends the tracker itself, at once
+    _out, log = _run(tmp_path, "join", "0")
+    ended = [line for line in log if "ended tracker" in line]
+    assert len(ended) == 1, log
+    assert not any("nothing to clean" in line for line in log), log
+    assert not any("warning:" in line for line in log), log
+    tracker = int(ended[0].split("ended tracker ")[1].split()[0])
+    assert not alive(tracker)  # reaped by the root before it exited
+
+
+LEAKS = """
+import os, sys
+import procstart
+
+def leak(path):
+    procstart.register_resource("file", path)  # never unregistered
+
+if __name__ == "__main__":
+    ctx = procstart.get_context("fork")
+    if sys.argv[2] == "root":
+        p = ctx.Process(target=int)
+        p.start(); p.join()
+        procstart.register_resource("file", sys.argv[1])
+    else:
+        p = ctx.Process(target=leak, args=(sys.argv[1],))
+        p.start(); p.join()
+"""
+
+
+@pytest.mark.parametrize("who", ["child", "root"])
+def test_a_short_program_with_a_registration_keeps_its_tracker(tmp_path: Path, who: str) -> None:
+    # a registration in the pipe (the child's or the root's own): the tracker
+    # must read it and clean, so the root leaves it running
+    leaked = tmp_path / "leaked.txt"
+    leaked.write_text("x")
+    script = tmp_path / "leaks.py"
+    script.write_text(LEAKS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
+    env["PROCSTART_TRACKER_DEBUG"] = "1"
+    env["PROCSTART_DISABLE_PLUGINS"] = "procstart-launchlog,procstart-limits"
+    done = subprocess.run(
+        [sys.executable, str(script), str(leaked), who],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ended tracker" not in done.stderr
+    assert wait_until(lambda: not leaked.exists(), 10) is not None, done.stderr
 
 
 def test_a_child_still_running_at_exit_takes_the_full_path(tmp_path: Path) -> None:

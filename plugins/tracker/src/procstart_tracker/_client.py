@@ -36,8 +36,9 @@ import os
 import stat
 import sys
 import threading
+import time
 
-from ._wire import BUILTIN_KINDS, PATH_KINDS, ROOT_ENV, encode_message
+from ._wire import BUILTIN_KINDS, DRAIN_EVERY, PATH_KINDS, ROOT_ENV, encode_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs a child ~1.5 ms to import; annotations only
@@ -167,6 +168,31 @@ def _spawn_tracker(args: list[str], read_fd: int, journal_fd: int) -> int:
         return _os.posix_spawn(args[0], args, env, file_actions=actions, setpgroup=0)
 
 
+#: machines whose Linux uses the generic ioctl numbers (FIONREAD = 0x541B); on
+#: others (alpha, mips, powerpc, sparc) ``termios`` says (importing it costs
+#: about half a millisecond at a program's exit)
+_GENERIC_IOCTLS = frozenset(
+    {"x86_64", "i386", "i686", "aarch64", "armv7l", "armv6l", "riscv64", "s390x", "loongarch64"}
+)
+
+
+def _unread(fd: int) -> int:
+    """Bytes waiting in the pipe whose read end is ``fd`` (``FIONREAD``; -1 if unknown)."""
+    import fcntl
+
+    if sys.platform == "linux" and os.uname().machine in _GENERIC_IOCTLS:
+        request = 0x541B
+    else:
+        import termios
+
+        request = termios.FIONREAD
+    try:
+        answer = fcntl.ioctl(fd, request, b"\0\0\0\0")
+    except OSError:
+        return -1
+    return int.from_bytes(answer, sys.byteorder, signed=True)
+
+
 def _new_journal() -> int:
     """An anonymous file for the tracker's books (``memfd``; else an unlinked temp file)."""
     if hasattr(os, "memfd_create"):
@@ -215,6 +241,11 @@ class Client:
         self._warned_full = False
         self._flusher: threading.Thread | None = None
         self._token: tuple[tuple[int, float | None, int | None], str] | None = None
+        #: root only: when the tracker was started (monotonic), the bytes of
+        #: HELLO lines written since, and whether anything else was written
+        self._spawned_at: float | None = None
+        self._announced = 0
+        self._wrote_other = False
         #: the process this state belongs to: a fork copy notices it is not
         #: that process on its first use (no ``os.register_at_fork`` handler:
         #: a fork child that never talks to the tracker touches none of this)
@@ -275,6 +306,9 @@ class Client:
                 except OSError:
                     pass
         self.read_fd = self.journal_fd = self.spawned = None
+        self._spawned_at = None
+        self._announced = 0
+        self._wrote_other = False
         self.mine = {}
         self._pending = []
         self._warned_full = False
@@ -334,6 +368,7 @@ class Client:
             *(os.fspath(entry) for entry in sys.path),
         ]
         self.spawned = self.tracker_pid = _spawn_tracker(args, self.read_fd, self.journal_fd)
+        self._spawned_at = time.monotonic()
         self.publish_token()
 
     def _start(self) -> int:
@@ -443,6 +478,7 @@ class Client:
     def _write(self, line: bytes) -> bool:
         """Send ``line`` (queued if the pipe is full); False if there is no tracker."""
         self._here()
+        self._wrote_other = True
         with self.lock:
             fd = self.fd
             if fd is None or not self._is_ours(fd):
@@ -588,7 +624,7 @@ class Client:
             return
         line = b"HELLO %d\n" % pid  # always valid: no need for the encoder
         try:
-            os.write(fd, line)
+            self._announced += os.write(fd, line)
         except BlockingIOError:
             self._here()  # its lock, in a fork copy
             with self.lock:
@@ -603,10 +639,74 @@ class Client:
                 self.check()  # a dead tracker is replaced: someone must clean up
                 if self._pending:
                     return  # the flusher sends BYE's predecessors first; BYE is a nicety
+                if self._quiet_exit():
+                    return
             try:  # noqa: SIM105 - contextlib is one import more for every child
                 os.write(self.fd, encode_message("BYE", os.getpid()))
             except OSError:
                 pass
+
+    def _quiet_exit(self) -> bool:
+        """Root, normal exit: end a tracker that has not read yet and would find nothing.
+
+        The tracker first reads the pipe :data:`DRAIN_EVERY` seconds after it
+        started (or when the root dies): until then everything any process
+        sent is still in the pipe. If that is exactly the HELLO lines this
+        process wrote (no child wrote anything, this process registered
+        nothing), no child this process started still runs and children die
+        with their root, the tracker would clean nothing and end nobody
+        (``Tracker._nothing_to_do``) once its interpreter has started. It is
+        stopped, checked and ended now instead: a caller reading the
+        program's stderr to its end (the tracker holds it) waited for that
+        start-up, up to a few milliseconds after a short program's exit.
+        Called under the lock; True if the tracker was ended.
+        """
+        pid, started = self.spawned, self._spawned_at
+        if (
+            pid is None
+            or started is None
+            or self.read_fd is None
+            or self.restarts
+            or self._wrote_other
+            or not self.die_with_parent
+            or time.monotonic() - started >= DRAIN_EVERY
+        ):
+            return False
+        from multiprocessing import active_children
+
+        if active_children():
+            return False
+        import signal
+
+        try:
+            os.kill(pid, signal.SIGSTOP)
+            os.waitpid(pid, os.WUNTRACED)  # stopped (it is this process's child)
+        except OSError:
+            return False
+        ended = False
+        try:
+            # stopped before its first read, and only our HELLO lines in the pipe
+            if time.monotonic() - started < DRAIN_EVERY and _unread(self.read_fd) == (
+                self._announced
+            ):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                self.spawned = None
+                ended = True
+                if os.environ.get("PROCSTART_TRACKER_DEBUG"):
+                    sys.stderr.write(
+                        f"procstart-tracker: debug: ended tracker {pid} at the root's exit, "
+                        "before its first read: nothing for it\n"
+                    )
+        except OSError:
+            pass
+        finally:
+            if not ended:
+                try:  # noqa: SIM105 - contextlib is one import more for every child
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
+        return ended
 
     def status(self) -> dict[str, Any]:
         """State for ``procstart methods``."""

@@ -33,7 +33,7 @@ import sys
 import time
 
 from ._protocol import IPC_KINDS, MAX_LINE, Message, ProtocolError, parse_message
-from ._wire import ROOT_ENV, encode_line
+from ._wire import DRAIN_EVERY, ROOT_ENV, encode_line
 
 # The tracker starts while the program runs and holds the program's stderr
 # until it exits: until it has work to do it imports next to nothing (no
@@ -57,8 +57,6 @@ EXIT_GRACE = 0.3
 STDLIB_FIRST = 0.2
 #: a journal this long is rewritten as a snapshot of the state (when that halves it)
 JOURNAL_COMPACT_AT = 8 << 20
-#: seconds between reads of the pipe while the root lives
-DRAIN_EVERY = 0.1
 #: seconds between snapshots of the root's process tree
 SNAPSHOT_EVERY = 0.5
 #: at most this many names are listed in one warning
@@ -703,7 +701,9 @@ class Tracker:
         arrives: a launch's write lands in the pipe and wakes nobody (on a
         busy machine, waking the tracker per child cost the parent its CPU
         slice). The root's death wakes it at once (pidfd); it then reads
-        everything before acting.
+        everything before acting. The first read comes after a full
+        :data:`DRAIN_EVERY` or the root's death, never sooner: the root's
+        quiet exit (``Client._quiet_exit``) counts on it.
         """
         pidfd = self._watch_root()
         self._log(f"watching root {self.root_pid} ({'pidfd' if pidfd is not None else 'polling'})")

@@ -35,6 +35,10 @@ __all__ = [
 
 #: ``root_pid:root_create_time:tracker_pid``, set in every child's environment
 ROOT_ENV = "PROCSTART_TRACKER_ROOT"
+#: seconds between the tracker's reads of the pipe while the root lives; its
+#: first read comes this long after it started at the earliest (the root's
+#: quiet exit, ``Client._quiet_exit``, relies on that)
+DRAIN_EVERY = 0.1
 #: one line, newline included, fits in one atomic pipe write
 MAX_LINE = 4096
 #: the longest resource name accepted (decoded bytes)
