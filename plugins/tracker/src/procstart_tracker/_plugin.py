@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from procstart import plugin
 
-from . import _child
+from . import _child, _stdlib_routing
 from ._child import arm_stdlib_routing, route_stdlib_registrations
 from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, client, supported
 from ._stdlib_routing import ROUTE_ATTR
@@ -108,8 +108,11 @@ def procstart_inherited_handles(
     method = request.method
     if method.inherits_all_fds and _forks_from == os.getpid() and client.holds_pipe():
         # a fork copy holds the pipe already and the tracker runs (checked by
-        # _announce after the previous launch): nothing to start, nothing to pass
-        request.process.__dict__[ROUTE_ATTR] = plugin.stdlib_tracker_fd() is None
+        # _announce after the previous launch): nothing to start, nothing to pass.
+        # No stdlib tracker can run before its module was imported here
+        request.process.__dict__[ROUTE_ATTR] = (
+            not _stdlib_routing.stdlib_module_seen or plugin.stdlib_tracker_fd() is None
+        )
         return ()
     if not supported() or method.remote:
         return ()

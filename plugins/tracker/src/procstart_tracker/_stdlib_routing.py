@@ -164,15 +164,24 @@ def arm(register: _Sink, unregister: _Sink) -> None:
     Inert in this process unless it is such a process: the replacements pass
     through to the stdlib's functions. Idempotent, lazy as :func:`install`.
     """
-    global _register_sink, _unregister_sink
+    global _register_sink, _unregister_sink, stdlib_module_seen
     _register_sink, _unregister_sink = register, unregister
+    if _MODULE in sys.modules:
+        stdlib_module_seen = True
     if _originals is not None or after_import_pending(_MODULE, _patch):
         return
     after_import(_MODULE, _patch)
 
 
+#: True once ``multiprocessing.resource_tracker`` was imported here (seen by
+#: :func:`_patch`, or found imported by :func:`arm`): until then no stdlib
+#: tracker can run in this process, which a fork launch asks cheaply
+stdlib_module_seen = False
+
+
 def _patch(resource_tracker: ModuleType) -> None:
-    global _originals
+    global _originals, stdlib_module_seen
+    stdlib_module_seen = True
     if _originals is not None or _register_sink is None:
         return  # patched already, or uninstalled before the import
     _originals = {
