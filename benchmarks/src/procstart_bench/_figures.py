@@ -39,6 +39,8 @@ SAMPLES, QUICK_SAMPLES = 5, 3
 #: for warm start+join, whose differences are tenths of a millisecond: the
 #: median of 5 samples per process moved by 10-20% from run to run
 START_SAMPLES, QUICK_START_SAMPLES = 20, 5
+#: rounds of the one-child program per round of the run (one sample each)
+PROGRAM_ROUNDS = 5
 COUNTS, QUICK_COUNTS = (1, 8, 64), (1, 8)
 SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"), (100 << 20, "100 MB"))
 QUICK_SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"))
@@ -244,7 +246,8 @@ def program(plan: Plan) -> Figure:
             return [run_program(plan, contender, form)], {"main": form}
 
         columns = plan.lineup.columns("fork", peers=False)
-        plan.alternate(figure, row, columns, take, rounds=plan.rounds * 2)
+        # one sample per process: many rounds (a 40 ms program moves by a few ms)
+        plan.alternate(figure, row, columns, take, rounds=plan.rounds * PROGRAM_ROUNDS)
     return figure
 
 
