@@ -68,9 +68,6 @@ class _Recipe:
             method.launcher if direct else registry.launch
         )
 
-    def fresh(self, registry: _manager.Plugins) -> bool:
-        return self.registry is registry and self.generation == registry.generation
-
 
 #: per start method named by the process class (the default method is resolved
 #: per launch: set_start_method may change it without any plugin changing)
@@ -82,7 +79,12 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
     method_name = method_name or getattr(type(process_obj), "_procstart_method", None)
     registry = _manager.plugins()
     recipe = _recipes.get(method_name) if method_name is not None else None
-    if recipe is None or not recipe.fresh(registry):
+    # kept while the plugins stay the same (the registry and its generation)
+    if (
+        recipe is None
+        or recipe.registry is not registry
+        or recipe.generation != registry.generation
+    ):
         recipe = _Recipe(method_name, registry)
         if method_name is not None:
             _recipes[method_name] = recipe
@@ -95,12 +97,13 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
     if calls is None:
         request.handles = registry.inherited_handles(request)
     elif calls:
-        request.handles = _manager.call_handle_hooks(calls, request)
+        _manager.call_handle_hooks(calls, request, request.handles)
     if recipe.stdlib_handle:
         request.handles.append(
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
         )
-    request.child_setup = list(recipe.child_setup)
+    if recipe.child_setup:  # a new request's list is empty already
+        request.child_setup = list(recipe.child_setup)
     popen = recipe.launcher(request)
     for callback in _after_launch:
         callback(request, popen)

@@ -810,9 +810,10 @@ class Plugins:
     def inherited_handles(self, request: LaunchRequest) -> list[InheritedHandle]:
         """Every fd plugins want the child of ``request`` to receive."""
         calls = self.launch_plan().handle_calls
-        if calls is not None:
-            return call_handle_hooks(calls, request)
         handles: list[InheritedHandle] = []
+        if calls is not None:
+            call_handle_hooks(calls, request, handles)
+            return handles
         for batch in self._pm.hook.procstart_inherited_handles(request=request):
             _add_handles(handles, batch)
         return handles
@@ -887,19 +888,21 @@ class Plugins:
 
 
 def call_handle_hooks(
-    calls: tuple[tuple[Any, tuple[str, ...]], ...], request: LaunchRequest
-) -> list[InheritedHandle]:
+    calls: tuple[tuple[Any, tuple[str, ...]], ...],
+    request: LaunchRequest,
+    handles: list[InheritedHandle],
+) -> None:
     """Call each ``procstart_inherited_handles`` as pluggy would, without its machinery.
 
-    ``calls`` is :attr:`LaunchPlan.handle_calls` (no wrapper among them).
+    ``calls`` is :attr:`LaunchPlan.handle_calls` (no wrapper among them); what
+    they yield is appended to ``handles`` (a launch passes its request's own
+    list: no list is made per launch).
     """
-    handles: list[InheritedHandle] = []
     for function, argnames in calls:
         # the spec's one argument, or none (no per-launch list to build)
         batch = function(request) if argnames else function()
         if batch:
             _add_handles(handles, batch)
-    return handles
 
 
 def _add_handles(handles: list[InheritedHandle], batch: Iterable[Any] | None) -> None:

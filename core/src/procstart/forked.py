@@ -153,15 +153,14 @@ class ForkedChild:
 
 
 #: the last ``_skipped_in_copy`` answer: launches repeat the same setup list
-_last_skip: tuple[tuple[Any, ...], list[Any], frozenset[str]] | None = None
+_last_skip: tuple[list[Any], list[Any], frozenset[str]] | None = None
 
 
 def _skipped_in_copy(refs: list[Any]) -> tuple[list[Any], frozenset[str]]:
     """``refs`` without the :func:`fork_inherited` hooks, and the handle keys they name."""
     global _last_skip
-    key = tuple(refs)
     last = _last_skip
-    if last is not None and last[0] == key:
+    if last is not None and last[0] == refs:  # same items: no copy made per launch
         return last[1], last[2]
     calls = _resolve(refs)
     if calls is None:  # the child looks them up itself: skip nothing
@@ -175,7 +174,7 @@ def _skipped_in_copy(refs: list[Any]) -> tuple[list[Any], frozenset[str]]:
         else:
             skipped.update(keys)
     result = (kept, frozenset(skipped))
-    _last_skip = (key, *result)
+    _last_skip = (list(refs), *result)
     return result
 
 
