@@ -58,6 +58,8 @@ def test_json_top_level_keys(quick_fork):
     assert data["schema"] == 2
     env = data["environment"]
     assert {"date", "python", "cpu_count", "platform", "loaded", "load_average_end"} <= set(env)
+    assert env["sources_changed"] is False  # nothing edited procstart's sources meanwhile
+    assert "sources_at_start" not in env
     assert data["options"]["methods"] == ["fork"]
     assert data["options"]["rounds"] == 1
 

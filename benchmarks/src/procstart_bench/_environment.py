@@ -71,6 +71,45 @@ def _load() -> list[float] | None:
         return None
 
 
+def _package_dirs() -> list[str]:
+    """The folders of the importable ``procstart*`` packages (the code measured)."""
+    import pkgutil
+
+    return sorted(
+        {
+            os.path.join(str(getattr(info.module_finder, "path", "")), info.name)
+            for info in pkgutil.iter_modules()
+            if info.ispkg and info.name.startswith("procstart")
+        }
+    )
+
+
+def _sources_stamp(folders: list[str]) -> int:
+    """The newest modification time (ns) of a ``.py`` file under ``folders``."""
+    newest = 0
+    for folder in folders:
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                if name.endswith(".py"):
+                    newest = max(newest, os.stat(os.path.join(root, name)).st_mtime_ns)
+    return newest
+
+
+def prepare_sources() -> tuple[list[str], int]:
+    """Byte-compile the measured packages for this interpreter; (their folders, stamp).
+
+    A ``.pyc`` older than its source is compiled again by every process that
+    imports it when bytecode is not written (``PYTHONDONTWRITEBYTECODE``):
+    milliseconds a measured process would bill to procstart.
+    """
+    import compileall
+
+    folders = _package_dirs()
+    for folder in folders:
+        compileall.compile_dir(folder, quiet=1)
+    return folders, _sources_stamp(folders)
+
+
 def describe(methods: list[str], peers: bool, without: Sequence[str] = ()) -> dict[str, Any]:
     """Date, machine, Python, and the versions of everything measured."""
     packages = {
@@ -91,6 +130,8 @@ def describe(methods: list[str], peers: bool, without: Sequence[str] = ()) -> di
         "load_average": _load(),
         #: machine busy / own CPU seconds and the clock at the start (see ``finish``)
         "cpu_at_start": [_busy_seconds(), _own_seconds(), time.monotonic()],
+        #: the measured packages' folders and newest source time (see ``finish``)
+        "sources_at_start": prepare_sources(),
         "methods": methods,
         #: every installed procstart plugin distribution; ``without`` were left out
         "plugins": plugin_distributions(),
@@ -109,7 +150,8 @@ def finish(environment: dict[str, Any], note: str = "") -> None:
     elapsed time and the CPU count; the run counts as taken on a loaded
     machine when it reached :data:`OTHERS_LOADED`, or, where ``/proc/stat``
     is missing, when the 1-minute load average at the start reached half the
-    CPU count.
+    CPU count. A run during which a measured package's source changed is
+    marked too (``sources_changed``).
     """
     environment["load_average_end"] = _load()
     cpus = environment.get("cpu_count") or 1
@@ -122,4 +164,7 @@ def finish(environment: dict[str, Any], note: str = "") -> None:
     else:
         start: list[float] | None = environment.get("load_average")
         environment["loaded"] = start is not None and start[0] >= cpus / 2
+    folders, stamp = environment.pop("sources_at_start", ([], 0))
+    #: a source edited during the run: later processes compiled it anew each time
+    environment["sources_changed"] = bool(folders) and _sources_stamp(folders) != stamp
     environment["note"] = note

@@ -144,7 +144,8 @@ def environment_lines(results: Results) -> list[str]:
             if "others_cpu_share" in env
             else ""
         )
-        + ("; TAKEN ON A LOADED MACHINE" if env.get("loaded") else ""),
+        + ("; TAKEN ON A LOADED MACHINE" if env.get("loaded") else "")
+        + ("; SOURCES CHANGED DURING THE RUN" if env.get("sources_changed") else ""),
         f"packages: {packages}",
         f"procstart plugins installed: {plugins or 'none'}"
         + (f"; left out of every row: {', '.join(env['without'])}" if env.get("without") else ""),
