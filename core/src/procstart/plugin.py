@@ -13,7 +13,7 @@ built and run by the test suite)::
         method = "mine"
 
         def _launch(self, process_obj, request):
-            ...  # start the child; set self.pid, self.sentinel, self.finalizer
+            ...  # start the child; set self.pid, self.sentinel; self.own_fds(...)
 
     @psp.hookimpl
     def procstart_start_methods():
