@@ -61,11 +61,8 @@ class _Recipe:
         # no procstart tracker: children report to the stdlib's, as with multiprocessing
         self.stdlib_handle = not method.inherits_all_fds and not plan.has_tracker
         self.child_setup = (*plan.child_setup, *method.child_setup)
-        wrapped = plan.wrapped_methods
-        direct = plan.direct_launch or (wrapped is not None and method.name not in wrapped)
-        # nobody wraps this method's launches: skip pluggy
         self.launcher: Callable[[LaunchRequest], PopenLike] = (
-            method.launcher if direct else registry.launch
+            method.launcher if plan.launches_directly(method.name) else registry.launch
         )
 
 

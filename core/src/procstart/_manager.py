@@ -176,6 +176,16 @@ class LaunchPlan(_Value):
             wrapped_methods=wrapped_methods,
         )
 
+    def launches_directly(self, method_name: str) -> bool:
+        """True when no launch wrapper acts on ``method_name``'s launches: skip pluggy.
+
+        >>> plan = LaunchPlan(False, False, (), False, wrapped_methods=frozenset({"fork"}))
+        >>> plan.launches_directly("spawn"), plan.launches_directly("fork")
+        (True, False)
+        """
+        wrapped = self.wrapped_methods
+        return self.direct_launch or (wrapped is not None and method_name not in wrapped)
+
 
 def _wrapped_methods(impls: list[Any]) -> frozenset[str] | None:
     """The methods some launch wrapper acts on, if all are ``launch_wrapper_for`` (else None)."""
@@ -798,10 +808,8 @@ class Plugins:
 
     def launch(self, request: LaunchRequest) -> PopenLike:
         """Run the launch hook chain for ``request``."""
-        plan = self.launch_plan()
-        wrapped = plan.wrapped_methods
-        if plan.direct_launch or (wrapped is not None and request.method.name not in wrapped):
-            return request.method.launcher(request)  # nobody wraps this launch: skip pluggy
+        if self.launch_plan().launches_directly(request.method.name):
+            return request.method.launcher(request)
         popen = self._pm.hook.procstart_launch(request=request)
         if popen is None:
             raise RuntimeError(f"no plugin launched the {request.method.name!r} child")

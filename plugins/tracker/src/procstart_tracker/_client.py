@@ -459,13 +459,8 @@ class Client:
         self._here()
         fd = self.fd
         if fd is not None and self._is_ours(fd):  # the usual case: no lock to take
-            spawned = self.spawned
-            if spawned is None or not self._tracker_died():
-                return fd
-            with self.lock:
-                if self.spawned == spawned:  # no other thread restarted it meanwhile
-                    self._restart()
-                return fd
+            self.check_alive()
+            return fd
         with self.lock:
             if self.fd is None or not self._is_ours(self.fd):
                 self.fd = None
