@@ -46,6 +46,15 @@ def run(ctx, target=report, args=()):
     return got, p.exitcode
 """
 
+#: what a stdlib fork child's stdin looks like (checked against one below)
+EXPECTED = {
+    "read": "",
+    "encoding": "utf-8",
+    "mode": "r",
+    "devnull": True,
+    "original closed": True,
+}
+
 
 def _json_lines(code: str) -> dict:
     result = run_python(REPORT + code)
@@ -62,15 +71,8 @@ if __name__ == "__main__":
     print(json.dumps({"ours": ours, "theirs": theirs}))
 """
     )
-    expected = {
-        "read": "",
-        "encoding": "utf-8",
-        "mode": "r",
-        "devnull": True,
-        "original closed": True,
-    }
-    assert out["theirs"] == [expected, 0]
-    assert out["ours"] == [[expected, 0]] * 3
+    assert out["theirs"] == [EXPECTED, 0]
+    assert out["ours"] == [[EXPECTED, 0]] * 3
 
 
 def test_no_stdin_stays_none() -> None:
@@ -100,14 +102,7 @@ if __name__ == "__main__":
     print(json.dumps({kind: run(fork, middle, (kind,)) for kind in ("procstart", "stdlib")}))
 """
     )
-    expected = {
-        "read": "",
-        "encoding": "utf-8",
-        "mode": "r",
-        "devnull": True,
-        "original closed": True,
-    }
-    assert out == {"procstart": [[expected, 0], 0], "stdlib": [[expected, 0], 0]}
+    assert out == {"procstart": [[EXPECTED, 0], 0], "stdlib": [[EXPECTED, 0], 0]}
 
 
 def test_a_reused_fd_is_never_a_childs_stdin(tmp_path) -> None:

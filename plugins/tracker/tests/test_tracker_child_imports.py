@@ -15,10 +15,10 @@ import ast
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from tests.conftest import run_python
 from tracker_testlib import DEADLINE, WARNING, alive, kill_all, method_or_skip, shm_path, wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -46,15 +46,7 @@ REAL_CHILD_HEAVY = tuple(m for m in HEAVY if m not in ("subprocess", "typing"))
 
 
 def _python(code: str, cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python(code, cwd=cwd)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -11,13 +11,11 @@ nothing is registered and no child procstart started still runs.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from tests.conftest import run_script
 from tracker_testlib import alive, kill_all, wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -65,22 +63,16 @@ if __name__ == "__main__":
 """
 
 
-def _run(tmp_path: Path, *args: str) -> tuple[str, list[str]]:
-    """Run PROGRAM with the tracker's debug log; (stdout, the tracker's log lines)."""
+def _run(tmp_path: Path, *args: str, program: str = PROGRAM) -> tuple[str, list[str]]:
+    """Run ``program`` with the tracker's debug log; (stdout, the tracker's log lines)."""
     script = tmp_path / "prog.py"
-    script.write_text(textwrap.dedent(PROGRAM))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    env["PROCSTART_TRACKER_DEBUG"] = "1"
-    env["PROCSTART_DISABLE_PLUGINS"] = "procstart-launchlog,procstart-limits"
+    script.write_text(textwrap.dedent(program))
+    env = {
+        "PROCSTART_TRACKER_DEBUG": "1",
+        "PROCSTART_DISABLE_PLUGINS": "procstart-launchlog,procstart-limits",
+    }
     # reads stderr to its end: returns once the tracker has exited too
-    done = subprocess.run(
-        [sys.executable, str(script), *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script(script, *args, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout, [line for line in done.stderr.splitlines() if "procstart-tracker" in line]
 
@@ -143,22 +135,9 @@ def test_a_short_program_with_a_registration_keeps_its_tracker(tmp_path: Path, w
     # must read it and clean, so the root leaves it running
     leaked = tmp_path / "leaked.txt"
     leaked.write_text("x")
-    script = tmp_path / "leaks.py"
-    script.write_text(LEAKS)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
-    env["PROCSTART_TRACKER_DEBUG"] = "1"
-    env["PROCSTART_DISABLE_PLUGINS"] = "procstart-launchlog,procstart-limits"
-    done = subprocess.run(
-        [sys.executable, str(script), str(leaked), who],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "ended tracker" not in done.stderr
-    assert wait_until(lambda: not leaked.exists(), 10) is not None, done.stderr
+    _out, log = _run(tmp_path, str(leaked), who, program=LEAKS)
+    assert not any("ended tracker" in line for line in log), log
+    assert wait_until(lambda: not leaked.exists(), 10) is not None, log
 
 
 def test_a_child_still_running_at_exit_takes_the_full_path(tmp_path: Path) -> None:
