@@ -53,19 +53,13 @@ PY313 := $(shell pyenv prefix 3.13.0 2>/dev/null)/bin/python
 docs: $(STAMP)
 	$(PY) docs/update_config_reference.py
 
-#: byte-compile the sources first: a .pyc older than its edited source is
-#: recompiled by every process (PYTHONDONTWRITEBYTECODE), billed to procstart
-BENCH_COMPILE = -m compileall -q $(foreach d,$(DISTS),$(d)/src)
-
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
-	$(PY) $(BENCH_COMPILE)
 	@mkdir -p $(BENCH_RESULTS)
 	$(PY) $(BENCH_RUN) --json $(BENCH_RESULTS)/python-$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])').json
 	@if [ -x "$(PY313)" ]; then \
 		$(MAKE) --no-print-directory venv PYTHON="$(PY313)" VENV=.venv-3.13 && \
 		.venv-3.13/bin/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt && \
-		.venv-3.13/bin/python $(BENCH_COMPILE) && \
 		.venv-3.13/bin/python $(BENCH_RUN) --json $(BENCH_RESULTS)/python-3.13.json; \
 	else echo "note: Python 3.13 not found (pyenv prefix 3.13.0): its run is skipped"; fi
 	$(MAKE) --no-print-directory bench-page
