@@ -110,6 +110,34 @@ def test_a_short_program_ends_its_tracker_before_the_tracker_reads(tmp_path: Pat
     assert not alive(tracker)  # reaped by the root before it exited
 
 
+CLOSES_FIRST = """
+import os, time
+import procstart
+
+if __name__ == "__main__":
+    p = procstart.get_context("fork").Process(target=int)
+    p.start(); p.join()
+    time.sleep(0.3)  # the tracker has read the pipe: no quiet exit
+    from procstart_tracker._client import client
+    client.at_exit()  # BYE
+    os.close(client.fd); os.close(client.read_fd)
+    # the pipe has ended and the root still runs, as in the instant between
+    # an exiting process closing its files and its parent seeing it exit
+    time.sleep(0.25)
+    os._exit(0)
+"""
+
+
+def test_the_pipe_ending_just_before_the_root_exits_is_still_a_normal_exit(
+    tmp_path: Path,
+) -> None:
+    # judged at EOF the root looked alive: "every process closed the pipe",
+    # and a killed root's descendants would have been left running
+    _out, log = _run(tmp_path, program=CLOSES_FIRST)
+    assert any("root dead=True eof=True" in line for line in log), log
+    assert any("nothing to clean, no process to end: exit" in line for line in log), log
+
+
 LEAKS = """
 import os, sys
 import procstart

@@ -55,6 +55,8 @@ KILL_WAIT = 0.3
 EXIT_GRACE = 0.3
 #: after a normal exit: seconds the stdlib's tracker gets to clean names it shares with us
 STDLIB_FIRST = 0.2
+#: seconds a root that closed the pipe gets to be seen dead (it exits, or lives on)
+ROOT_EXIT_WAIT = 0.5
 #: a journal this long is rewritten as a snapshot of the state (when that halves it)
 JOURNAL_COMPACT_AT = 8 << 20
 #: seconds between snapshots of the root's process tree
@@ -723,10 +725,32 @@ class Tracker:
             if not root_dead and now >= next_snapshot:
                 self._snapshot()
                 next_snapshot = now + SNAPSHOT_EVERY
+        if not root_dead:
+            root_dead = self._root_ends_after_eof(poller if pidfd is not None else None)
         if pidfd is not None:
             os.close(pidfd)
         self.drain()
         return self._after_root(root_dead)
+
+    def _root_ends_after_eof(self, poller: select.poll | None) -> bool:
+        """The pipe ended before the root was seen dead: wait (bounded) for its death.
+
+        A process closes its files before its parent can see it exit, so a
+        root that exits (or is killed) can leave EOF in the pipe while it
+        still counts as running, for microseconds, or longer on a loaded
+        machine. Judged at that instant, a normal exit would look like "every
+        process closed the pipe" and a killed root's descendants would be left
+        running. A root that closed the pipe on purpose and lives on is taken
+        as alive after :data:`ROOT_EXIT_WAIT` seconds. True if the root died.
+        """
+        if poller is not None:  # only the root's pidfd is registered
+            return bool(poller.poll(ROOT_EXIT_WAIT * 1000))
+        deadline = time.monotonic() + ROOT_EXIT_WAIT
+        while self._root_alive():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
     def _after_root(self, root_dead: bool) -> int:
         known = len(self.procs.keys() | self.pending.keys())
