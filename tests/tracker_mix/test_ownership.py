@@ -110,6 +110,69 @@ def test_armed_routing_acts_only_in_procstart_children(tmp_path: Path) -> None:
     assert "leaked" not in result.stderr, result.stderr
 
 
+UNMARKED_FORK_CHILDREN = """
+import json, multiprocessing
+import procstart
+from multiprocessing import resource_tracker, shared_memory
+from procstart_tracker._client import client
+
+
+def where(queue, start_stdlib_child):
+    if start_stdlib_child:  # starts a stdlib tracker of this child's own first
+        kid = multiprocessing.get_context("spawn").Process(target=int)
+        kid.start()
+        kid.join()
+    shm = shared_memory.SharedMemory(create=True, size=16)
+    queue.put({
+        "procstart tracker": ("shared_memory", shm._name) in client.mine,
+        "stdlib tracker": resource_tracker._resource_tracker._fd is not None,
+    })
+    shm.close()
+    shm.unlink()
+
+
+if __name__ == "__main__":
+    ctx = procstart.get_context("fork")
+    kid = ctx.Process(target=int)
+    kid.start()
+    kid.join()  # the tracker runs: the next fork launches take the fast path
+    report = {}
+    cases = (("plain", False), ("own stdlib tracker first", True), ("root runs one", False))
+    for name, start_stdlib_child in cases:
+        if name == "root runs one":
+            resource_tracker.ensure_running()
+        queue = ctx.SimpleQueue()
+        kid = ctx.Process(target=where, args=(queue, start_stdlib_child))
+        kid.start()
+        report[name] = dict(queue.get(), marked="_procstart_tracker_route" in vars(kid))
+        kid.join()
+    print(json.dumps(report))
+"""
+
+
+def test_an_unmarked_fork_child_routes_as_its_parent_would_have_marked_it(
+    tmp_path: Path,
+) -> None:
+    # the fork fast path leaves the routing mark out: the child decides from
+    # what it inherited, before it can start a stdlib tracker of its own
+    (tmp_path / "main.py").write_text(UNMARKED_FORK_CHILDREN)
+    result = run_python(["main.py"], env=clean_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert last_json(result.stdout) == {
+        "plain": {"procstart tracker": True, "stdlib tracker": False, "marked": False},
+        # its own stdlib tracker (for its stdlib spawn child) does not turn it
+        # away: that tracker would unlink the segment when this child exits
+        "own stdlib tracker first": {
+            "procstart tracker": True,
+            "stdlib tracker": True,
+            "marked": False,
+        },
+        # one name, one tracker: the root's stdlib tracker, as a marked child
+        "root runs one": {"procstart tracker": False, "stdlib tracker": True, "marked": False},
+    }
+    assert "leaked" not in result.stderr, result.stderr
+
+
 NOT_STARTED_BY_PROCSTART = """
 import json, multiprocessing, os, subprocess, sys, tempfile
 import procstart

@@ -167,6 +167,23 @@ _resolved_pid = os.getpid()
 STARTED_WITH = "_procstart_started_with"
 
 
+def started_with(process_obj: object) -> str | None:
+    """The start method procstart launched ``process_obj`` with; None if it did not.
+
+    In a child, ask it of ``multiprocessing.current_process()``: a fork copy
+    can then tell that procstart started it, and how, without its parent
+    marking anything on the launch (in a fork parent, every object a launch
+    touches is a copy-on-write fault). A child of the standard library's own
+    contexts, the top-level program and a process not yet started give None.
+
+    >>> import multiprocessing
+    >>> started_with(multiprocessing.current_process()) is None  # the top-level program
+    True
+    """
+    method = getattr(process_obj, STARTED_WITH, None)
+    return method if isinstance(method, str) else None
+
+
 def _adopt_if_forked() -> None:
     """In a child forked from a procstart parent, adopt the method that started it.
 
@@ -179,7 +196,7 @@ def _adopt_if_forked() -> None:
         return
     from multiprocessing import process
 
-    method = getattr(process.current_process(), STARTED_WITH, None)
+    method = started_with(process.current_process())
     if method is None:  # not yet (or not) a procstart child: ask again later
         return
     _resolved_pid = pid

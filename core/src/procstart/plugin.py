@@ -78,6 +78,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # cheap fork children: work the parent does instead of the child
     "after_launch": ("procstart._launch", "after_launch"),
     "fork_inherited": ("procstart.forked", "fork_inherited"),
+    "started_with": ("procstart._context", "started_with"),
     "launch_wrapper_for": ("procstart._launch", "launch_wrapper_for"),
 }
 
@@ -232,6 +233,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from . import child, fork_atexit, payload
+    from ._context import started_with
     from ._fds import IndexedFd, PassedFd
     from ._hookspecs import hookimpl, hookspec
     from ._launch import after_launch, launch_wrapper_for
@@ -298,6 +300,7 @@ __all__ = [
     "payload",
     "register_resource",
     "spawning",
+    "started_with",
     "stdlib_tracker_fd",
     "stdlib_tracker_handle",
     "unregister_resource",

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from procstart import plugin
 
-from . import _child, _stdlib_routing
+from . import _child
 from ._child import arm_stdlib_routing, route_stdlib_registrations
 from ._client import DIE_WITH_PARENT_KEY, HANDLE_KEY, client, supported
 from ._stdlib_routing import ROUTE_ATTR
@@ -98,8 +98,9 @@ def procstart_inherited_handles(
     stdlib objects): it must outlive the children that may use them. Where
     the root is (``ROOT_ENV``) travels in ``os.environ``, set when the
     tracker starts (``Client.publish_token``), so a launch sets nothing. The process
-    object gets :data:`ROUTE_ATTR` (True: its stdlib objects report here);
-    the parent announces the child once the launch returns
+    object gets :data:`ROUTE_ATTR` (True: its stdlib objects report here),
+    except on a fork launch's fast path (the child decides from what it
+    inherits, ``_stdlib_routing._decide``); the parent announces the child once the launch returns
     (:func:`_announce`, an ``after_launch`` callback). No launch wrapper, and
     a fork child does no tracker work at all. A remote method's children (a
     cluster) run on other hosts: nothing to track.
@@ -108,11 +109,8 @@ def procstart_inherited_handles(
     method = request.method
     if method.inherits_all_fds and _forks_from == os.getpid() and client.holds_pipe():
         # a fork copy holds the pipe already and the tracker runs (checked by
-        # _announce after the previous launch): nothing to start, nothing to pass.
-        # No stdlib tracker can run before its module was imported here
-        request.process.__dict__[ROUTE_ATTR] = (
-            not _stdlib_routing.stdlib_module_seen or plugin.stdlib_tracker_fd() is None
-        )
+        # _announce after the previous launch): nothing to start, nothing to
+        # pass, no mark (the child decides its routing from what it inherits)
         return ()
     if not supported() or method.remote:
         return ()

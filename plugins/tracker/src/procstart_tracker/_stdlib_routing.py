@@ -30,8 +30,10 @@ Checked against ``resource_tracker.py``, ``shared_memory.py`` and
 - ``managers.SharedMemoryServer`` calls ``resource_tracker.ensure_running()``;
 - ``_resource_tracker._fd`` is not None once the stdlib tracker runs.
 
-``getfd()`` is left alone: the stdlib's own spawn/forkserver contexts still
-start and use the stdlib tracker, as without procstart.
+``getfd()`` passes through too (the stdlib's own spawn/forkserver contexts
+still start and use the stdlib tracker, as without procstart); it is replaced
+only to decide this process's routing before a stdlib tracker of its own can
+start (:func:`_decide`).
 
 Where it acts. The replacements pass every call through to the stdlib's own
 functions except in a process procstart started to report here:
@@ -42,7 +44,9 @@ functions except in a process procstart started to report here:
   True. The launching parent's tracker hook sets that attribute on the
   process object it launches, in the parent, when that parent runs no stdlib
   tracker; the stdlib's ``_bootstrap`` makes that object the child's
-  ``current_process()``. So a fork child inherits armed, deciding
+  ``current_process()``. A fork launch on the plugin's fast path sets no
+  attribute: a child procstart started without one decides from what it
+  inherited (:func:`_decide`). So a fork child inherits armed, deciding
   replacements and does nothing at start; the top-level program (a
   ``_MainProcess``), a child of the stdlib's own contexts and anything
   procstart did not start see no attribute and keep the stdlib's tracker.
@@ -95,15 +99,20 @@ _seen: set[tuple[str, str]] = set()
 _state_pid = 0
 #: the process :func:`install` was called in (routes whatever its process object says)
 _forced_pid = 0
+#: the process :func:`_decide` last decided for, and its answer
+_route_pid = 0
+_route = False
 
 
 def _routes() -> bool:
     """True if this process's stdlib registrations go to the procstart tracker."""
-    global _state_pid, _stdlib_was_running
+    global _state_pid, _stdlib_was_running, _route_pid, _route
     if _register_sink is None:
         return False
     pid = os.getpid()
-    if _forced_pid != pid and getattr(_mp_process.current_process(), ROUTE_ATTR, False) is not True:
+    if _route_pid != pid:  # once per process (a fork copy decides afresh)
+        _route_pid, _route = pid, _decide(pid)
+    if not _route:
         return False
     if _state_pid != pid:  # first routed call in this process
         _state_pid = pid
@@ -112,6 +121,36 @@ def _routes() -> bool:
         tracker = getattr(module, "_resource_tracker", None)
         _stdlib_was_running = getattr(tracker, "_fd", None) is not None
     return True
+
+
+def _decide(pid: int) -> bool:
+    """Whether this process routes: :func:`install` was called here, or its mark says so.
+
+    A fork launch from a parent whose tracker already runs leaves the mark
+    out (the plugin's fast path): such a child decides as its parent would
+    have, from what it inherited, that is, whether its parent ran a stdlib
+    tracker. Decided before this process can start a stdlib tracker of its
+    own: the stdlib starts one only through ``getfd()`` or
+    ``ensure_running()``, and both ask :func:`_routes` first.
+    """
+    if _forced_pid == pid:
+        return True
+    me = _mp_process.current_process()
+    mark = getattr(me, ROUTE_ATTR, None)
+    if mark is not None:
+        return mark is True
+    # a fork copy of a launching parent: those modules are loaded already
+    from procstart.plugin import started_with, stdlib_tracker_fd
+
+    return started_with(me) is not None and stdlib_tracker_fd() is None
+
+
+def _getfd() -> int | None:
+    """The stdlib's ``getfd()`` (its spawn children's tracker), with routing decided first."""
+    _routes()
+    assert _originals is not None
+    fd: int | None = _originals["getfd"]()
+    return fd
 
 
 def _register(name: str, rtype: str) -> None:
@@ -153,8 +192,8 @@ def install(register: _Sink, unregister: _Sink) -> None:
     it is (without importing it here). Not in this process's fork copies
     (they route only if procstart started them: :func:`arm`).
     """
-    global _forced_pid
-    _forced_pid = os.getpid()
+    global _forced_pid, _route_pid
+    _forced_pid, _route_pid = os.getpid(), 0
     arm(register, unregister)
 
 
@@ -164,42 +203,35 @@ def arm(register: _Sink, unregister: _Sink) -> None:
     Inert in this process unless it is such a process: the replacements pass
     through to the stdlib's functions. Idempotent, lazy as :func:`install`.
     """
-    global _register_sink, _unregister_sink, stdlib_module_seen
+    global _register_sink, _unregister_sink
     _register_sink, _unregister_sink = register, unregister
-    if _MODULE in sys.modules:
-        stdlib_module_seen = True
     if _originals is not None or after_import_pending(_MODULE, _patch):
         return
     after_import(_MODULE, _patch)
 
 
-#: True once ``multiprocessing.resource_tracker`` was imported here (seen by
-#: :func:`_patch`, or found imported by :func:`arm`): until then no stdlib
-#: tracker can run in this process, which a fork launch asks cheaply
-stdlib_module_seen = False
-
-
 def _patch(resource_tracker: ModuleType) -> None:
-    global _originals, stdlib_module_seen
-    stdlib_module_seen = True
+    global _originals
     if _originals is not None or _register_sink is None:
         return  # patched already, or uninstalled before the import
     _originals = {
         "register": resource_tracker.register,
         "unregister": resource_tracker.unregister,
         "ensure_running": resource_tracker.ensure_running,
+        "getfd": resource_tracker.getfd,
     }
     module: Any = resource_tracker
     module.register = _register
     module.unregister = _unregister
     module.ensure_running = _ensure_running
+    module.getfd = _getfd
 
 
 def uninstall() -> None:
     """Give the stdlib its own functions back (tests)."""
-    global _originals, _register_sink, _unregister_sink, _forced_pid, _state_pid
+    global _originals, _register_sink, _unregister_sink, _forced_pid, _state_pid, _route_pid
     cancel_after_import(_MODULE, _patch)
-    _forced_pid = _state_pid = 0
+    _forced_pid = _state_pid = _route_pid = 0
     _register_sink = _unregister_sink = None
     if _originals is None:
         return
