@@ -7,6 +7,8 @@
 - A burst of 10,000 registrations into a full pipe (the tracker stopped):
   the registering child does not block, says so once, and every one of them
   is cleaned when the root dies.
+- Fork launches while the pipe is full: the parent's announcement of each
+  child is queued, not lost, and the launch does not wait.
 - A malformed line from a child: a clear warning, and the child's next
   registration still counts.
 """
@@ -214,6 +216,60 @@ def test_burst_into_a_full_pipe_blocks_nothing_and_loses_nothing(
     warnings = [line for line in stderr.splitlines() if "cleaned up" in line]
     assert warnings and f"cleaned up {count} leaked" in warnings[0]
     folder.rmdir()
+
+
+FORKS_INTO_A_FULL_PIPE = """
+def sleeper():
+    time.sleep(60)  # ended by the tracker when the root dies
+
+
+if __name__ == "__main__":
+    from procstart_tracker._client import client
+    ctx = procstart.get_context("fork")
+    first = ctx.Process(target=int)
+    first.start()
+    first.join()  # the tracker runs: later fork launches take the fast path
+    tracker = procstart_tracker.status()["pid"]
+    os.kill(tracker, signal.SIGSTOP)
+    line = b"HELLO %d\\n" % os.getpid()  # as long as a child's (harmless: the root)
+    try:
+        while True:  # fill the pipe: a line that long no longer fits
+            os.write(client.fd, line)
+    except BlockingIOError:
+        pass
+    kids = [ctx.Process(target=sleeper) for _ in range(3)]
+    start = time.monotonic()
+    for kid in kids:
+        kid.start()
+    took = time.monotonic() - start
+    queued = [b"HELLO %d\\n" % kid.pid in client._pending for kid in kids]
+    os.kill(tracker, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while client._pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    report({"took": took, "queued": queued, "kids": [kid.pid for kid in kids],
+            "left": len(client._pending)})
+    die()
+"""
+
+
+def test_fork_launches_into_a_full_pipe_queue_their_announcements(tmp_path: Path) -> None:
+    # the parent announces a fork child with one write after the launch: a
+    # full pipe queues it (nothing blocks, nothing is lost), and the children
+    # are ended when the root dies
+    info, stderr = run_root(tmp_path, FORKS_INTO_A_FULL_PIPE, "fork")
+    kids = [int(pid) for pid in info["kids"]]  # type: ignore[union-attr]
+    try:
+        assert info["queued"] == [True, True, True], stderr
+        assert info["left"] == 0, stderr
+        assert float(info["took"]) < 10, info  # type: ignore[arg-type]
+        assert wait_until(lambda: not any(psutil.pid_exists(pid) for pid in kids), 10), stderr
+    finally:
+        for pid in kids:
+            try:
+                psutil.Process(pid).kill()
+            except psutil.Error:
+                pass
 
 
 MALFORMED = """

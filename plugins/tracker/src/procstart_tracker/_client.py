@@ -222,7 +222,8 @@ class Client:
         self.lock = threading.RLock()
         #: the pipe's write end (every tree member), non-blocking
         self.fd: int | None = None
-        self._ident: tuple[int, int] | None = None
+        #: ``(st_dev, st_ino)`` of that pipe: the fd number may come to name another file
+        self.pipe_ident: tuple[int, int] | None = None
         #: root only: the pipe's read end and the journal, kept for a restart
         self.read_fd: int | None = None
         self.journal_fd: int | None = None
@@ -242,9 +243,10 @@ class Client:
         self._flusher: threading.Thread | None = None
         self._token: tuple[tuple[int, float | None, int | None], str] | None = None
         #: root only: when the tracker was started (monotonic), the bytes of
-        #: HELLO lines written since, and whether anything else was written
+        #: HELLO lines written since (``announced``, which every HELLO writer
+        #: adds to), and whether anything else was written
         self._spawned_at: float | None = None
-        self._announced = 0
+        self.announced = 0
         self._wrote_other = False
         #: the process this state belongs to: a fork copy notices it is not
         #: that process on its first use (no ``os.register_at_fork`` handler:
@@ -307,7 +309,7 @@ class Client:
                     pass
         self.read_fd = self.journal_fd = self.spawned = None
         self._spawned_at = None
-        self._announced = 0
+        self.announced = 0
         self._wrote_other = False
         self.mine = {}
         self._pending = []
@@ -318,7 +320,7 @@ class Client:
     def attach(self, fd: int, token: str | None = None) -> None:
         """In a child: talk to the tracker through inherited ``fd``."""
         self._here()
-        if fd == self.fd and self._ident is not None:
+        if fd == self.fd and self.pipe_ident is not None:
             return  # a fork child: the parent's pipe and root, already set up
         with self.lock:
             self._adopt_token(token)
@@ -329,7 +331,7 @@ class Client:
             if not stat.S_ISFIFO(st.st_mode):
                 return
             self.fd = fd
-            self._ident = (st.st_dev, st.st_ino)
+            self.pipe_ident = (st.st_dev, st.st_ino)
             try:  # noqa: SIM105 - contextlib is one import more for every child
                 os.set_inheritable(fd, False)  # passed on only when asked for
             except OSError:
@@ -340,7 +342,7 @@ class Client:
             st = os.fstat(fd)
         except OSError:
             return False
-        return (st.st_dev, st.st_ino) == self._ident
+        return (st.st_dev, st.st_ino) == self.pipe_ident
 
     def _spawn(self) -> None:
         """Start a tracker process on this process's pipe and journal."""
@@ -395,7 +397,7 @@ class Client:
             self.read_fd = self.journal_fd = None
             raise
         st = os.fstat(w)
-        self.fd, self._ident = w, (st.st_dev, st.st_ino)
+        self.fd, self.pipe_ident = w, (st.st_dev, st.st_ino)
         self.types_sent.clear()
         return w
 
@@ -442,9 +444,16 @@ class Client:
         """
         spawned = self.spawned
         if spawned is not None and self._tracker_died():
-            with self.lock:
-                if self.spawned == spawned:  # no other thread restarted it meanwhile
-                    self._restart()
+            self.replace_dead(spawned)
+
+    def replace_dead(self, spawned: int) -> None:
+        """Root only: tracker ``spawned`` has exited (and was reaped): start a new one.
+
+        Unless another thread replaced it meanwhile.
+        """
+        with self.lock:
+            if self.spawned == spawned:
+                self._restart()
 
     def check(self) -> None:
         """Root only: restart the tracker if it died (one ``waitpid``; no message)."""
@@ -619,7 +628,7 @@ class Client:
             return
         line = b"HELLO %d\n" % pid  # always valid: no need for the encoder
         try:
-            self._announced += os.write(fd, line)
+            self.announced += os.write(fd, line)
         except BlockingIOError:
             self._here()  # its lock, in a fork copy
             with self.lock:
@@ -682,7 +691,7 @@ class Client:
         try:
             # stopped before its first read, and only our HELLO lines in the pipe
             if time.monotonic() - started < DRAIN_EVERY and _unread(self.read_fd) == (
-                self._announced
+                self.announced
             ):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
