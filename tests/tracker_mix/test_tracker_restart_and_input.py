@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -266,10 +267,8 @@ def test_fork_launches_into_a_full_pipe_queue_their_announcements(tmp_path: Path
         assert wait_until(lambda: not any(psutil.pid_exists(pid) for pid in kids), 10), stderr
     finally:
         for pid in kids:
-            try:
+            with contextlib.suppress(psutil.Error):
                 psutil.Process(pid).kill()
-            except psutil.Error:
-                pass
 
 
 MALFORMED = """
