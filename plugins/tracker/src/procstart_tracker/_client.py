@@ -444,21 +444,9 @@ class Client:
         """
         spawned = self.spawned
         if spawned is not None and self._tracker_died():
-            self.replace_dead(spawned)
-
-    def replace_dead(self, spawned: int) -> None:
-        """Root only: tracker ``spawned`` has exited (and was reaped): start a new one.
-
-        Unless another thread replaced it meanwhile.
-        """
-        with self.lock:
-            if self.spawned == spawned:
-                self._restart()
-
-    def check(self) -> None:
-        """Root only: restart the tracker if it died (one ``waitpid``; no message)."""
-        if self.spawned is not None and self._tracker_died():
-            self._restart()
+            with self.lock:
+                if self.spawned == spawned:  # no other thread restarted it meanwhile
+                    self._restart()
 
     def ensure_running(self) -> int:
         """The tracker's fd, starting the tracker (this process becomes the root) if needed.
@@ -475,7 +463,7 @@ class Client:
                 self.fd = None
                 self._start()
             else:
-                self.check()
+                self.check_alive()
             assert self.fd is not None
             return self.fd
 
@@ -598,7 +586,7 @@ class Client:
                     return False
                 self._start()
             else:
-                self.check()
+                self.check_alive()
             for type_line in self._type_lines(kind):
                 self._write(type_line)
             if not self._write(line):
@@ -640,7 +628,7 @@ class Client:
         """At the root's normal exit: its remaining descendants get a grace period."""
         if self.fd is not None and self.root is not None and self.root[0] == os.getpid():
             with self.lock:
-                self.check()  # a dead tracker is replaced: someone must clean up
+                self.check_alive()  # a dead tracker is replaced: someone must clean up
                 if self._pending:
                     return  # the flusher sends BYE's predecessors first; BYE is a nicety
                 if self._quiet_exit():
@@ -719,7 +707,7 @@ class Client:
         if self.tracker_pid:
             if self.spawned is not None:
                 with self.lock:
-                    self.check()
+                    self.check_alive()
             try:
                 os.kill(self.tracker_pid, 0)
                 state = "running"

@@ -107,21 +107,11 @@ def procstart_inherited_handles(
     """
     global _last, _forks_from
     method = request.method
-    if method.inherits_all_fds and _forks_from == os.getpid():
+    if method.inherits_all_fds and _forks_from == os.getpid() and client.holds_pipe():
         # a fork copy holds the pipe already and the tracker runs (checked by
         # _announce after the previous launch): nothing to start, nothing to
-        # pass, no mark (the child decides its routing from what it inherits).
-        # Client.holds_pipe, inlined: each function a fork launch calls is
-        # two copy-on-write faults more (its object's page and its code's)
-        fd = client.fd
-        if fd is not None:
-            try:
-                st = os.fstat(fd)
-            except OSError:
-                pass
-            else:
-                if (st.st_dev, st.st_ino) == client.pipe_ident:
-                    return ()
+        # pass, no mark (the child decides its routing from what it inherits)
+        return ()
     if not supported() or method.remote:
         return ()
     fd = client.ensure_running()
@@ -165,31 +155,10 @@ def _announce(request: plugin.LaunchRequest, popen: plugin.PopenLike) -> None:
     finds it by the pipe it holds (``_server``'s look for strays).
     """
     pid = getattr(popen, "pid", None)
-    method = request.method
-    if not pid or method.remote:
-        return
-    if not method.inherits_all_fds:
-        client.announce(pid)
-        return
-    # a fork launch: Client.announce and Client.check_alive (which the fast
-    # path above skipped before the fork), inlined as there; their careful
-    # ways only when the pipe is full or the tracker has exited
-    fd = client.fd
-    if fd is None:
-        return
-    try:
-        client.announced += os.write(fd, b"HELLO %d\n" % pid)
-    except OSError:  # full: queued there (or gone: nothing to do)
-        client.announce(pid)
-    spawned = client.spawned
-    if spawned is not None:
-        try:
-            exited = os.waitpid(spawned, os.WNOHANG)[0] != 0
-        except ChildProcessError:  # reaped by somebody else
-            client.check_alive()
-        else:
-            if exited:
-                client.replace_dead(spawned)
+    if pid and not request.method.remote:
+        client.announce(pid)  # one write; queued only when the pipe is full
+        if request.method.inherits_all_fds:
+            client.check_alive()  # the fast path above skipped it before the fork
 
 
 @plugin.hookimpl
