@@ -8,15 +8,17 @@ does stays in that plugin's tests.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import _method_targets as t
-from tests.conftest import run_python
+from tests.conftest import run_python, run_script
 
 WAIT = 60.0
 
@@ -99,3 +101,75 @@ def test_the_child_knows_its_method_name_and_parent(procstart_context: Any) -> N
     assert facts["daemon"] is True
     assert facts["authkey"] == bytes(procstart_context.current_process().authkey)
     assert facts["cwd"] == os.getcwd()
+
+
+AFTER_FORK_PROGRAM = """
+import json, multiprocessing, sys
+from multiprocessing import util
+import procstart
+
+
+class Thing:
+    pass
+
+
+def on_fork(thing):
+    thing.forked += 1
+
+
+def finalizer_ran():
+    print("PARENT FINALIZER RAN IN", multiprocessing.current_process().name, flush=True)
+
+
+def report(queue, thing):
+    queue.put({
+        "after_fork_ran": getattr(thing, "forked", None) if thing is not None else None,
+        "finalizers_left": len(util._finalizer_registry),
+    })
+
+
+if __name__ == "__main__":
+    method, register = sys.argv[1], sys.argv[2] == "register"
+    thing = None
+    if register:  # an object with an after-fork callback, as Lock and Queue make them
+        thing = Thing()
+        thing.forked = 0
+        util.register_after_fork(thing, on_fork)
+    # a parent finalizer that a child must never run (_exit_function runs
+    # the remaining ones in a child that kept the parent's registry)
+    util.Finalize(None, finalizer_ran, exitpriority=5)
+    out = {}
+    for name, ctx in (("procstart", procstart.get_context(method)),
+                      ("stdlib", multiprocessing.get_context(method))):
+        queue = ctx.SimpleQueue()
+        proc = ctx.Process(target=report, args=(queue, thing if method == "fork" else None))
+        proc.start()
+        out[name] = queue.get()
+        proc.join()
+    print(json.dumps(out))
+"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("register", ["register", "nothing"])
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_a_child_runs_after_fork_callbacks_and_drops_the_parents_finalizers_as_the_stdlibs_does(
+    method: str, register: str, tmp_path: Path
+) -> None:
+    # procstart's Process._after_fork skips the stdlib's machinery when there
+    # is nothing to run: with and without a callback registered, the child
+    # must end up as the stdlib's child of the same method
+    script = tmp_path / "main.py"
+    script.write_text(AFTER_FORK_PROGRAM)
+    done = run_script(script, method, register, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    result = json.loads(next(line for line in lines if line.startswith("{")))
+    assert result["procstart"] == result["stdlib"]
+    assert result["procstart"]["finalizers_left"] == 0
+    if method == "fork":
+        assert result["procstart"]["after_fork_ran"] == (1 if register == "register" else None)
+    # only the parent ran its finalizer, once, at its exit
+    assert [line for line in lines if "FINALIZER RAN" in line] == [
+        "PARENT FINALIZER RAN IN MainProcess"
+    ]
