@@ -9,7 +9,7 @@ from multiprocessing import process
 from multiprocessing.process import BaseProcess
 
 from . import _context, _manager, _stdlib_tracker
-from ._request import LaunchRequest
+from ._request import LaunchRequest, share_setup
 from ._types import InheritedHandle
 
 TYPE_CHECKING = False
@@ -100,7 +100,7 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
         )
     if recipe.child_setup:  # a new request's list is empty already
-        request.child_setup = list(recipe.child_setup)
+        share_setup(request, recipe.child_setup)  # copied only if something reads it
     popen = recipe.launcher(request)
     for callback in _after_launch:
         callback(request, popen)

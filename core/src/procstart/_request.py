@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
     from ._types import InheritedHandle, StartMethod
 
-__all__ = ["LaunchRequest"]
+__all__ = ["LaunchRequest", "setup_refs", "share_setup"]
 
 
 class LaunchRequest:
@@ -31,7 +31,7 @@ class LaunchRequest:
     # a plain slotted class, not a dataclass: dataclasses imports inspect,
     # which a program starting one child must not pay for
 
-    __slots__ = ("child_setup", "context", "env", "handles", "method", "options", "process")
+    __slots__ = ("_setup", "context", "env", "handles", "method", "options", "process")
     _fields = ("process", "method", "context", "handles", "env", "child_setup", "options")
 
     process: BaseProcess
@@ -39,8 +39,10 @@ class LaunchRequest:
     context: BaseContext
     handles: list[InheritedHandle]
     env: dict[str, str]
-    child_setup: list[Any]
     options: dict[str, Any]
+    #: ``child_setup``'s value: a list, or the start method's tuple shared by
+    #: its launches until something reads ``child_setup`` (see :func:`setup_refs`)
+    _setup: list[Any] | tuple[Any, ...]
 
     def __init__(  # noqa: PLR0917 - positional as the dataclass's fields were
         self,
@@ -57,8 +59,20 @@ class LaunchRequest:
         self.context = context
         self.handles = [] if handles is None else handles
         self.env = {} if env is None else env
-        self.child_setup = [] if child_setup is None else child_setup
+        self._setup = [] if child_setup is None else child_setup
         self.options = {} if options is None else options
+
+    @property
+    def child_setup(self) -> list[Any]:
+        """The setup references (a list of this request's own, safe to edit)."""
+        setup = self._setup
+        if setup.__class__ is tuple:  # shared with other launches: copied on first use
+            setup = self._setup = list(setup)
+        return setup  # type: ignore[return-value]
+
+    @child_setup.setter
+    def child_setup(self, value: list[Any]) -> None:
+        self._setup = value
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
@@ -70,3 +84,22 @@ class LaunchRequest:
         return all(getattr(self, name) == getattr(other, name) for name in self._fields)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+
+def share_setup(request: LaunchRequest, refs: tuple[Any, ...]) -> None:
+    """Give ``request`` the start method's setup ``refs`` without copying them.
+
+    The core does it for every launch: ``child_setup`` makes the request's
+    own list only when something reads it (a hook wrapper, a launcher that
+    sends the list), so a fork launch that only checks it allocates nothing.
+    """
+    request._setup = refs
+
+
+def setup_refs(request: LaunchRequest) -> list[Any] | tuple[Any, ...]:
+    """``request.child_setup``'s items, as stored: read-only use, nothing copied.
+
+    The same tuple object for every launch that kept its method's setup, so a
+    launcher can cache what it derives from it by identity (``procstart.forked``).
+    """
+    return request._setup

@@ -26,7 +26,7 @@ import sys
 
 from . import _settings
 from ._childinfo import ChildInfo, run_child_setup
-from ._request import LaunchRequest
+from ._request import LaunchRequest, setup_refs
 from ._resolution import Resolution
 
 TYPE_CHECKING = False
@@ -103,7 +103,9 @@ class ForkedChild:
     @classmethod
     def for_request(cls, request: LaunchRequest) -> ForkedChild | None:
         """The plan for the child of ``request``, built in the parent (None: no work)."""
-        handles, env, setup = request.handles, request.env, request.child_setup
+        handles, env, setup = request.handles, request.env, setup_refs(request)
+        if setup is _empty_in_copy and not handles and not env:
+            return None  # the usual fork launch: the method's setup, all inherited
         if setup:
             setup, skipped = _skipped_in_copy(setup)
             if skipped and handles:
@@ -152,19 +154,25 @@ class ForkedChild:
             call(info=info)
 
 
-#: the last ``_skipped_in_copy`` answer: launches repeat the same setup list
-_last_skip: tuple[list[Any], list[Any], frozenset[str]] | None = None
+#: the last ``_skipped_in_copy`` answer: launches repeat the same setup
+#: references (the same tuple object while a request keeps its method's)
+_last_skip: tuple[list[Any] | tuple[Any, ...], list[Any], frozenset[str]] | None = None
+#: the last setup tuple of which a fork copy calls nothing: a launch that
+#: passes it, with no handles or env, needs no plan (checked by identity)
+_empty_in_copy: tuple[Any, ...] | None = None
 
 
-def _skipped_in_copy(refs: list[Any]) -> tuple[list[Any], frozenset[str]]:
+def _skipped_in_copy(
+    refs: list[Any] | tuple[Any, ...],
+) -> tuple[list[Any], frozenset[str]]:
     """``refs`` without the :func:`fork_inherited` hooks, and the handle keys they name."""
-    global _last_skip
+    global _last_skip, _empty_in_copy
     last = _last_skip
-    if last is not None and last[0] == refs:  # same items: no copy made per launch
+    if last is not None and (last[0] is refs or last[0] == refs):  # no copy per launch
         return last[1], last[2]
     calls = _resolve(refs)
     if calls is None:  # the child looks them up itself: skip nothing
-        return refs, frozenset()
+        return list(refs), frozenset()
     kept: list[Any] = []
     skipped: set[str] = set()
     for ref, call in zip(refs, calls, strict=True):
@@ -174,7 +182,9 @@ def _skipped_in_copy(refs: list[Any]) -> tuple[list[Any], frozenset[str]]:
         else:
             skipped.update(keys)
     result = (kept, frozenset(skipped))
-    _last_skip = (list(refs), *result)
+    _last_skip = (refs if refs.__class__ is tuple else list(refs), *result)
+    if not kept and refs.__class__ is tuple:
+        _empty_in_copy = refs
     return result
 
 
@@ -193,7 +203,7 @@ def _without(handles: list[Any], skipped: frozenset[str]) -> list[Any]:
     return kept
 
 
-def _resolve(refs: list[Any]) -> list[Any] | None:
+def _resolve(refs: list[Any] | tuple[Any, ...]) -> list[Any] | None:
     """The functions ``run_child_setup`` would call for ``refs``, looked up now.
 
     In the parent the modules are already imported (the plugins are loaded),
