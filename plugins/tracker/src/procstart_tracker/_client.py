@@ -337,13 +337,6 @@ class Client:
             except OSError:
                 pass
 
-    def _is_ours(self, fd: int) -> bool:
-        try:
-            st = os.fstat(fd)
-        except OSError:
-            return False
-        return (st.st_dev, st.st_ino) == self.pipe_ident
-
     def _spawn(self) -> None:
         """Start a tracker process on this process's pipe and journal."""
         assert self.read_fd is not None and self.journal_fd is not None
@@ -401,21 +394,6 @@ class Client:
         self.types_sent.clear()
         return w
 
-    def _tracker_died(self) -> bool:
-        """Root only: True if the tracker process has exited (and reap it)."""
-        pid = self.spawned
-        if pid is None:
-            return False
-        try:
-            done, _status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:  # somebody else reaped it: ask the kernel
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            return False
-        return done != 0
-
     def _restart(self) -> None:
         """Root only: a new tracker on the same pipe and journal (nothing is lost)."""
         old = self.tracker_pid
@@ -432,9 +410,19 @@ class Client:
         )
 
     def holds_pipe(self) -> bool:
-        """True if this process's fd for the tracker is still the tracker's pipe."""
+        """True if this process's fd for the tracker is still the tracker's pipe.
+
+        The fd's number may have come to name another file (closed by the
+        program, then reused): the pipe's ``(st_dev, st_ino)`` tells.
+        """
         fd = self.fd
-        return fd is not None and self._is_ours(fd)
+        if fd is None:
+            return False
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self.pipe_ident
 
     def check_alive(self) -> None:
         """Root only: restart the tracker if it died (one ``waitpid``; no message).
@@ -443,7 +431,18 @@ class Client:
         which the root keeps open, for the new tracker.
         """
         spawned = self.spawned
-        if spawned is not None and self._tracker_died():
+        if spawned is None:
+            return
+        try:
+            died = os.waitpid(spawned, os.WNOHANG)[0] != 0  # and reaped
+        except ChildProcessError:  # somebody else reaped it: ask the kernel
+            try:
+                os.kill(spawned, 0)
+            except ProcessLookupError:
+                died = True
+            else:
+                died = False
+        if died:
             with self.lock:
                 if self.spawned == spawned:  # no other thread restarted it meanwhile
                     self._restart()
@@ -455,11 +454,11 @@ class Client:
         """
         self._here()
         fd = self.fd
-        if fd is not None and self._is_ours(fd):  # the usual case: no lock to take
+        if fd is not None and self.holds_pipe():  # the usual case: no lock to take
             self.check_alive()
             return fd
         with self.lock:
-            if self.fd is None or not self._is_ours(self.fd):
+            if not self.holds_pipe():
                 self.fd = None
                 self._start()
             else:
@@ -473,7 +472,7 @@ class Client:
         self._wrote_other = True
         with self.lock:
             fd = self.fd
-            if fd is None or not self._is_ours(fd):
+            if fd is None or not self.holds_pipe():
                 return False
             if self._pending and not self._flush():
                 self._queue(line)
