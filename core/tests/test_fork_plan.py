@@ -108,3 +108,68 @@ def test_fork_inherited_marks_the_function() -> None:
         pass
 
     assert setup.procstart_fork_inherited == frozenset({"a", "b"})  # type: ignore[attr-defined]
+
+
+SHARED_SETUP = """
+import json, os, sys
+import procstart
+import procstart_fork
+from procstart import plugin
+
+procstart.register_plugin(procstart_fork, name="fork")
+r, w = os.pipe()
+
+
+class Inherited:
+    # one setup hook a fork copy skips: fork launches share the method's tuple
+    @procstart.hookimpl
+    @plugin.fork_inherited()
+    def procstart_child_setup(self, info):
+        os.write(w, b"inherited hook ran\\n")
+
+
+class Extra:
+    # a plugin object as a setup reference (how the core refers to one)
+    def procstart_child_setup(self, info):
+        os.write(w, b"extra %d\\n" % os.getpid())
+
+
+class AddsOnce:
+    # edits one launch's child_setup: the next launch must not see the edit
+    added = False
+
+    @procstart.hookimpl(wrapper=True)
+    def procstart_launch(self, request):
+        if not AddsOnce.added:
+            AddsOnce.added = True
+            request.child_setup.append(Extra())
+        seen.append(len(request.child_setup))
+        return (yield)
+
+
+seen = []
+procstart.register_plugin(Inherited(), name="inherited")
+procstart.register_plugin(AddsOnce(), name="adds-once")
+ctx = procstart.get_context("fork")
+pids = []
+for _ in range(3):
+    kid = ctx.Process(target=int)
+    kid.start()
+    kid.join()
+    pids.append(kid.pid)
+os.close(w)
+lines = os.read(r, 4096).decode().split()
+print(json.dumps({"seen": seen, "ran": lines, "pids": pids}))
+"""
+
+
+def test_editing_one_launchs_child_setup_leaves_the_next_launchs_alone() -> None:
+    # a launch shares its method's setup tuple until something reads
+    # request.child_setup; the read makes a list of the request's own
+    result = run_python(SHARED_SETUP, env={"PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["seen"] == [2, 1, 1]
+    # the first child ran the added hook (by value: not fork_inherited); the
+    # fork_inherited one ran in no child; the later children ran nothing
+    assert report["ran"] == ["extra", str(report["pids"][0])]
