@@ -100,6 +100,8 @@ def main() -> None:
         help="distributions left out of every procstart column (the examples, as make bench)",
     )
     args = parser.parse_args()
+    if os.sep in args.python:  # the columns run in a temporary folder
+        args.python = os.path.abspath(args.python)
     columns = {}
     for column in args.columns:
         name, _, spec = column.partition("=")
