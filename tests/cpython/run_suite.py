@@ -247,6 +247,8 @@ def run_one(run: Run, workdir: Path, timeout: float, names: list[str]) -> Run:
 
 
 SHM = Path("/dev/shm")
+#: seconds a tracker may take, after its root exited, to clean what was left
+TRACKER_SETTLE = 10.0
 
 
 def semprefix(run: Run) -> str:
@@ -399,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
     left = leftovers(done, shm_before)
+    deadline = time.monotonic() + TRACKER_SETTLE
+    while any(owner.endswith(" procstart") for owner in left) and time.monotonic() < deadline:
+        time.sleep(0.5)  # a tracker cleans up after its root has exited: let it finish
+        left = leftovers(done, shm_before)
     for owner, names in left.items():
         # the stdlib side's are CPython's own (its forkserver re-runs the main
         # module in each child, and the suite SIGTERMs children as they start):
