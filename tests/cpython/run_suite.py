@@ -82,6 +82,10 @@ for _test_id, _reason in SKIPS.items():
         globals()[_cls_name] = unittest.skip(_why)(_cls)
     elif _meth in vars(_cls) or hasattr(_cls, _meth):
         setattr(_cls, _meth, unittest.skip(_why)(getattr(_cls, _meth)))
+# the loader collects every TestCase class the module names: a class left bound
+# to a loop variable (_cls) would run a second time
+for _name in ("_test_id", "_reason", "_cls_name", "_meth", "_cls", "_why"):
+    globals().pop(_name, None)
 
 if __name__ == "__main__":
     import faulthandler

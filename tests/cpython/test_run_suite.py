@@ -77,3 +77,47 @@ def test_a_file_left_in_dev_shm_is_put_down_to_the_run_that_named_it() -> None:
     assert found["3.99 spawn procstart"] == [made[0].name]
     assert made[1].name in found["unattributed"]
     assert "3.99 spawn stdlib" not in found
+
+
+_LOAD_GENERATED = r"""
+import collections, importlib.util, sys, unittest
+sys.path.insert(0, sys.argv[1])
+import run_suite
+
+run = run_suite.Run(sys.executable, "%d.%d" % sys.version_info[:2], "spawn", "procstart")
+skips = run_suite.load_expected(run.version, run.method)
+assert skips, "no listed test: the loop this checks would not run"
+path = sys.argv[2]
+with open(path, "w") as fh:
+    fh.write(run_suite._MODULE.format(
+        side=run.side, method=run.method, skips=skips, semprefix=run_suite.semprefix(run)))
+spec = importlib.util.spec_from_file_location("generated_suite", path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+
+def ids(suite):
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from ids(item)
+        else:
+            yield item.id()
+
+counts = collections.Counter(ids(unittest.defaultTestLoader.loadTestsFromModule(module)))
+print(len(counts), sorted(name for name, n in counts.items() if n > 1))
+"""
+
+
+@pytest.mark.timeout(120)
+def test_the_generated_module_loads_each_of_cpythons_tests_once(tmp_path: Path) -> None:
+    # as the runner's child does: the whole module, through unittest's loader
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD_GENERATED, str(HERE), str(tmp_path / "generated.py")],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded, twice = result.stdout.split(" ", 1)
+    assert int(loaded) > 300
+    assert twice.strip() == "[]"
