@@ -7,6 +7,7 @@ pickles by reference whatever plugin provided its method.
 
 from __future__ import annotations
 
+import os
 from multiprocessing import util
 from multiprocessing.process import BaseProcess
 
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 _STDLIB_METHODS = frozenset({"fork", "spawn", "forkserver"})
 _PREFIX = "Process_"
 
+
+#: the pid of this process if procstart exec'd it (a fresh interpreter: spawn
+#: and every method that runs ``procstart.child.spawn_main``), else 0; a fork
+#: of it is not exec'd and has another pid
+exec_child_pid = 0
 
 #: ``procstart._launch.launch``, imported on the first start (children that never
 #: start a process never import the launch machinery)
@@ -51,6 +57,13 @@ class Process(BaseProcess):
 
     @staticmethod
     def _after_fork() -> None:
+        # An exec'd child forked nothing: every finalizer it holds is its own
+        # (a module-level Lock of the re-imported main module: unlinked at
+        # exit, as in the stdlib's spawn child, whose SpawnProcess._after_fork
+        # does nothing). Clearing them left those semaphores to the tracker,
+        # with its "leaked semaphore objects" warning.
+        if exec_child_pid and exec_child_pid == os.getpid():
+            return
         # What BaseProcess._after_fork does in every child (_bootstrap calls
         # it): drop the parent's finalizers, run the after-fork callbacks of
         # multiprocessing.util.register_after_fork. The same effect without

@@ -43,6 +43,7 @@ CHILD_MODULES = (
     "procstart._names",
     "procstart._process",
     "procstart._stdlib_tracker",
+    "procstart._semlock_names",
     "procstart._childinfo",
     "procstart.importhook",
     "procstart._fds",
@@ -359,6 +360,11 @@ def import_main(
     elif main_path:
         shipped = main_code[1] if main_code and main_code[0] == main_path else None
         _import_main_from_path(main_path, shipped)
+    # a fork server preloading the main module arms itself here (its children
+    # inherit that); a child armed in prepare()
+    from . import _semlock_names
+
+    _semlock_names.arm()
 
 
 def _apply_environment(prep: Preparation) -> None:
@@ -435,6 +441,9 @@ def prepare(prep: Preparation, inherited: list[int]) -> None:
 
     if HANDLE_KEY in _handles:
         _attach_stdlib_tracker(_handles[HANDLE_KEY])
+    from . import _semlock_names
+
+    _semlock_names.arm()  # a semaphore's name reaches a tracker as in the stdlib
     _run_child_setup(prep)
 
 
@@ -518,6 +527,10 @@ def spawn_main(fd: int) -> None:
     Exits with the process's exit code; the launcher decides (``fast_exit``
     in the payload) whether through :func:`fast_exit` or a normal exit.
     """
+    from . import _process
+
+    # a fresh interpreter: the finalizers it has are its own (see Process._after_fork)
+    _process.exec_child_pid = os.getpid()
     code = run(fd)
     if _fast_exit:
         fast_exit(code)
