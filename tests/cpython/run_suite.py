@@ -156,7 +156,7 @@ if __name__ == "__main__":
 '''
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: a key of leftovers()
 class Run:
     """One (python, method, side) run and what came of it."""
 
@@ -242,7 +242,9 @@ def run_one(run: Run, workdir: Path, timeout: float, names: list[str]) -> Run:
         for line in out.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
             test_id = _short_id(item["id"])
-            run.durations[test_id] = run.durations.get(test_id, 0.0) + item.get("seconds", 0.0)
+            # a test's records (one per failing subtest, then its own) each
+            # carry the seconds since it began: the last is the whole
+            run.durations[test_id] = max(run.durations.get(test_id, 0.0), item.get("seconds", 0.0))
             previous = run.outcomes.get(test_id)
             if previous is None or _RANK[item["outcome"]] > _RANK[previous]:
                 run.outcomes[test_id] = item["outcome"]
@@ -268,20 +270,62 @@ def shm_entries() -> set[str]:
         return set()
 
 
-def leftovers(runs: list[Run], before: set[str]) -> dict[str, list[str]]:
+def leftovers(runs: list[Run], before: set[str]) -> dict[Run | None, list[str]]:
     """Files in ``/dev/shm`` that were not there ``before``, by the run that made them.
 
     A named semaphore carries its run's prefix; anything else new (a shared
-    memory segment's name has no prefix) is listed under ``"unattributed"``.
+    memory segment's name has no prefix) is listed under ``None``.
     """
-    found: dict[str, list[str]] = {}
+    found: dict[Run | None, list[str]] = {}
     for name in sorted(shm_entries() - before):
-        owner = "unattributed"
+        owner: Run | None = None
         for run in runs:
             if name.startswith("sem." + semprefix(run)[1:] + "-"):
-                owner = f"{run.version} {run.method} {run.side}"
+                owner = run
         found.setdefault(owner, []).append(name)
     return found
+
+
+def owner_label(run: Run | None) -> str:
+    """``3.11 spawn procstart`` for a run, ``unattributed`` for None."""
+    return "unattributed" if run is None else f"{run.version} {run.method} {run.side}"
+
+
+def report_leftovers(
+    runs: list[Run], before: set[str], settle: float = TRACKER_SETTLE
+) -> tuple[int, dict[str, list[str]]]:
+    """Print what the runs left in ``/dev/shm``; 1 if procstart's side left anything.
+
+    Waits up to ``settle`` seconds for procstart-side files to go (a tracker
+    cleans up after its root has exited). The stdlib side's files are
+    CPython's own (its forkserver re-runs the main module in each child, and
+    the suite SIGTERMs children as they start): reported and removed.
+    Unattributed files (a segment, a test's own subprocess) cannot be told
+    apart while both sides run at once: reported only. Returns the status and
+    the files by owner label (for ``summary.json``).
+    """
+    left = leftovers(runs, before)
+    deadline = time.monotonic() + settle
+    while any(r is not None and r.side == "procstart" for r in left):
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+        left = leftovers(runs, before)
+    status = 0
+    for owner, names in left.items():
+        note = ""
+        if owner is not None and owner.side == "procstart":
+            status = 1
+            note = " (procstart's side: a leak, fails the run)"
+        elif owner is not None:
+            note = " (the stdlib side's; removed)"
+            for name in names:
+                (SHM / name).unlink(missing_ok=True)
+        print(
+            f"\nleft in /dev/shm by {owner_label(owner)}: {len(names)}{note}: "
+            + ", ".join(names[:10])
+        )
+    return status, {owner_label(owner): names for owner, names in left.items()}
 
 
 def _short_id(test_id: str) -> str:
@@ -384,10 +428,9 @@ def main(argv: list[str] | None = None) -> int:
                 ((mine.durations.get(t, 0.0) - took, t) for t, took in stdlib.durations.items()),
                 reverse=True,
             )[:5]
-            print(
-                "  slowest against the stdlib: "
-                + ", ".join(f"{t} +{d:.1f}s" for d, t in slower if d > 1)
-            )
+            slowest = [f"{t} +{d:.1f}s" for d, t in slower if d > 1]
+            if slowest:
+                print("  slowest against the stdlib: " + ", ".join(slowest))
             if regressions:
                 status = 1
             summary.append(
@@ -404,25 +447,8 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 }
             )
-    left = leftovers(done, shm_before)
-    deadline = time.monotonic() + TRACKER_SETTLE
-    while any(owner.endswith(" procstart") for owner in left) and time.monotonic() < deadline:
-        time.sleep(0.5)  # a tracker cleans up after its root has exited: let it finish
-        left = leftovers(done, shm_before)
-    for owner, names in left.items():
-        # the stdlib side's are CPython's own (its forkserver re-runs the main
-        # module in each child, and the suite SIGTERMs children as they start):
-        # reported and removed. Procstart's side fails the run. Unattributed
-        # files (a segment, a test's own subprocess) cannot be told apart while
-        # both sides run at once: reported only
-        note = ""
-        if owner.endswith(" procstart"):
-            status = 1
-        elif owner.endswith(" stdlib"):
-            note = " (the stdlib side's; removed)"
-            for name in names:
-                (SHM / name).unlink(missing_ok=True)
-        print(f"\nleft in /dev/shm by {owner}: {len(names)}{note}: {', '.join(names[:10])}")
+    leaked, left = report_leftovers(done, shm_before)
+    status = max(status, leaked)
     print(f"\ntotal wall time: {total:.0f} s with --jobs {args.jobs}")
     (args.results / "summary.json").write_text(
         json.dumps(

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,19 +55,26 @@ def test_runner_compares_procstart_with_the_stdlib(tmp_path: Path) -> None:
     assert not [owner for owner in summary["left_in_dev_shm"] if owner.endswith("procstart")]
 
 
-@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs /dev/shm")
-def test_a_file_left_in_dev_shm_is_put_down_to_the_run_that_named_it() -> None:
+def _run_suite_module() -> Any:
     sys.path.insert(0, str(HERE))
     try:
         import run_suite
     finally:
         sys.path.remove(str(HERE))
+    return run_suite
+
+
+def _tagged(run_suite: Any, run: Any) -> Path:
+    """A file named as ``run``'s semaphores are (``sem.mp-3.99-spawn-procstart-...``)."""
+    return Path("/dev/shm") / f"sem{run_suite.semprefix(run).replace('/', '.')}-t{os.getpid()}"
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs /dev/shm")
+def test_a_file_left_in_dev_shm_is_put_down_to_the_run_that_named_it() -> None:
+    run_suite = _run_suite_module()
     runs = [run_suite.Run("python", "3.99", "spawn", side) for side in run_suite.SIDES]
     before = run_suite.shm_entries()
-    made = [
-        Path("/dev/shm") / f"sem{run_suite.semprefix(runs[1]).replace('/', '.')}-t{os.getpid()}",
-        Path("/dev/shm") / f"psm_runsuite{os.getpid()}",
-    ]
+    made = [_tagged(run_suite, runs[1]), Path("/dev/shm") / f"psm_runsuite{os.getpid()}"]
     try:
         for path in made:
             path.write_bytes(b"")
@@ -74,9 +82,57 @@ def test_a_file_left_in_dev_shm_is_put_down_to_the_run_that_named_it() -> None:
     finally:
         for path in made:
             path.unlink(missing_ok=True)
-    assert found["3.99 spawn procstart"] == [made[0].name]
-    assert made[1].name in found["unattributed"]
-    assert "3.99 spawn stdlib" not in found
+    assert found[runs[1]] == [made[0].name]
+    assert made[1].name in found[None]
+    assert runs[0] not in found
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs /dev/shm")
+def test_a_file_procstarts_side_leaves_fails_the_run_and_the_stdlibs_is_removed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run_suite = _run_suite_module()
+    stdlib, mine = (run_suite.Run("python", "3.99", "fork", side) for side in run_suite.SIDES)
+    before = run_suite.shm_entries()
+    theirs, ours = _tagged(run_suite, stdlib), _tagged(run_suite, mine)
+    try:
+        theirs.write_bytes(b"")
+        ours.write_bytes(b"")
+        status, by_owner = run_suite.report_leftovers([stdlib, mine], before, settle=0.5)
+        assert not theirs.exists()  # the stdlib side's: removed
+        assert ours.exists()  # procstart's: kept, for whoever looks into it
+    finally:
+        theirs.unlink(missing_ok=True)
+        ours.unlink(missing_ok=True)
+    printed = capsys.readouterr().out
+    assert status == 1
+    assert (
+        f"left in /dev/shm by 3.99 fork procstart: 1 (procstart's side: a leak, fails the run): "
+        f"{ours.name}" in printed
+    )
+    assert (
+        f"left in /dev/shm by 3.99 fork stdlib: 1 (the stdlib side's; removed): {theirs.name}"
+        in printed
+    )
+    assert by_owner == {"3.99 fork stdlib": [theirs.name], "3.99 fork procstart": [ours.name]}
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs /dev/shm")
+def test_only_the_stdlib_sides_files_leave_the_run_passing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run_suite = _run_suite_module()
+    stdlib, mine = (run_suite.Run("python", "3.99", "fork", side) for side in run_suite.SIDES)
+    before = run_suite.shm_entries()
+    theirs = _tagged(run_suite, stdlib)
+    try:
+        theirs.write_bytes(b"")
+        status, by_owner = run_suite.report_leftovers([stdlib, mine], before, settle=0.5)
+    finally:
+        theirs.unlink(missing_ok=True)
+    assert status == 0
+    assert by_owner == {"3.99 fork stdlib": [theirs.name]}
+    assert "procstart" not in capsys.readouterr().out
 
 
 _LOAD_GENERATED = r"""
