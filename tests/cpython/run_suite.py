@@ -166,6 +166,8 @@ class Run:
     side: str
     outcomes: dict[str, str] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
+    #: test id -> (began, ended), wall clock: which test made a leftover file
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     status: str = "ok"  # ok, timeout, crashed (exit code)
@@ -245,6 +247,11 @@ def run_one(run: Run, workdir: Path, timeout: float, names: list[str]) -> Run:
             # a test's records (one per failing subtest, then its own) each
             # carry the seconds since it began: the last is the whole
             run.durations[test_id] = max(run.durations.get(test_id, 0.0), item.get("seconds", 0.0))
+            if "at" in item:
+                began = min(
+                    item["at"] - item.get("seconds", 0.0), run.spans.get(test_id, (1e18,))[0]
+                )
+                run.spans[test_id] = (began, item["at"])
             previous = run.outcomes.get(test_id)
             if previous is None or _RANK[item["outcome"]] > _RANK[previous]:
                 run.outcomes[test_id] = item["outcome"]
@@ -286,6 +293,25 @@ def leftovers(runs: list[Run], before: set[str]) -> dict[Run | None, list[str]]:
     return found
 
 
+def made_during(run: Run | None, name: str) -> str:
+    """The test of ``run`` that was running when ``/dev/shm/name`` was made ("" if none)."""
+    try:
+        made = (SHM / name).stat().st_mtime  # a semaphore's file is written once, at sem_open
+    except OSError:
+        return ""
+    if run is None:
+        return ""
+    for test_id, (began, ended) in run.spans.items():
+        if began - 0.05 <= made <= ended + 0.05:
+            return test_id
+    return ""
+
+
+def _with_test(run: Run | None, name: str) -> str:
+    during = made_during(run, name)
+    return f"{name} (made during {during})" if during else name
+
+
 def owner_label(run: Run | None) -> str:
     """``3.11 spawn procstart`` for a run, ``unattributed`` for None."""
     return "unattributed" if run is None else f"{run.version} {run.method} {run.side}"
@@ -313,6 +339,8 @@ def report_leftovers(
         left = leftovers(runs, before)
     status = 0
     for owner, names in left.items():
+        # the test that was running when each file was made (read before removing)
+        shown = [_with_test(owner, name) for name in names[:10]]
         note = ""
         if owner is not None and owner.side == "procstart":
             status = 1
@@ -322,8 +350,7 @@ def report_leftovers(
             for name in names:
                 (SHM / name).unlink(missing_ok=True)
         print(
-            f"\nleft in /dev/shm by {owner_label(owner)}: {len(names)}{note}: "
-            + ", ".join(names[:10])
+            f"\nleft in /dev/shm by {owner_label(owner)}: {len(names)}{note}: " + ", ".join(shown)
         )
     return status, {owner_label(owner): names for owner, names in left.items()}
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,8 @@ def test_a_file_procstarts_side_leaves_fails_the_run_and_the_stdlibs_is_removed(
     stdlib, mine = (run_suite.Run("python", "3.99", "fork", side) for side in run_suite.SIDES)
     before = run_suite.shm_entries()
     theirs, ours = _tagged(run_suite, stdlib), _tagged(run_suite, mine)
+    now = time.time()
+    mine.spans = {"A.test_earlier": (now - 60, now - 30), "A.test_now": (now - 5, now + 30)}
     try:
         theirs.write_bytes(b"")
         ours.write_bytes(b"")
@@ -108,7 +111,7 @@ def test_a_file_procstarts_side_leaves_fails_the_run_and_the_stdlibs_is_removed(
     assert status == 1
     assert (
         f"left in /dev/shm by 3.99 fork procstart: 1 (procstart's side: a leak, fails the run): "
-        f"{ours.name}" in printed
+        f"{ours.name} (made during A.test_now)" in printed
     )
     assert (
         f"left in /dev/shm by 3.99 fork stdlib: 1 (the stdlib side's; removed): {theirs.name}"
