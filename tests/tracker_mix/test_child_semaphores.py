@@ -8,6 +8,9 @@
   which a child terminated as it starts leaves the file in ``/dev/shm`` with
   no tracker knowing of it (CPython's suite, ``TestSyncManagerTypes.test_pool``,
   left one that way on procstart's side).
+- A ``SIGTERM`` in what is left of that window (the register call) ends the
+  child only once the name is registered: nothing is left once the root
+  exits. The stdlib's child can leave the file there.
 - A Lock that the re-imported main module of an exec'd child makes is
   unlinked when that child exits, and nothing warns: the stdlib's spawn child
   keeps the finalizers it made itself (``SpawnProcess._after_fork`` does
@@ -26,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from .mixlib import SHM, clean_env, last_json, run_python
+from .mixlib import SHM, clean_env, last_json, run_python, wait_until
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -148,3 +151,70 @@ def test_a_lock_made_by_a_spawn_childs_main_module_is_unlinked_when_the_child_ex
         results[side] = last_json(result.stdout)
     expected = {"exitcode": 0, "left after the child exited": False}
     assert results == {"stdlib": expected, "procstart": expected}, json.dumps(results)
+
+
+#: argv = method, channel; the child's next named semaphore stays made but not
+#: yet registered for 2 s (a slow moment put in by the test), and the root
+#: SIGTERMs it then
+TERMINATED_IN_THE_WINDOW = """
+import json, os, signal, sys, time
+import multiprocessing
+import procstart
+
+METHOD, CHANNEL = sys.argv[1:3]
+
+
+def make_a_lock_slowly(conn):
+    import _multiprocessing
+
+    made = _multiprocessing.SemLock
+
+    def slow(*args):
+        semlock = made(*args)  # the file exists from here
+        conn.send(semlock.name)
+        time.sleep(2)  # ... and the name is registered only after this
+        return semlock
+
+    slow._rebuild = made._rebuild
+    slow.SEM_VALUE_MAX = made.SEM_VALUE_MAX
+    _multiprocessing.SemLock = slow
+    from multiprocessing import synchronize
+
+    synchronize.Lock(ctx=multiprocessing.get_context("spawn"))
+    conn.send("registered")
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    ctx = procstart.get_context(METHOD)
+    if CHANNEL == "queue":
+        ctx.SimpleQueue()  # the root runs a stdlib tracker: children report there
+    here, there = ctx.Pipe()
+    proc = ctx.Process(target=make_a_lock_slowly, args=(there,))
+    proc.start()
+    name = here.recv() if here.poll(60) else None
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.join(30)
+    print(json.dumps({"name": name, "exitcode": proc.exitcode}))
+"""
+
+
+@pytest.mark.parametrize("channel", ["queue", "pipe"])
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_child_terminated_between_making_a_semaphore_and_registering_it_leaves_nothing(
+    tmp_path: Path, method: str, channel: str
+) -> None:
+    # the stdlib's child dies at once and leaves the file to nobody; procstart's
+    # holds the signal until the name is registered, and the tracker unlinks it
+    (tmp_path / "main.py").write_text(TERMINATED_IN_THE_WINDOW)
+    result = run_python(["main.py", method, channel], env=clean_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    got = last_json(result.stdout)
+    assert got["exitcode"] == -15, got
+    assert got["name"], got
+    path = SHM / f"sem.{got['name'].lstrip('/')}"
+    try:
+        # the tracker cleans once the root has exited (procstart's within 1 s)
+        assert wait_until(lambda: not path.exists(), 10), f"{path.name} left in /dev/shm"
+    finally:
+        path.unlink(missing_ok=True)

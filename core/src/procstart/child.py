@@ -43,7 +43,7 @@ CHILD_MODULES = (
     "procstart._names",
     "procstart._process",
     "procstart._stdlib_tracker",
-    "procstart._semlock_names",
+    "procstart._semlock_window",
     "procstart._childinfo",
     "procstart.importhook",
     "procstart._fds",
@@ -362,9 +362,9 @@ def import_main(
         _import_main_from_path(main_path, shipped)
     # a fork server preloading the main module arms itself here (its children
     # inherit that); a child armed in prepare()
-    from . import _semlock_names
+    from . import _semlock_window
 
-    _semlock_names.arm()
+    _semlock_window.arm()
 
 
 def _apply_environment(prep: Preparation) -> None:
@@ -441,9 +441,9 @@ def prepare(prep: Preparation, inherited: list[int]) -> None:
 
     if HANDLE_KEY in _handles:
         _attach_stdlib_tracker(_handles[HANDLE_KEY])
-    from . import _semlock_names
+    from . import _semlock_window
 
-    _semlock_names.arm()  # a semaphore's name reaches a tracker as in the stdlib
+    _semlock_window.arm()  # named semaphores registered before a signal can end us
     _run_child_setup(prep)
 
 
