@@ -165,12 +165,17 @@ class Run:
     method: str
     side: str
     outcomes: dict[str, str] = field(default_factory=dict)
-    durations: dict[str, float] = field(default_factory=dict)
-    #: test id -> (began, ended), wall clock: which test made a leftover file
+    #: test id -> (began, ended), wall clock: how long it took, and which test
+    #: made a leftover file
     spans: dict[str, tuple[float, float]] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     status: str = "ok"  # ok, timeout, crashed (exit code)
+
+    def duration(self, test_id: str) -> float:
+        """Seconds ``test_id`` took (0 if it did not run)."""
+        began, ended = self.spans.get(test_id, (0.0, 0.0))
+        return ended - began
 
 
 def python_version(python: str) -> str:
@@ -245,13 +250,10 @@ def run_one(run: Run, workdir: Path, timeout: float, names: list[str]) -> Run:
             item = json.loads(line)
             test_id = _short_id(item["id"])
             # a test's records (one per failing subtest, then its own) each
-            # carry the seconds since it began: the last is the whole
-            run.durations[test_id] = max(run.durations.get(test_id, 0.0), item.get("seconds", 0.0))
-            if "at" in item:
-                began = min(
-                    item["at"] - item.get("seconds", 0.0), run.spans.get(test_id, (1e18,))[0]
-                )
-                run.spans[test_id] = (began, item["at"])
+            # carry the seconds since it began and when they were written
+            ended = item["at"]
+            began = run.spans.get(test_id, (ended - item["seconds"],))[0]
+            run.spans[test_id] = (began, ended)
             previous = run.outcomes.get(test_id)
             if previous is None or _RANK[item["outcome"]] > _RANK[previous]:
                 run.outcomes[test_id] = item["outcome"]
@@ -295,11 +297,11 @@ def leftovers(runs: list[Run], before: set[str]) -> dict[Run | None, list[str]]:
 
 def made_during(run: Run | None, name: str) -> str:
     """The test of ``run`` that was running when ``/dev/shm/name`` was made ("" if none)."""
+    if run is None:
+        return ""
     try:
         made = (SHM / name).stat().st_mtime  # a semaphore's file is written once, at sem_open
     except OSError:
-        return ""
-    if run is None:
         return ""
     for test_id, (began, ended) in run.spans.items():
         if began - 0.05 <= made <= ended + 0.05:
@@ -452,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
                 last = detail[-1] if detail else mine.outcomes.get(test_id, "not run")
                 print(f"  {test_id}: {mine.outcomes.get(test_id, 'not run')}: {last[:150]}")
             slower = sorted(
-                ((mine.durations.get(t, 0.0) - took, t) for t, took in stdlib.durations.items()),
+                ((mine.duration(t) - stdlib.duration(t), t) for t in stdlib.spans),
                 reverse=True,
             )[:5]
             slowest = [f"{t} +{d:.1f}s" for d, t in slower if d > 1]
