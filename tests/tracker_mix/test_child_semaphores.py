@@ -36,8 +36,30 @@ pytestmark = [
     pytest.mark.skipif(not SHM.is_dir(), reason="needs /dev/shm"),
 ]
 
+#: put before a program: ``around_sem_open(callback)`` has every named semaphore
+#: made after it call ``callback(semlock)`` once its file exists, before its
+#: name is registered; it returns the real constructor (to put back)
+AROUND_SEM_OPEN = """
+def around_sem_open(callback):
+    import _multiprocessing
+
+    made = _multiprocessing.SemLock
+
+    def watched(*args):
+        semlock = made(*args)
+        callback(semlock)
+        return semlock
+
+    watched._rebuild = made._rebuild
+    watched.SEM_VALUE_MAX = made.SEM_VALUE_MAX
+    _multiprocessing.SemLock = watched
+    return made
+"""
+
 #: the program both sides run: argv = side, method, when synchronize is first imported
-LOADED_AT_SEM_OPEN = """
+LOADED_AT_SEM_OPEN = (
+    AROUND_SEM_OPEN
+    + """
 import json, sys
 import multiprocessing
 import procstart
@@ -51,17 +73,10 @@ def probe(conn):
     # what sys.modules holds at the moment the semaphore's file exists
     import _multiprocessing
 
-    made = _multiprocessing.SemLock
     seen = {}
-
-    def watching(*args):
-        semlock = made(*args)
-        seen["loaded"] = "multiprocessing.resource_tracker" in sys.modules
-        return semlock
-
-    watching._rebuild = made._rebuild
-    watching.SEM_VALUE_MAX = made.SEM_VALUE_MAX
-    _multiprocessing.SemLock = watching
+    made = around_sem_open(
+        lambda semlock: seen.update(loaded="multiprocessing.resource_tracker" in sys.modules)
+    )
     from multiprocessing import synchronize
 
     lock = synchronize.Lock(ctx=multiprocessing.get_context("spawn"))  # named: registered
@@ -79,6 +94,7 @@ if __name__ == "__main__":
     proc.join(60)
     print(json.dumps({"exitcode": proc.exitcode, **(got or {"nothing": True})}))
 """
+)
 
 
 @pytest.mark.parametrize("first_import", ["main", "target"])
@@ -156,7 +172,9 @@ def test_a_lock_made_by_a_spawn_childs_main_module_is_unlinked_when_the_child_ex
 #: argv = method, channel; the child's next named semaphore stays made but not
 #: yet registered for 2 s (a slow moment put in by the test), and the root
 #: SIGTERMs it then
-TERMINATED_IN_THE_WINDOW = """
+TERMINATED_IN_THE_WINDOW = (
+    AROUND_SEM_OPEN
+    + """
 import json, os, signal, sys, time
 import multiprocessing
 import procstart
@@ -165,19 +183,9 @@ METHOD, CHANNEL = sys.argv[1:3]
 
 
 def make_a_lock_slowly(conn):
-    import _multiprocessing
-
-    made = _multiprocessing.SemLock
-
-    def slow(*args):
-        semlock = made(*args)  # the file exists from here
-        conn.send(semlock.name)
-        time.sleep(2)  # ... and the name is registered only after this
-        return semlock
-
-    slow._rebuild = made._rebuild
-    slow.SEM_VALUE_MAX = made.SEM_VALUE_MAX
-    _multiprocessing.SemLock = slow
+    # the file exists when the callback runs; the name is registered only
+    # after its 2 s sleep
+    around_sem_open(lambda semlock: (conn.send(semlock.name), time.sleep(2)))
     from multiprocessing import synchronize
 
     synchronize.Lock(ctx=multiprocessing.get_context("spawn"))
@@ -197,6 +205,7 @@ if __name__ == "__main__":
     proc.join(30)
     print(json.dumps({"name": name, "exitcode": proc.exitcode}))
 """
+)
 
 
 @pytest.mark.parametrize("channel", ["queue", "pipe"])
