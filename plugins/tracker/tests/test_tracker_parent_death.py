@@ -8,6 +8,9 @@ nothing left. For every installed start method.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -213,3 +216,66 @@ def test_a_launch_after_the_tracker_died_hands_children_a_new_one(
     err = parent.stderr()
     assert err.count("died; started a new one") == 1, err
     assert len(parent.warnings()) == 1, err
+
+
+KILLED_AT_ONCE = """
+if __name__ == "__main__":
+    import procstart_tracker
+
+    folder = tempfile.mkdtemp(prefix="pst-at-once-")
+    procstart.register_resource("folder", folder)  # starts the tracker, sends REG
+    report({"folder": folder, "tracker_pid": procstart_tracker.status()["pid"]})
+    die()  # before the tracker's interpreter is up: it finds no root to watch
+"""
+
+
+def test_a_root_killed_before_its_tracker_started_still_has_its_resources_cleaned(
+    tmp_path: Path,
+) -> None:
+    # the root sends no start time on Linux: the tracker reads it while the
+    # root is its parent, and a tracker whose parent is already someone else
+    # (reparented: the root died) takes the root for gone
+    parent = run_parent(tmp_path, KILLED_AT_ONCE, "fork", "at-once", expect_kill=True)
+    folder = Path(parent.info["folder"])
+    took = wait_until(lambda: not folder.exists(), DEADLINE)
+    assert took is not None, parent.stderr()
+    record_timing("root SIGKILLed as its tracker starts -> folder gone", took)
+    warnings = parent.warnings()
+    assert len(warnings) == 1 and str(folder) in warnings[0], parent.stderr()
+    assert "parent process" in warnings[0] and "died" in warnings[0], warnings
+
+
+def test_a_tracker_whose_parent_is_not_the_root_takes_the_root_for_gone(tmp_path: Path) -> None:
+    # the guard against a reused pid now that the root sends no start time: a
+    # tracker reads the root's while the root is its parent; here "the root"
+    # is a live stranger (this test started the tracker), so the tracker must
+    # act as after the root's death and clean at once what a dead process held
+    from procstart_tracker import _client, _wire
+
+    stranger = subprocess.Popen(["sleep", "60"])
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid names no process: what it registered is orphaned
+    folder = tmp_path / "held-by-the-dead"
+    folder.mkdir()
+    read_fd, write_fd = os.pipe()
+    journal = os.memfd_create("test-journal")
+    os.write(write_fd, _wire.encode_message("REG", ended.pid, "folder", str(folder)))
+    args = [
+        sys.executable, "-S", "-c", _client._BOOT,
+        str(_client.TRACKER_PIPE_FD), str(stranger.pid), "-",
+        "0",  # children-die-with-parent off: this test process holds the pipe too
+        str(_client.TRACKER_JOURNAL_FD), str(os.getsid(0)), "--", *sys.path,
+    ]  # fmt: skip
+    tracker = _client._spawn_tracker(args, read_fd, journal)
+    os.close(read_fd)
+    os.close(journal)
+    try:
+        took = wait_until(lambda: not folder.exists(), 10)
+        assert took is not None, "the tracker took its parent's stranger for the root"
+        assert alive(stranger.pid)
+    finally:
+        os.close(write_fd)  # end of file: the tracker exits
+        stranger.kill()
+        stranger.wait()
+        _pid, status = os.waitpid(tracker, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

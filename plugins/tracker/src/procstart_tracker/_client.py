@@ -105,19 +105,16 @@ def may_start() -> bool:
 
 
 def _own_create_time() -> float | None:
-    """This process's start time as psutil reports it (the tracker compares them).
+    """This process's start time for the tracker's command line; None where it reads it.
 
-    Read from ``/proc`` on Linux (importing psutil in the root would cost it
-    ~2 MiB and make every fork slower); psutil elsewhere.
+    With ``/proc`` (Linux) the tracker reads the root's start time itself when
+    it starts, while the root is provably its parent (``_server.main``): the
+    root then skips reading ``/proc/stat``, which costs a short program about
+    0.1 ms. Elsewhere psutil says it here (the tracker compares them to guard
+    against a reused pid).
     """
-    try:
-        with open("/proc/self/stat", "rb") as fh:
-            ticks = int(fh.read().rpartition(b")")[2].split()[19])  # field 22: starttime
-        with open("/proc/stat", "rb") as fh:
-            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        pass
+    if os.path.exists("/proc/self/stat"):
+        return None
     try:
         import psutil
 
@@ -650,6 +647,11 @@ class Client:
         stopped, checked and ended now instead: a caller reading the
         program's stderr to its end (the tracker holds it) waited for that
         start-up, up to a few milliseconds after a short program's exit.
+        The root does not wait for the killed tracker to be torn down (about
+        half a millisecond): that happens while the interpreter finalizes,
+        and the zombie is reaped once the root has exited (by its parent's
+        reaper: init, or a subreaper), as the stdlib's tracker is (a program
+        never waits for it at exit; checked in 3.11.7 and 3.13.0).
         Called under the lock; True if the tracker was ended.
         """
         pid, started = self.spawned, self._spawned_at
@@ -680,8 +682,7 @@ class Client:
             if time.monotonic() - started < DRAIN_EVERY and _unread(self.read_fd) == (
                 self.announced
             ):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+                os.kill(pid, signal.SIGKILL)  # not waited for: see above
                 self.spawned = None
                 ended = True
                 if os.environ.get("PROCSTART_TRACKER_DEBUG"):
