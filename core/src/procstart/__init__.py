@@ -13,9 +13,8 @@ Pool, Manager, ProcessPoolExecutor(mp_context=...) and friends accept it.
 
 from __future__ import annotations
 
-import importlib
-
 from ._submodules import SUBMODULES as _SUBMODULES
+from ._submodules import import_module as _module
 from ._submodules import install as _install_submodule_aliases
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a spawned child would import typing
@@ -116,11 +115,11 @@ def __getattr__(name: str) -> Any:
             _default_context = DefaultContext()
         return getattr(_default_context, name)
     if name in _SUBMODULES:
-        return importlib.import_module(f"procstart.{name}")
+        return _module(f"procstart.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'procstart' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_module(module), name)
     globals()[name] = value
     return value
 

@@ -58,10 +58,10 @@ def run_child_setup(refs: Iterable[Any], info: ChildInfo) -> None:
     """
     for ref in refs:
         if isinstance(ref, str):
-            import importlib
+            from ._submodules import import_module
 
             module_name, _, qualname = ref.partition(":")
-            target: Any = importlib.import_module(module_name)
+            target: Any = import_module(module_name)
             if not qualname:
                 target.procstart_child_setup(info=info)
                 continue

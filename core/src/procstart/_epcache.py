@@ -73,9 +73,9 @@ class CachedEntryPoint:
 
     def load(self) -> object:
         """Import the module and follow the attribute path (as ``EntryPoint.load``)."""
-        import importlib
+        from ._submodules import import_module
 
-        obj: object = importlib.import_module(self.module)
+        obj: object = import_module(self.module)
         for part in filter(None, self.attr.split(".")):
             obj = getattr(obj, part)
         return obj

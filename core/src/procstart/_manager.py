@@ -595,13 +595,13 @@ class Plugins:
 
     def load_snapshot(self, snapshot: list[tuple[str, str, str, str]]) -> None:
         """Register the plugins a parent listed, importing each by reference."""
-        import importlib
+        from ._submodules import import_module
 
         loaded: list[tuple[Any, str, str, str, str]] = []
         for name, ref, dist, version in snapshot:
             module_name, _, attr = ref.partition(":")
             try:
-                obj: Any = importlib.import_module(module_name.strip())
+                obj: Any = import_module(module_name.strip())
                 for part in filter(None, attr.strip().split(".")):
                     obj = getattr(obj, part)
             except Exception as exc:  # noqa: BLE001 - reported like any broken plugin
@@ -977,10 +977,10 @@ def _function_ref(func: Any) -> str | None:
 
 def _resolve(ref: str) -> Any:
     """The object ``"module:qualname"`` names (importing the module)."""
-    import importlib
+    from ._submodules import import_module
 
     module_name, _, qualname = ref.partition(":")
-    found: Any = importlib.import_module(module_name)
+    found: Any = import_module(module_name)
     for part in qualname.split("."):
         found = getattr(found, part)
     return found

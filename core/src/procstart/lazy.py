@@ -9,8 +9,9 @@ that a child importing one of their modules does not pay for the rest.
 
 from __future__ import annotations
 
-import importlib
 import sys
+
+from ._submodules import import_module
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: children import this module
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def attach(
         module = names.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, package), name)
+        value = getattr(import_module(module, package), name)
         vars(sys.modules[package])[name] = value
         return value
 

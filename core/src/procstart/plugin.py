@@ -27,7 +27,7 @@ only for what it touches.
 
 from __future__ import annotations
 
-import importlib
+from ._submodules import import_module
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: children import this module
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def __getattr__(name: str) -> Any:
         module, attribute = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'procstart.plugin' has no attribute {name!r}") from None
-    loaded = importlib.import_module(module)
+    loaded = import_module(module)
     value = loaded if not attribute else getattr(loaded, attribute)
     globals()[name] = value
     return value
