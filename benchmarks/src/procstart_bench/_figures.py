@@ -41,6 +41,11 @@ SAMPLES, QUICK_SAMPLES = 5, 3
 START_SAMPLES, QUICK_START_SAMPLES = 20, 5
 #: rounds of the one-child program per round of the run (one sample each)
 PROGRAM_ROUNDS = 5
+#: rounds of the tracker's share and the untimed fork join per round of the
+#: run: their targets are a few hundredths of a millisecond on ~1.5 ms, and
+#: with 6 rounds of 20 samples three runs of one commit read the fork share
+#: anywhere from -0.15 to +0.52 ms
+FINE_ROUNDS = 3
 COUNTS, QUICK_COUNTS = (1, 8, 64), (1, 8)
 SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"), (100 << 20, "100 MB"))
 QUICK_SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"))
@@ -61,12 +66,15 @@ def _warm(
     forms: tuple[str, ...] = FORMS,
     many: bool = False,
     methods: tuple[str, ...] | None = None,
+    fine: bool = False,
 ) -> Figure:
     """Rows ``method[, param], form``: warm processes of ``name`` per column.
 
     ``many``: :data:`START_SAMPLES` per process instead of :data:`SAMPLES`;
-    ``methods``: only these of the plan's methods.
+    ``methods``: only these of the plan's methods; ``fine``: :data:`FINE_ROUNDS`
+    times the run's rounds (not in a quick run).
     """
+    rounds = plan.rounds * FINE_ROUNDS if fine and not plan.quick else None
     if many:
         samples = QUICK_START_SAMPLES if plan.quick else START_SAMPLES
     else:
@@ -84,7 +92,7 @@ def _warm(
                     report, _ = plan.worker(name, contender, form, samples, 1, extra)
                     return report.pop("samples"), report
 
-                plan.alternate(figure, row, columns(method), take)
+                plan.alternate(figure, row, columns(method), take, rounds=rounds)
     return figure
 
 
@@ -133,9 +141,12 @@ def untimed(plan: Plan) -> Figure:
         [SECONDS],
         how="as start+join, warm, but join() without a timeout: the stdlib then waits "
         "with waitpid, as procstart always does; with a timeout the stdlib first waits "
-        "on a selector where procstart polls the one fd.",
+        f"on a selector where procstart polls the one fd. {FINE_ROUNDS} times the "
+        "run's rounds: the target is a ratio of 1.0.",
     )
-    return _warm(plan, figure, "untimed", plan.lineup.columns, many=True, methods=("fork",))
+    return _warm(
+        plan, figure, "untimed", plan.lineup.columns, many=True, methods=("fork",), fine=True
+    )
 
 
 def tracker(plan: Plan) -> Figure:
@@ -147,7 +158,8 @@ def tracker(plan: Plan) -> Figure:
         [SECONDS],
         how=f"warm start+join of procstart with every plugin and with {lineup.tracker} "
         "left out (PROCSTART_DISABLE_PLUGINS in the second process: the same autoload "
-        "path minus the tracker); the ratio is with / without.",
+        "path minus the tracker); the ratio is with / without. "
+        f"{FINE_ROUNDS} times the run's rounds: the target is +0.05 ms.",
         baseline="no tracker",
     )
 
@@ -156,7 +168,7 @@ def tracker(plan: Plan) -> Figure:
         with_all = lineup.procstart(method)
         return [with_all] if without is None else [with_all, without]
 
-    return _warm(plan, figure, "tracker", columns, many=True)
+    return _warm(plan, figure, "tracker", columns, many=True, fine=True)
 
 
 def cold(plan: Plan) -> Figure:
