@@ -20,6 +20,9 @@ module; the import system then stamps our spec on it, which ``exec_module``
 undoes, so ``multiprocessing.X.__spec__`` stays the stdlib's (checked with
 CPython 3.10.13, 3.11.7, 3.12.1 and 3.13.0: ``_init_module_attrs`` sets
 ``__spec__`` unconditionally and the other attributes only when missing).
+
+:func:`import_module` is here too, as the one other thing about importing
+that ``import procstart`` needs: the core's lazy imports go through it.
 """
 
 from __future__ import annotations
