@@ -193,20 +193,6 @@ def _start_time(pid: int) -> float | None:
 _NO_PROCESS = -1.0
 
 
-def _root_start_time(root_pid: int) -> float:
-    """The root's start time, read by the tracker (the root sends none on Linux).
-
-    The root starts its tracker itself (``posix_spawn``), so while this
-    process's parent is ``root_pid`` that pid names the root; once the parent
-    is another process, the root has died and the pid may name a stranger:
-    :data:`_NO_PROCESS` then makes the root count as gone.
-    """
-    if os.getppid() != root_pid:
-        return _NO_PROCESS
-    seen = _start_time(root_pid)
-    return _NO_PROCESS if seen is None else seen
-
-
 def _runs_stdlib_tracker(pid: int) -> bool:
     """``/proc`` version of :func:`_is_stdlib_tracker` (no psutil)."""
     try:
@@ -855,8 +841,11 @@ def main(argv: list[str]) -> None:
     quiet_signals()
     fd, root_pid = int(argv[0]), int(argv[1])
     root_ctime = float(argv[2]) if argv[2] != "-" else None
-    if root_ctime is None and _PROC_STAT:
-        root_ctime = _root_start_time(root_pid)
+    if root_ctime is None and _PROC_STAT and os.getppid() != root_pid:
+        # the root sends no start time on Linux: Tracker reads it from /proc,
+        # which names the root only while the root is our parent (it started
+        # us). Reparented, the root has died and its pid may be a stranger's
+        root_ctime = _NO_PROCESS
     die_with_parent = argv[3] == "1"
     journal = int(argv[4]) if len(argv) > 4 else None
     root_sid = int(argv[5]) if len(argv) > 5 else None
