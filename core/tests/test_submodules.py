@@ -10,7 +10,7 @@ import sys
 import pytest
 from tests.conftest import run_python
 
-from procstart._submodules import SUBMODULES
+from procstart._submodules import SUBMODULES, import_module
 
 #: what this Python's multiprocessing has (must match the alias list exactly)
 STDLIB_SUBMODULES = sorted(m.name for m in pkgutil.iter_modules(multiprocessing.__path__))
@@ -152,3 +152,13 @@ def test_shared_memory_through_procstart_in_a_child(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["spawn 0 abc", "forkserver 0 abc", "fork 0 abc"]
+
+
+def test_import_module_resolves_relative_names_and_names_a_missing_package() -> None:
+    # the core's lazy imports go through it instead of importlib.import_module
+    import procstart.plugin
+
+    assert import_module(".plugin", "procstart") is procstart.plugin
+    assert import_module("..plugin", "procstart._submodules") is procstart.plugin
+    with pytest.raises(TypeError, match=r"the relative module name '\.plugin' needs a package"):
+        import_module(".plugin")
