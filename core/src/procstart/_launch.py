@@ -9,7 +9,7 @@ from multiprocessing import process
 from multiprocessing.process import BaseProcess
 
 from . import _context, _manager, _stdlib_tracker
-from ._request import LaunchRequest, share_setup
+from ._request import LaunchRequest
 from ._types import InheritedHandle
 
 TYPE_CHECKING = False
@@ -74,7 +74,7 @@ _recipes: dict[str, _Recipe] = {}
 def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLike:
     """Start ``process_obj`` with ``method_name``, its class's method, or the default."""
     method_name = method_name or getattr(type(process_obj), "_procstart_method", None)
-    registry = _manager.plugins()
+    registry = _manager._plugins or _manager.plugins()  # no call once loaded
     recipe = _recipes.get(method_name) if method_name is not None else None
     # kept while the plugins stay the same (the registry and its generation)
     if (
@@ -100,7 +100,8 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
         )
     if recipe.child_setup:  # a new request's list is empty already
-        share_setup(request, recipe.child_setup)  # copied only if something reads it
+        # shared: the request copies it only if something reads child_setup
+        request._setup = recipe.child_setup
     popen = recipe.launcher(request)
     for callback in _after_launch:
         callback(request, popen)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
     from ._types import InheritedHandle, StartMethod
 
-__all__ = ["LaunchRequest", "setup_refs", "share_setup"]
+__all__ = ["LaunchRequest"]
 
 
 class LaunchRequest:
@@ -41,7 +41,9 @@ class LaunchRequest:
     env: dict[str, str]
     options: dict[str, Any]
     #: ``child_setup``'s value: a list, or the start method's tuple shared by
-    #: its launches until something reads ``child_setup`` (see :func:`setup_refs`)
+    #: its launches until something reads ``child_setup``. The core sets and reads
+    #: it directly (``_launch.launch``, ``forked.ForkedChild.for_request``): read
+    #: as stored, the same tuple for every launch that kept its method's setup
     _setup: list[Any] | tuple[Any, ...]
 
     def __init__(  # noqa: PLR0917 - positional as the dataclass's fields were
@@ -84,22 +86,3 @@ class LaunchRequest:
         return all(getattr(self, name) == getattr(other, name) for name in self._fields)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
-
-
-def share_setup(request: LaunchRequest, refs: tuple[Any, ...]) -> None:
-    """Give ``request`` the start method's setup ``refs`` without copying them.
-
-    The core does it for every launch: ``child_setup`` makes the request's
-    own list only when something reads it (a hook wrapper, a launcher that
-    sends the list), so a fork launch that only checks it allocates nothing.
-    """
-    request._setup = refs
-
-
-def setup_refs(request: LaunchRequest) -> list[Any] | tuple[Any, ...]:
-    """``request.child_setup``'s items, as stored: read-only use, nothing copied.
-
-    The same tuple object for every launch that kept its method's setup, so a
-    launcher can cache what it derives from it by identity (``procstart.forked``).
-    """
-    return request._setup

@@ -26,7 +26,7 @@ import sys
 
 from . import _settings
 from ._childinfo import ChildInfo, run_child_setup
-from ._request import LaunchRequest, setup_refs
+from ._request import LaunchRequest
 from ._resolution import Resolution
 
 TYPE_CHECKING = False
@@ -103,7 +103,7 @@ class ForkedChild:
     @classmethod
     def for_request(cls, request: LaunchRequest) -> ForkedChild | None:
         """The plan for the child of ``request``, built in the parent (None: no work)."""
-        handles, env, setup = request.handles, request.env, setup_refs(request)
+        handles, env, setup = request.handles, request.env, request._setup
         if setup is _empty_in_copy and not handles and not env:
             return None  # the usual fork launch: the method's setup, all inherited
         if setup:
