@@ -127,3 +127,20 @@ if __name__ == "__main__":
     assert out[1] == 0
     assert out[0]["read"] == ""
     assert out[0]["devnull"] is True
+
+
+def test_a_closed_reader_is_never_a_childs_stdin() -> None:
+    # the parent (some code of the program) closed the reader itself: the
+    # check before the fork sees it, and the child gets the stdlib's own
+    out = _json_lines(
+        """
+from procstart_fork import _stdin
+
+if __name__ == "__main__":
+    fork = procstart.get_context("fork")
+    run(fork)
+    _stdin._reader.close()
+    print(json.dumps(run(fork)))
+"""
+    )
+    assert out == [EXPECTED, 0]

@@ -14,7 +14,8 @@ A child ends up as the stdlib leaves it: ``sys.stdin`` a UTF-8 text reader
 of ``os.devnull`` that does not close its fd, the previous stdin closed,
 ``None`` left alone. If the reader's fd is no longer ``os.devnull`` (the
 parent closed fds it did not open, and the number was reused), or the
-reader was closed, the child falls back to the stdlib's own function.
+reader was closed (both checked in the parent before each fork), the
+child falls back to the stdlib's own function.
 
 CPython internals: ``multiprocessing.util._close_stdin`` is private; it is
 replaced in the child only, for the one call ``_bootstrap`` makes, and that
@@ -45,14 +46,29 @@ _usable = True
 
 
 def prepare() -> bool:
-    """In the parent, before ``fork()``: open the reader on first use; False if none.
+    """In the parent, before ``fork()``: True if the child can take the reader.
+
+    Opens it on first use; afterwards checks that it is open and its fd still
+    ``os.devnull``. Checked here rather than in the child: each page a fork
+    child writes is a copy of its parent's, and a launch's parent has often
+    written the pages of these objects already (the ``fstat`` of another
+    check, say).
 
     >>> prepare()  # doctest: +SKIP
     True
     """
+    reader = _reader
+    if reader is None:
+        return _open()
+    try:
+        st = os.fstat(reader.fileno())
+    except (OSError, ValueError):  # ValueError: the reader was closed
+        return False
+    return (st.st_dev, st.st_ino) == _identity
+
+
+def _open() -> bool:
     global _reader, _identity, _usable
-    if _reader is not None:
-        return True
     if not _usable:
         return False
     try:
@@ -85,7 +101,7 @@ def _close_stdin_with_reader() -> None:
     reader = _reader
     if sys.stdin is None:
         return
-    if reader is None or reader.closed or not _still_devnull(reader):
+    if reader is None:  # prepare() checked it in the parent, just before the fork
         _original()
         return
     if sys.stdin is reader:  # a fork child's own fork child: already in place
@@ -95,11 +111,3 @@ def _close_stdin_with_reader() -> None:
     except (OSError, ValueError):
         pass
     sys.stdin = reader
-
-
-def _still_devnull(reader: TextIO) -> bool:
-    try:
-        st = os.fstat(reader.fileno())
-    except (OSError, ValueError):
-        return False
-    return (st.st_dev, st.st_ino) == _identity
