@@ -101,7 +101,7 @@ def procstart_inherited_handles(
     object gets :data:`ROUTE_ATTR` (True: its stdlib objects report here),
     except on a fork launch's fast path (the child decides from what it
     inherits, ``_stdlib_routing._decide``); the parent announces the child once the launch returns
-    (:func:`_announce`, an ``after_launch`` callback). No launch wrapper, and
+    (``Client.announce_launch``, an ``after_launch`` callback). No launch wrapper, and
     a fork child does no tracker work at all. A remote method's children (a
     cluster) run on other hosts: nothing to track.
     """
@@ -110,7 +110,8 @@ def procstart_inherited_handles(
     if method.inherits_all_fds and _forks_from == os.getpid() and client.holds_pipe():
         # a fork copy holds the pipe already: nothing to start, nothing to
         # pass, no mark (the child decides its routing from what it inherits).
-        # The tracker's life is checked here, before the fork (see _announce)
+        # The tracker's life is checked here, before the fork (see
+        # Client.announce_launch)
         client.check_alive()
         return ()
     if not supported() or method.remote:
@@ -143,25 +144,8 @@ _forks_from = 0
 def _arm() -> None:
     """Once per launching process: announce children, route where procstart started."""
     client.publish_token()  # a child (not the root) got it from its parent already
-    plugin.after_launch(_announce)
+    plugin.after_launch(client.announce_launch)
     arm_stdlib_routing()
-
-
-def _announce(request: plugin.LaunchRequest, popen: plugin.PopenLike) -> None:
-    """After a launch, in the parent: ``HELLO <child pid>`` (one non-blocking write).
-
-    The tracker learns the child's pid even if the child outlives this
-    process; the child writes nothing. A parent killed between ``fork()`` and
-    this write leaves a child the tracker was not told about: the tracker
-    finds it by the pipe it holds (``_server``'s look for strays). Nothing
-    else happens here: after a fork each page the parent writes is a
-    copy-on-write fault (about 5 us against 2 us before it, measured), and
-    the parent's work there lengthens a start+join as much as work before
-    the fork does; so the tracker's life is checked before the launch.
-    """
-    pid = getattr(popen, "pid", None)
-    if pid and not request.method.remote:
-        client.announce(pid)  # one write; queued only when the pipe is full
 
 
 @plugin.hookimpl
