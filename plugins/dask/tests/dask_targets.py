@@ -142,3 +142,11 @@ def set_and_notify(cond: Any, state: Any) -> None:
     with cond:
         state.value = 1
         cond.notify_all()
+
+
+def hold(gate: str, started: str, timeout: float) -> None:
+    """A plain Dask task: occupy this worker's one thread until ``gate`` is set."""
+    from distributed import Event, Queue
+
+    Queue(started).put(os.getpid())
+    Event(gate).wait(timeout)

@@ -91,6 +91,43 @@ def test_terminate_and_kill_reach_a_busy_remote_child(ctx: Any) -> None:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
 
 
+def test_start_does_not_wait_for_a_busy_cluster_to_start_the_child(ctx: Any) -> None:
+    # A remote child's pid waits until a worker has started it, so nothing on
+    # the launch path may ask for it: procstart-tracker's announcement of
+    # each child (an after_launch callback, armed by the local launch first)
+    # and procstart-launchlog's log line (a launch wrapper) both run on every
+    # launch, of any method. Every worker thread is busy until the gate
+    # opens, and start() must return before that.
+    from distributed import Event, Queue
+
+    import procstart_dask
+
+    local = "fork" if "fork" in procstart.get_all_start_methods() else "spawn"
+    _run(procstart.get_context(local), int)
+    client = procstart_dask.client()
+    threads = sum(client.nthreads().values())
+    gate = Event(f"procstart-test-gate-{os.getpid()}", client=client)
+    started = Queue(f"procstart-test-started-{os.getpid()}", client=client)
+    busy = [
+        client.submit(t.hold, gate.name, started.name, WAIT, pure=False) for _ in range(threads)
+    ]
+    proc = ctx.Process(target=int)
+    returned = threading.Event()
+    starter = threading.Thread(target=lambda: (proc.start(), returned.set()), daemon=True)
+    try:
+        for _ in busy:
+            started.get(timeout=WAIT)  # every worker thread is held now
+        starter.start()
+        assert returned.wait(30), "start() waited for a worker to start the child"
+    finally:
+        gate.set()
+    for future in busy:
+        future.result(timeout=WAIT)
+    starter.join(WAIT)
+    proc.join(WAIT)
+    assert proc.exitcode == 0
+
+
 def test_more_children_than_worker_threads_all_run_at_once(ctx: Any) -> None:
     # each child waits for the others: with 2 worker threads this completes only
     # if children do not hold a thread each (as local processes do not)

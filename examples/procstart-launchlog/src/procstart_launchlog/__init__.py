@@ -83,12 +83,14 @@ def procstart_launch(
         if path is not None:
             _record(path, entry)
         raise
-    entry.update(ms=round((time.perf_counter() - started) * 1e3, 3), pid=popen.pid)
+    # a remote child's pid waits until a worker has started it: never read here
+    pid = None if request.method.remote else popen.pid
+    entry.update(ms=round((time.perf_counter() - started) * 1e3, 3), pid=pid)
     logger.info(
-        "%s child %s (pid %d) started in %.1f ms",
+        "%s child %s (pid %s) started in %.1f ms",
         entry["method"],
         entry["name"],
-        popen.pid,
+        "not yet known: remote" if pid is None else pid,
         entry["ms"],
     )
     if path is not None:

@@ -614,11 +614,15 @@ class Client:
         against 2 us before it, measured), and the parent's work there
         lengthens a start+join as much as work before the fork does; so the
         tracker's life is checked before the launch. Queued only when the
-        pipe is full. A remote method's children (a cluster) are not announced.
+        pipe is full. A remote method's children (a cluster) are not announced,
+        and their ``popen.pid`` is never read (it waits until a worker has
+        started the child: the launch would wait for the cluster).
         """
+        if request.method.remote:  # first: its pid waits until a worker started it
+            return
         pid = getattr(popen, "pid", None)
         fd = self.fd
-        if not pid or fd is None or request.method.remote:
+        if not pid or fd is None:
             return
         line = b"HELLO %d\n" % pid  # always valid: no need for the encoder
         try:
