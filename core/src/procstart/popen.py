@@ -126,11 +126,7 @@ class ChildPopen:
         if owned is not None:
             self.__owned = None
             if owned[0] == os.getpid():
-                for fd in owned[1]:  # close_fds, inline: this runs for every child
-                    try:  # noqa: SIM105 - see close_fds
-                        os.close(fd)
-                    except OSError:
-                        pass
+                close_fds(*owned[1])
 
     def __del__(self) -> None:
         # late in interpreter shutdown a module may be gone: nothing to do then
