@@ -9,7 +9,7 @@ from multiprocessing.process import BaseProcess
 import procstart.plugin as psp
 from procstart.plugin import ChildPopen, ForkedChild, close_fds, fork_atexit
 
-from . import _stdin
+from . import _collect, _stdin
 
 
 class ForkPopen(ChildPopen):
@@ -28,6 +28,7 @@ class ForkPopen(ChildPopen):
         plan = ForkedChild.for_request(request)
         child_atexit = fork_atexit.RUNS_CHILD_ATEXIT
         stdin_ready = _stdin.prepare()
+        _collect.run_due_collection()  # here, not in the child: see _collect
         parent_r, child_w = os.pipe()
         try:
             child_r, parent_w = os.pipe()
