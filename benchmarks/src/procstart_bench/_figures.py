@@ -39,13 +39,20 @@ SAMPLES, QUICK_SAMPLES = 5, 3
 #: for warm start+join, whose differences are tenths of a millisecond: the
 #: median of 5 samples per process moved by 10-20% from run to run
 START_SAMPLES, QUICK_START_SAMPLES = 20, 5
+#: warm start+join only: starts taken and dropped after the settle. The
+#: settle lets the CPUs idle, and the first starts after it ran slower in
+#: every column, the stdlib's too, falling for about ten starts (the median
+#: of each sample position over a run's processes): the samples were half
+#: in that slope and half after it, and their median moved with the mix
+REWARM = 10
 #: rounds of the one-child program per round of the run (one sample each)
 PROGRAM_ROUNDS = 5
 #: rounds of the tracker's share and the untimed fork join per round of the
 #: run: their targets are a few hundredths of a millisecond on ~1.5 ms, and
 #: with 6 rounds of 20 samples three runs of one commit read the fork share
-#: anywhere from -0.15 to +0.52 ms
-FINE_ROUNDS = 3
+#: anywhere from -0.15 to +0.52 ms; with 18 rounds, from -0.12 to +0.23 ms
+#: (the machine's speed drifts by a fifth over minutes: more rounds average it)
+FINE_ROUNDS = 5
 COUNTS, QUICK_COUNTS = (1, 8, 64), (1, 8)
 SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"), (100 << 20, "100 MB"))
 QUICK_SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"))
@@ -70,9 +77,10 @@ def _warm(
 ) -> Figure:
     """Rows ``method[, param], form``: warm processes of ``name`` per column.
 
-    ``many``: :data:`START_SAMPLES` per process instead of :data:`SAMPLES`;
-    ``methods``: only these of the plan's methods; ``fine``: :data:`FINE_ROUNDS`
-    times the run's rounds (not in a quick run).
+    ``many``: :data:`START_SAMPLES` per process instead of :data:`SAMPLES`,
+    after up to :data:`REWARM` starts dropped; ``methods``: only these of the
+    plan's methods; ``fine``: :data:`FINE_ROUNDS` times the run's rounds (not
+    in a quick run).
     """
     rounds = plan.rounds * FINE_ROUNDS if fine and not plan.quick else None
     if many:
@@ -83,6 +91,8 @@ def _warm(
         if methods is not None and method not in methods:
             continue
         for label, extra in params(method) if params else [("", {})]:
+            if many and not plan.quick:
+                extra = {**extra, "rewarm": str(REWARM)}
             for form in forms:
                 row = figure.row(method, ", ".join(filter(None, (label, form))))
 
@@ -128,7 +138,9 @@ def start(plan: Plan) -> Figure:
         [SECONDS],
         how="Process(target=int).start(); join(timeout), in a fresh process per column "
         "and round that imports only its library, after one warm-up start (so a fork "
-        f"server or tracker is already up); {START_SAMPLES} samples per process.",
+        "server or tracker is already up), a settle and up to "
+        f"{REWARM} more starts dropped (the first starts after the settle are slower "
+        f"in every column); {START_SAMPLES} samples per process.",
     )
     return _warm(plan, figure, "start", plan.lineup.columns, many=True)
 

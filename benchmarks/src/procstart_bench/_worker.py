@@ -282,6 +282,9 @@ def sample_uss(ctx: Any, params: dict[str, str], state: dict[str, Any]) -> Sampl
 #: seconds between the warm-up and the samples (a server's interpreter start-up
 #: would otherwise compete for the CPUs with the first samples)
 WARM_SETTLE = 0.3
+#: seconds the dropped starts after the settle may take at most (a few of
+#: spawn's, ten of fork's)
+REWARM_BUDGET = 0.1
 
 BEGIN = "@@procstart-bench-child-begin@@"
 END = "@@procstart-bench-child-end@@"
@@ -364,6 +367,13 @@ def run(argv: list[str]) -> dict[str, Any]:
             # what the warm-up started (a fork server, a tracker) finishes its own
             # start-up before the samples: warm means up and idle, for every column
             time.sleep(WARM_SETTLE)
+            # the settle let the CPUs idle: the first samples after it are slower
+            # for every column; those the figure asks to drop are taken and dropped
+            deadline = time.perf_counter() + REWARM_BUDGET
+            for _ in range(int(params.get("rewarm", "0"))):
+                sampler(ctx, params, state)
+                if time.perf_counter() > deadline:
+                    break
         for _ in range(samples):
             out.append(sampler(ctx, params, state))
     foreign = _foreign(column)
