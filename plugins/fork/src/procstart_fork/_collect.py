@@ -51,6 +51,8 @@ def run_due_collection() -> None:
         return
     # tracked objects kept alive together: the count passes the threshold
     # and the interpreter collects (at once on 3.11 and older, at the loop's
-    # next check on 3.12+); two more than needed, so that a check follows
-    spare: list[list[None]] = [[] for _ in range(max(due_in, 0) + 2)]
+    # next check on 3.12+); two more than needed, so that a check follows.
+    # Sets, not lists: an empty list may come from the list free list, which
+    # the count does not see (sets have none on 3.10 to 3.13)
+    spare: list[set[None]] = [set() for _ in range(max(due_in, 0) + 2)]
     del spare
