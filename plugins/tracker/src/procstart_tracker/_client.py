@@ -741,4 +741,18 @@ class Client:
 
 
 client = Client()
-atexit.register(client.at_exit)
+
+
+def _at_exit() -> None:
+    """``client.at_exit``, registered as a plain function.
+
+    Not the bound method: a fork child on 3.13+ clears the atexit list it
+    inherited (as ``multiprocessing``'s fork does), and freeing a bound
+    method writes to three objects (the method, the client, the function),
+    each a copy-on-write fault in every child; a function only loses a
+    reference (two faults fewer per child, ``perf`` on 3.13).
+    """
+    client.at_exit()
+
+
+atexit.register(_at_exit)
