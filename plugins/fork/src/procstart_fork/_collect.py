@@ -2,10 +2,10 @@
 
 The collector counts tracked objects allocated since its last collection of
 the youngest generation, and collects when the count passes its threshold
-(700 by default, 2000 on 3.13). A fork child inherits that count. If the child's own
-start and exit allocate enough to pass it (about 10 to 30 objects for a
-``Process(target=int)`` on 3.11 to 3.13, measured), the collection runs in
-the child. It walks every object of the youngest generation, the parent's
+(700 by default, 2000 on 3.13). A fork child inherits that count. If the
+child's own start and exit allocate enough to pass it (about 10 to 30
+objects for a ``Process(target=int)`` on 3.11 to 3.13, measured), the
+collection runs in the child. It walks every object of the youngest generation, the parent's
 included, and writes to each one's header; each page it writes is a
 copy-on-write fault. Measured with ``perf`` on 3.11, such a child took 760
 page faults instead of 340, and twice the time.
@@ -38,7 +38,7 @@ def run_due_collection() -> None:
     >>> import gc
     >>> keep = []
     >>> while gc.get_count()[0] < gc.get_threshold()[0] - 5:
-    ...     keep.append([])
+    ...     keep.append(set())
     >>> run_due_collection()
     >>> gc.get_count()[0] < gc.get_threshold()[0] - 5
     True
