@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +38,15 @@ def run_python(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter (a real, separate parent process)."""
     return run_command([python, "-c", textwrap.dedent(code)], cwd=cwd, env=env, timeout=timeout)
+
+
+def last_json_line(result: subprocess.CompletedProcess[str]) -> Any:
+    """What a program that exited 0 printed on its last line, parsed as JSON.
+
+    A failed program fails the test with its stderr.
+    """
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def run_script(

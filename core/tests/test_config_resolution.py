@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_python
+from tests.conftest import last_json_line, run_python
 
 SHOW = """
 import json, procstart
@@ -50,8 +50,7 @@ def project(tmp_path: Path) -> Path:
 
 def _resolve(cwd: Path, site: Path, env: dict[str, str] | None = None, code: str = "") -> dict:
     result = run_python(code + SHOW, cwd=cwd, env={"PYTHONPATH": str(site), **(env or {})})
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return last_json_line(result)
 
 
 def test_pyproject_found_from_a_nested_folder(project: Path, site: Path) -> None:

@@ -10,10 +10,9 @@ the cache is not "too fresh to trust".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tests.conftest import run_python
+from tests.conftest import last_json_line, run_python
 from tests.fake_dists import age, install
 
 PROVIDES = """
@@ -76,8 +75,7 @@ def _run(tmp_path: Path, site: Path, code: str, *args: str, **env: str) -> dict:
         cwd=app,
         env={"PYTHONPATH": str(site), "PROCSTART_CACHE_DIR": str(tmp_path / "cache"), **env},
     )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return last_json_line(result)
 
 
 def test_a_method_asked_for_by_name_loads_only_its_provider_and_per_launch_plugins(

@@ -10,12 +10,11 @@ that the cache is not "too fresh to trust".
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_script
+from tests.conftest import last_json_line, run_script
 from tests.fake_dists import PAST, age, install
 
 import procstart
@@ -64,8 +63,7 @@ def _run(tmp_path: Path, site: Path, code: str, *args: str, **env: str) -> dict:
             **env,
         },
     )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return last_json_line(result)
 
 
 @pytest.fixture

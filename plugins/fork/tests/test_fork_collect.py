@@ -12,11 +12,10 @@ collections there.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
-from tests.conftest import run_python
+from tests.conftest import last_json_line, run_python
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork")
 
@@ -85,8 +84,7 @@ def child_collections(ctx):
 
 def _run(code: str) -> dict:
     result = run_python(SETUP + code)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return last_json_line(result)
 
 
 def test_a_due_collection_runs_in_the_parent_not_in_the_child() -> None:

@@ -10,11 +10,10 @@ Real fork children, each program in its own interpreter.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
-from tests.conftest import run_python
+from tests.conftest import last_json_line, run_python
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork")
 
@@ -58,8 +57,7 @@ EXPECTED = {
 
 def _json_lines(code: str) -> dict:
     result = run_python(REPORT + code)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return last_json_line(result)
 
 
 def test_a_fork_child_sees_the_stdin_a_stdlib_fork_child_sees() -> None:
