@@ -5,9 +5,9 @@ the youngest generation, and collects when the count passes its threshold
 (700 by default, 2000 on 3.13). A fork child inherits that count. If the
 child's own start and exit allocate enough to pass it (about 10 to 30
 objects for a ``Process(target=int)`` on 3.11 to 3.13, measured), the
-collection runs in the child. It walks every object of the youngest generation, the parent's
-included, and writes to each one's header; each page it writes is a
-copy-on-write fault. Measured with ``perf`` on 3.11, such a child took 760
+collection runs in the child. It walks every object of the youngest
+generation, the parent's included, and writes to each one's header; each
+page it writes is a copy-on-write fault. Measured with ``perf`` on 3.11, such a child took 760
 page faults instead of 340, and twice the time.
 
 When the collection is due within :data:`MARGIN_FRACTION` of the
