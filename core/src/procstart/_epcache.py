@@ -59,7 +59,15 @@ _HEADER = "procstart-entry-points 4"
 #: folder entries that make a folder a place distributions are installed
 _METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
-__all__ = ["CachedEntryPoint", "Facts", "entry_points", "facts", "record_facts"]
+__all__ = [
+    "CachedEntryPoint",
+    "Facts",
+    "cache_folder",
+    "digest",
+    "entry_points",
+    "facts",
+    "record_facts",
+]
 
 
 class CachedEntryPoint:
@@ -150,28 +158,39 @@ def _script_folder_has_metadata() -> bool:
         return False
 
 
-def _cache_file() -> str | None:
+def cache_folder() -> str | None:
+    """The folder procstart's caches live in; None when ``PROCSTART_ENTRY_POINT_CACHE=0``.
+
+    Also used by :mod:`procstart._table_cache` (the ``[tool.procstart]`` answers).
+    """
     if os.environ.get(CACHE_ENV, "").strip().lower() in {"0", "false", "no", "off"}:
         return None
     folder = os.environ.get(CACHE_DIR_ENV)
     if not folder:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         folder = os.path.join(base, "procstart")
+    return folder
+
+
+def _cache_file() -> str | None:
+    folder = cache_folder()
+    if folder is None:
+        return None
     if not all(isinstance(entry, str) for entry in sys.path):
         return None
     # one file per interpreter and installation, whatever the script's folder
     # (sys.path[0]): a program run from another folder reads the same file
     key = "\0".join([sys.executable, sys.version, *sys.path[_first_installed() :]])
-    return os.path.join(folder, f"entry-points-{_digest(key.encode('utf-8', 'surrogatepass'))}.txt")
+    return os.path.join(folder, f"entry-points-{digest(key.encode('utf-8', 'surrogatepass'))}.txt")
 
 
-def _digest(data: bytes) -> str:
+def digest(data: bytes) -> str:
     """64-bit FNV-1a of ``data`` as 16 hex digits (a file name, not a secret).
 
     Pure Python: ``zlib`` or ``hashlib`` would be one more import (0.3 ms)
     in every program, for a few hundred bytes.
 
-    >>> _digest(b"")
+    >>> digest(b"")
     'cbf29ce484222325'
     """
     value = 0xCBF29CE484222325

@@ -988,10 +988,10 @@ def _resolve(ref: str) -> Any:
 
 def _signature(eps: list[Any]) -> str:
     """Names the set of entry points loaded: a launch plan is true of that set only."""
-    from ._epcache import _digest
+    from ._epcache import digest
 
     listed = "\0".join(f"{ep.name}={ep.value}" for ep in eps)
-    return _digest(listed.encode("utf-8", "surrogatepass"))
+    return digest(listed.encode("utf-8", "surrogatepass"))
 
 
 #: LaunchPlan fields the cache writes as references (the others: _encode_fields)

@@ -3,7 +3,9 @@
 The table is read from the nearest ``pyproject.toml`` walking up from the
 current directory, stopping at a ``.git`` folder or at the first file that
 holds the table. Reading happens once per process (:func:`project_config`);
-a child never reads the file: its parent hands it the table.
+a child never reads the file: its parent hands it the table. Each file's
+answer is cached until the file changes (:mod:`procstart._table_cache`), so
+a program whose project file did not change parses no TOML.
 
 Every mistake is a :class:`procstart.ConfigError` (a ``ValueError``) naming
 the file, the dotted key and the value; only a key that no installed plugin
@@ -67,6 +69,25 @@ def _load_toml(path: str) -> dict[str, Any]:
         raise _error(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+def _procstart_table(path: str) -> Any:
+    """``tool.procstart`` of the TOML file ``path`` (None: not there), cached by the file.
+
+    See :mod:`procstart._table_cache`: a program whose project file has not
+    changed reads a small cache file instead of importing ``tomllib``.
+    """
+    from . import _table_cache
+
+    known, table = _table_cache.cached_table(path)
+    if known:
+        return table
+    key = _table_cache.file_key(path)  # before reading: a change meanwhile is seen next time
+    data = _load_toml(path)
+    tool = data.get("tool", {})
+    table = tool.get("procstart") if isinstance(tool, dict) else None
+    _table_cache.keep_table(path, key, table)
+    return table
+
+
 def find_project_config(start: str | Path | None = None) -> ProjectConfig:
     """Find the nearest ``pyproject.toml`` holding ``[tool.procstart]``.
 
@@ -79,9 +100,7 @@ def find_project_config(start: str | Path | None = None) -> ProjectConfig:
     while True:
         candidate = os.path.join(folder, "pyproject.toml")
         if os.path.isfile(candidate):
-            data = _load_toml(candidate)
-            tool = data.get("tool", {})
-            table = tool.get("procstart") if isinstance(tool, dict) else None
+            table = _procstart_table(candidate)
             if table is not None:
                 if not isinstance(table, dict):
                     raise _error(
