@@ -202,6 +202,32 @@ class Plan:
                 row.checks[contender.column] = check
 
 
+#: the measured processes run in a project folder, as a user's program does:
+#: a ``pyproject.toml`` that depends on procstart and has no ``[tool.procstart]``
+PROJECT_FILE = """\
+[project]
+name = "bench-app"
+version = "0.1"
+dependencies = ["procstart", "procstart-fork"]
+
+[tool.ruff]
+line-length = 100
+"""
+
+
+def _write_project_file(workdir: Path) -> None:
+    """Make ``workdir`` a project folder, its file as old as a project's usually is.
+
+    procstart reads the nearest ``pyproject.toml`` (its ``[tool.procstart]``
+    table), and keeps the answer while the file is unchanged, except for a
+    file changed in the last two seconds: waiting that long here makes every
+    sample see what a program in an unedited project sees.
+    """
+    (workdir / "pyproject.toml").write_text(PROJECT_FILE)
+    (workdir / ".git").mkdir()  # procstart looks no further up than a repository's root
+    time.sleep(2.5)
+
+
 def select_methods(requested: Sequence[str] | None) -> list[str]:
     """Installed methods, restricted to ``requested`` (in its order)."""
     available = procstart_methods()
@@ -252,6 +278,7 @@ def run(options: Options) -> Results:
         options={**options.as_dict(), "rounds": rounds, "methods": methods, "figures": figures},
     )
     with tempfile.TemporaryDirectory(prefix="procstart-bench-") as workdir:
+        _write_project_file(Path(workdir))
         plan = Plan(
             methods=methods,
             rounds=rounds,
