@@ -114,6 +114,19 @@ def test_samples_and_ratios(quick_fork):
     assert {"procstart", "no tracker"} <= set(tracker["rows"][0]["results"])
 
 
+def test_warm_single_child_samples_count_page_faults(quick_fork):
+    _, data, _ = quick_fork
+    figures = _figures(data)
+    for figure_id in ("start_warm", "start_untimed", "tracker"):
+        for column, metrics in figures[figure_id]["rows"][0]["results"].items():
+            for metric in ("parent_faults", "child_faults"):
+                samples = metrics[metric]["samples"]
+                assert len(samples) == metrics["time"]["n"], (figure_id, column, metric)
+                # a fork parent writes pages after every fork, and the child does before it exits
+                assert all(count > 0 for count in samples), (figure_id, column, metric, samples)
+    assert "parent_faults" not in figures["program"]["rows"][0]["results"]["procstart"]
+
+
 def test_limits_rows(quick_fork):
     _, data, _ = quick_fork
     rows = _figures(data)["limits"]["rows"]

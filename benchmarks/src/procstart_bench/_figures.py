@@ -130,6 +130,14 @@ def limits(plan: Plan) -> Figure:
     return figure
 
 
+#: what the warm single-child figures record besides the time (not shown in the tables)
+FAULTS_NOTE = (
+    "Each sample also counts the minor page faults of the measured process and of "
+    "its reaped children (parent_faults, child_faults in the JSON; fork's child is "
+    "the started one): counts do not drift with the machine's speed."
+)
+
+
 def start(plan: Plan) -> Figure:
     """start + join of a trivial child, warm."""
     figure = Figure(
@@ -140,7 +148,7 @@ def start(plan: Plan) -> Figure:
         "and round that imports only its library, after one warm-up start (so a fork "
         "server or tracker is already up), a settle and up to "
         f"{REWARM} more starts dropped (the first starts after the settle are slower "
-        f"in every column); {START_SAMPLES} samples per process.",
+        f"in every column); {START_SAMPLES} samples per process. {FAULTS_NOTE}",
     )
     return _warm(plan, figure, "start", plan.lineup.columns, many=True)
 
@@ -154,7 +162,7 @@ def untimed(plan: Plan) -> Figure:
         how="as start+join, warm, but join() without a timeout: the stdlib then waits "
         "with waitpid, as procstart always does; with a timeout the stdlib first waits "
         f"on a selector where procstart polls the one fd. {FINE_ROUNDS} times the "
-        "run's rounds: the target is a ratio of 1.0.",
+        f"run's rounds: the target is a ratio of 1.0. {FAULTS_NOTE}",
     )
     return _warm(
         plan, figure, "untimed", plan.lineup.columns, many=True, methods=("fork",), fine=True
@@ -171,7 +179,7 @@ def tracker(plan: Plan) -> Figure:
         how=f"warm start+join of procstart with every plugin and with {lineup.tracker} "
         "left out (PROCSTART_DISABLE_PLUGINS in the second process: the same autoload "
         "path minus the tracker); the ratio is with / without. "
-        f"{FINE_ROUNDS} times the run's rounds: the target is +0.05 ms.",
+        f"{FINE_ROUNDS} times the run's rounds: the target is +0.05 ms. {FAULTS_NOTE}",
         baseline="no tracker",
     )
 
