@@ -131,9 +131,9 @@ def test_what_marshal_cannot_write_is_not_kept(
     key = _table_cache.file_key(path)
     when = datetime.datetime(1979, 5, 27, 7, 32, tzinfo=datetime.timezone.utc)
     _table_cache.keep_table(path, key, {"since": when})
-    assert _table_cache.cached_table(path) == (False, None)
+    assert _table_cache.cached_table(path) == (False, None, key)
     _table_cache.keep_table(path, key, {"n": 1})
-    assert _table_cache.cached_table(path) == (True, {"n": 1})
+    assert _table_cache.cached_table(path) == (True, {"n": 1}, key)
 
 
 def test_a_fresh_file_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,5 +141,6 @@ def test_a_fresh_file_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("PROCSTART_ENTRY_POINT_CACHE", raising=False)
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(NO_TABLE)
-    _table_cache.keep_table(str(pyproject), _table_cache.file_key(str(pyproject)), None)
-    assert _table_cache.cached_table(str(pyproject)) == (False, None)
+    key = _table_cache.file_key(str(pyproject))
+    _table_cache.keep_table(str(pyproject), key, None)
+    assert _table_cache.cached_table(str(pyproject)) == (False, None, key)

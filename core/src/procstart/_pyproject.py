@@ -77,10 +77,10 @@ def _procstart_table(path: str) -> Any:
     """
     from . import _table_cache
 
-    known, table = _table_cache.cached_table(path)
+    # the key is taken before reading: a change meanwhile is seen next time
+    known, table, key = _table_cache.cached_table(path)
     if known:
         return table
-    key = _table_cache.file_key(path)  # before reading: a change meanwhile is seen next time
     data = _load_toml(path)
     tool = data.get("tool", {})
     table = tool.get("procstart") if isinstance(tool, dict) else None

@@ -20,7 +20,7 @@ value ``marshal`` cannot write (a TOML date or time) is read every time;
 a file that is not valid TOML is never kept (the error is raised every time).
 
     >>> cached_table("/no/such/pyproject.toml")  # doctest: +SKIP
-    (False, None)
+    (False, None, None)
 """
 
 from __future__ import annotations
@@ -60,15 +60,16 @@ def _cache_file(path: str) -> str | None:
     return os.path.join(folder, f"table-{_epcache.digest(path.encode('utf-8', 'surrogatepass'))}")
 
 
-def cached_table(path: str) -> tuple[bool, Any]:
-    """``(True, table)`` if the cache knows ``path``'s ``[tool.procstart]`` (None: none).
+def cached_table(path: str) -> tuple[bool, Any, tuple[int, int, int, int, int] | None]:
+    """``(True, table, key)`` if the cache knows ``path``'s ``[tool.procstart]`` (None: none).
 
-    ``(False, None)`` when it must be read from the file.
+    ``(False, None, key)`` when it must be read from the file; ``key`` is
+    :func:`file_key` as found now, for :func:`keep_table` after the read.
     """
     cache = _cache_file(path)
     key = file_key(path)
     if cache is None or key is None:
-        return False, None
+        return False, None, key
     try:
         with open(cache, "rb") as fh:
             # the user's own cache folder (made 0700), as trusted as the entry
@@ -76,7 +77,7 @@ def cached_table(path: str) -> tuple[bool, Any]:
             # read here is ever run, and anything but the record below is ignored
             record = marshal.loads(fh.read())  # noqa: S302
     except (OSError, EOFError, ValueError, TypeError):
-        return False, None
+        return False, None, key
     if (
         type(record) is tuple
         and len(record) == 4
@@ -85,8 +86,8 @@ def cached_table(path: str) -> tuple[bool, Any]:
         and record[2] == key
         and (record[3] is None or type(record[3]) is dict)
     ):
-        return True, record[3]
-    return False, None
+        return True, record[3], key
+    return False, None, key
 
 
 def keep_table(path: str, key: tuple[int, int, int, int, int] | None, table: Any) -> None:
