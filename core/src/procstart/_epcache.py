@@ -67,6 +67,7 @@ __all__ = [
     "entry_points",
     "facts",
     "record_facts",
+    "replace_file",
 ]
 
 
@@ -307,11 +308,22 @@ def _write(
         or any("," in ref or "=" in ref for ref in all_refs)
     ):
         return
+    replace_file(path, text.encode("utf-8"))
+
+
+def replace_file(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all; any error is ignored.
+
+    Written to a temporary name in the same folder (made 0700 if missing),
+    then renamed: concurrent writers each rename a whole file (the last one
+    wins) and a reader never sees part of one. Also used by
+    :mod:`procstart._table_cache`.
+    """
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):

@@ -108,14 +108,4 @@ def keep_table(path: str, key: tuple[int, int, int, int, int] | None, table: Any
         data = marshal.dumps((_HEADER, path, key, table))
     except ValueError:  # a date or time value: read the file each time
         return
-    tmp = f"{cache}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, cache)
-    except OSError:
-        try:  # noqa: SIM105 - contextlib is one more import for every program
-            os.unlink(tmp)
-        except OSError:
-            pass
+    _epcache.replace_file(cache, data)
