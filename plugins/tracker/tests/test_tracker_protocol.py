@@ -16,6 +16,7 @@ from procstart_tracker._protocol import (
     ProtocolError,
     check_name,
     encode_message,
+    parse_hello,
     parse_message,
 )
 from procstart_tracker._server import TrackerState
@@ -94,6 +95,33 @@ def test_fuzz_random_bytes_never_crash_the_parser(data: bytes) -> None:
     except ProtocolError:
         return
     assert message.pid > 0
+
+
+def _hello_lines() -> st.SearchStrategy[bytes]:
+    pids = st.one_of(
+        st.integers(min_value=-5, max_value=2**32).map(lambda n: str(n).encode()),
+        st.sampled_from(
+            [b"", b"0", b"042", b"2147483647", b"2147483648", b"1 ", b" 1", b"\xd9\xa1"]
+        ),
+        st.binary(max_size=12),
+    )
+    heads = st.sampled_from([b"HELLO ", b"HELLO", b"HELLO  ", b"hello ", b"HELL0 ", b""])
+    return st.tuples(heads, pids, st.sampled_from([b"", b" 2", b"\n"])).map(b"".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_hello_lines())
+def test_the_hello_fast_path_accepts_exactly_what_the_parser_does(line: bytes) -> None:
+    """The tracker reads HELLO lines without parse_message: same answer, or none."""
+    try:
+        message = parse_message(line)
+    except ProtocolError:
+        message = None
+    pid = parse_hello(line)
+    if pid is not None:  # a fast answer is the parser's answer
+        assert message == Message("HELLO", pid)
+    elif message is not None:  # the fast path may pass a line on, never a HELLO
+        assert message.op != "HELLO" or line.endswith(b"\n")
 
 
 def _fields() -> st.SearchStrategy[bytes]:

@@ -53,6 +53,7 @@ __all__ = [
     "ProtocolError",
     "check_name",
     "encode_message",
+    "parse_hello",
     "parse_message",
 ]
 
@@ -154,15 +155,37 @@ def _decode(field: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+def _pid_or_none(field: bytes) -> int | None:
+    """``field`` as a pid (``[1-9][0-9]{0,9}``, at most ``MAX_PID``), else None."""
+    # bytes.isdigit is ASCII only
+    if 1 <= len(field) <= 10 and field.isdigit() and field[:1] != b"0":
+        value = int(field)
+        if value <= MAX_PID:
+            return value
+    return None
+
+
 def _parse_pid(field: bytes, what: str) -> int:
-    # ``[1-9][0-9]{0,9}``; bytes.isdigit is ASCII only
-    if not (1 <= len(field) <= 10 and field.isdigit() and field[:1] != b"0"):
+    value = _pid_or_none(field)
+    if value is None:
         text = field.decode("ascii", "replace")
-        raise ProtocolError(f"{what} is not a pid: {text[:20]!r}")
-    value = int(field)
-    if value > MAX_PID:
-        raise ProtocolError(f"{what} out of range: {value}")
+        raise ProtocolError(f"{what} is not a pid (1 to {MAX_PID}): {text[:20]!r}")
     return value
+
+
+def parse_hello(line: bytes) -> int | None:
+    """The child's pid if ``line`` (without its ``\\n``) is a well-formed ``HELLO``; else None.
+
+    The tracker's most common line (one per child), read without building a
+    :class:`Message`. None means "not this fast case": :func:`parse_message`
+    then takes the line, and rejects it with the reason if it is malformed.
+
+    >>> parse_hello(b"HELLO 42"), parse_hello(b"HELLO 042"), parse_hello(b"PING 42")
+    (42, None, None)
+    """
+    if line[:6] != b"HELLO ":
+        return None
+    return _pid_or_none(line[6:])
 
 
 def parse_message(line: bytes) -> Message:
