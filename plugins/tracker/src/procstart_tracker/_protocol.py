@@ -155,21 +155,14 @@ def _decode(field: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _pid_or_none(field: bytes) -> int | None:
-    """``field`` as a pid (``[1-9][0-9]{0,9}``, at most ``MAX_PID``), else None."""
-    # bytes.isdigit is ASCII only
-    if 1 <= len(field) <= 10 and field.isdigit() and field[:1] != b"0":
-        value = int(field)
-        if value <= MAX_PID:
-            return value
-    return None
-
-
 def _parse_pid(field: bytes, what: str) -> int:
-    value = _pid_or_none(field)
-    if value is None:
+    # ``[1-9][0-9]{0,9}``; bytes.isdigit is ASCII only
+    if not (1 <= len(field) <= 10 and field.isdigit() and field[:1] != b"0"):
         text = field.decode("ascii", "replace")
-        raise ProtocolError(f"{what} is not a pid (1 to {MAX_PID}): {text[:20]!r}")
+        raise ProtocolError(f"{what} is not a pid: {text[:20]!r}")
+    value = int(field)
+    if value > MAX_PID:
+        raise ProtocolError(f"{what} out of range: {value}")
     return value
 
 
@@ -185,7 +178,10 @@ def parse_hello(line: bytes) -> int | None:
     """
     if line[:6] != b"HELLO ":
         return None
-    return _pid_or_none(line[6:])
+    try:
+        return _parse_pid(line[6:], "sender")
+    except ProtocolError:  # parse_message says why
+        return None
 
 
 def parse_message(line: bytes) -> Message:
