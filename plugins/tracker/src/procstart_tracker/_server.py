@@ -70,7 +70,7 @@ Key = tuple[str, str]
 
 
 class TrackerState:
-    """What the tracker knows, updated by messages only (no I/O; fuzzable).
+    """What the tracker knows, updated by messages (no I/O; fuzzable).
 
     ``resources`` maps ``(kind, name)`` to the pids holding a reference and
     how many each holds; an ``UNREG`` forgets the resource whoever holds it
@@ -82,7 +82,9 @@ class TrackerState:
         self.resources: dict[Key, dict[int, int]] = {}
         self.types: dict[str, str] = {}
         self.root_exiting = False
-        #: pids procstart started (CHILD, or HELLO: written by the parent after the launch)
+        #: pids procstart started (CHILD, or HELLO: written by the parent after the
+        #: launch); the tracker forgets those that ended holding nothing
+        #: (``Tracker._forget_dead``), so this follows the live tree
         self.started: set[int] = set()
         self.rejected = 0
         self.rejections: list[str] = []
