@@ -662,25 +662,28 @@ class Tracker:
         return pids
 
     # -- pipe -------------------------------------------------------------
-    def drain(self) -> None:
-        """Read and apply everything in the pipe now."""
+    def drain(self) -> int:
+        """Read and apply everything in the pipe now; the number of bytes read."""
+        read = 0
         while not self.eof:
             try:
                 data = os.read(self.fd, 65536)
             except BlockingIOError:
-                return
+                return read
             except OSError as exc:
                 if exc.errno == errno.EINTR:
                     continue
                 self.eof = True
-                return
+                return read
             if not data:
                 self.eof = True
-                return
+                return read
+            read += len(data)
             self._record(data)
             self._note(self.state.feed(data))
             self._report_rejections()
             self.compact()
+        return read
 
     def _report_rejections(self) -> None:
         """Say (once per reason, at most three times) that a malformed line was ignored."""
@@ -754,10 +757,13 @@ class Tracker:
             poller.register(pidfd, select.POLLIN)
         next_snapshot = 0.0
         root_dead = not self._root_alive()
+        quiet = False  # the last read found the pipe empty
         while not root_dead and not self.eof:
-            if poller.poll(DRAIN_EVERY * 1000):
+            if quiet and pidfd is not None:
+                root_dead = self._sleep_while_quiet(pidfd, next_snapshot)
+            elif poller.poll(DRAIN_EVERY * 1000):
                 root_dead = True
-            self.drain()
+            quiet = self.drain() == 0
             if pidfd is None:
                 root_dead = not self._root_alive()
             now = time.monotonic()
@@ -770,6 +776,32 @@ class Tracker:
             os.close(pidfd)
         self.drain()
         return self._after_root(root_dead)
+
+    def _sleep_while_quiet(self, pidfd: int, next_snapshot: float) -> bool:
+        """The pipe was empty at the last read: sleep until a line, the root's death or a snapshot.
+
+        An idle program's tracker then wakes only for the tree's snapshots
+        (every :data:`SNAPSHOT_EVERY` seconds), not every :data:`DRAIN_EVERY`.
+        A line wakes it, and it reads only once :data:`DRAIN_EVERY` has passed
+        since the last read (waiting on the root alone meanwhile): a busy
+        program's children keep writing without waking it per line, as
+        before. True if the root died.
+        """
+        last_read = time.monotonic()
+        either = select.poll()
+        either.register(pidfd, select.POLLIN)
+        either.register(self.fd, select.POLLIN)
+        ready = either.poll(max(0.0, next_snapshot - last_read) * 1000)
+        if any(fd == pidfd for fd, _ in ready):
+            return True
+        if not ready:
+            return False  # a snapshot is due
+        rest = last_read + DRAIN_EVERY - time.monotonic()
+        if rest > 0:
+            root_only = select.poll()
+            root_only.register(pidfd, select.POLLIN)
+            return bool(root_only.poll(rest * 1000))
+        return False
 
     def _root_ends_after_eof(self, poller: select.poll | None) -> bool:
         """The pipe ended before the root was seen dead: wait (bounded) for its death.
