@@ -757,10 +757,15 @@ class Tracker:
             poller.register(pidfd, select.POLLIN)
         next_snapshot = 0.0
         root_dead = not self._root_alive()
+        either = None  # the root's pidfd and the pipe, once the pipe was found empty
         quiet = False  # the last read found the pipe empty
         while not root_dead and not self.eof:
             if quiet and pidfd is not None:
-                root_dead = self._sleep_while_quiet(pidfd, next_snapshot)
+                if either is None:
+                    either = select.poll()
+                    either.register(pidfd, select.POLLIN)
+                    either.register(self.fd, select.POLLIN)
+                root_dead = self._sleep_while_quiet(either, poller, pidfd, next_snapshot)
             elif poller.poll(DRAIN_EVERY * 1000):
                 root_dead = True
             quiet = self.drain() == 0
@@ -777,7 +782,9 @@ class Tracker:
         self.drain()
         return self._after_root(root_dead)
 
-    def _sleep_while_quiet(self, pidfd: int, next_snapshot: float) -> bool:
+    def _sleep_while_quiet(
+        self, either: select.poll, root_only: select.poll, pidfd: int, next_snapshot: float
+    ) -> bool:
         """The pipe was empty at the last read: sleep until a line, the root's death or a snapshot.
 
         An idle program's tracker then wakes only for the tree's snapshots
@@ -785,23 +792,17 @@ class Tracker:
         A line wakes it, and it reads only once :data:`DRAIN_EVERY` has passed
         since the last read (waiting on the root alone meanwhile): a busy
         program's children keep writing without waking it per line, as
-        before. True if the root died.
+        before. ``either`` polls the root's ``pidfd`` and the pipe,
+        ``root_only`` the pidfd alone. True if the root died.
         """
         last_read = time.monotonic()
-        either = select.poll()
-        either.register(pidfd, select.POLLIN)
-        either.register(self.fd, select.POLLIN)
         ready = either.poll(max(0.0, next_snapshot - last_read) * 1000)
         if any(fd == pidfd for fd, _ in ready):
             return True
         if not ready:
             return False  # a snapshot is due
         rest = last_read + DRAIN_EVERY - time.monotonic()
-        if rest > 0:
-            root_only = select.poll()
-            root_only.register(pidfd, select.POLLIN)
-            return bool(root_only.poll(rest * 1000))
-        return False
+        return rest > 0 and bool(root_only.poll(rest * 1000))
 
     def _root_ends_after_eof(self, poller: select.poll | None) -> bool:
         """The pipe ended before the root was seen dead: wait (bounded) for its death.
