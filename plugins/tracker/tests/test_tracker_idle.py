@@ -43,11 +43,10 @@ if __name__ == "__main__":
     time.sleep(0.6)  # started, read the HELLO, took its first look at the tree
     seconds = float(sys.argv[2])
     before = switches(tracker)
+    children = 0
     if sys.argv[1] == "idle":
         time.sleep(seconds)
-        children = 0
     else:  # busy: children start and end all the time
-        children = 0
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             p = ctx.Process(target=int)

@@ -741,30 +741,30 @@ class Tracker:
     def run(self) -> int:
         """Serve until the root dies (or the pipe ends); return the exit code.
 
-        The pipe is read every :data:`DRAIN_EVERY` seconds, not when a line
-        arrives: a launch's write lands in the pipe and wakes nobody (on a
-        busy machine, waking the tracker per child cost the parent its CPU
-        slice). The root's death wakes it at once (pidfd); it then reads
-        everything before acting. The first read comes after a full
+        The pipe is read at most every :data:`DRAIN_EVERY` seconds, not when
+        a line arrives: while children keep coming, a launch's write lands in
+        the pipe and wakes nobody (on a busy machine, waking the tracker per
+        child cost the parent its CPU slice). Only after a read found the
+        pipe empty does a line wake it (:meth:`_sleep_while_quiet`). The
+        root's death wakes it at once (pidfd); it then reads everything
+        before acting. The first read comes after a full
         :data:`DRAIN_EVERY` or the root's death, never sooner: the root's
         quiet exit (``Client._quiet_exit``) counts on it.
         """
         pidfd = self._watch_root()
         self._log(f"watching root {self.root_pid} ({'pidfd' if pidfd is not None else 'polling'})")
         self.log_modules("watch")
-        poller = select.poll()
+        poller = select.poll()  # the root's pidfd
+        either = select.poll()  # the root's pidfd and the pipe
+        either.register(self.fd, select.POLLIN)
         if pidfd is not None:
             poller.register(pidfd, select.POLLIN)
+            either.register(pidfd, select.POLLIN)
         next_snapshot = 0.0
         root_dead = not self._root_alive()
-        either = None  # the root's pidfd and the pipe, once the pipe was found empty
         quiet = False  # the last read found the pipe empty
         while not root_dead and not self.eof:
             if quiet and pidfd is not None:
-                if either is None:
-                    either = select.poll()
-                    either.register(pidfd, select.POLLIN)
-                    either.register(self.fd, select.POLLIN)
                 root_dead = self._sleep_while_quiet(either, poller, pidfd, next_snapshot)
             elif poller.poll(DRAIN_EVERY * 1000):
                 root_dead = True
