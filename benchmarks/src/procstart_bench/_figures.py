@@ -45,16 +45,25 @@ START_SAMPLES, QUICK_START_SAMPLES = 20, 5
 #: of each sample position over a run's processes): the samples were half
 #: in that slope and half after it, and their median moved with the mix
 REWARM = 10
-#: rounds of the one-child program per round of the run (one sample each)
-PROGRAM_ROUNDS = 5
+#: rounds of the one-child program per round of the run (one sample each,
+#: about 0.1 s a process). With 5, a bootstrap over the 30 rounds of the
+#: stored runs put the wall ratio's 95% interval about 0.08x either side of
+#: its median (0.06x to 0.11x), against a target of 1.3x; 30 take about a
+#: minute a run (a quick run takes 2)
+PROGRAM_ROUNDS, QUICK_PROGRAM_ROUNDS = 30, 2
 #: rounds of the tracker's share and the untimed fork join per round of the
 #: run: their targets are a few hundredths of a millisecond on ~1.5 ms, and
 #: with 6 rounds of 20 samples three runs of one commit read the fork share
 #: anywhere from -0.15 to +0.52 ms; with 18 rounds, from -0.12 to +0.23 ms
 #: (the machine's speed drifts by a fifth over minutes: more rounds average it);
 #: with 30 rounds a bootstrap over the rounds of the stored runs still put the
-#: share's 95% interval about 0.1 ms either side of its median
+#: share's 95% interval about 0.1 ms either side of its median, and with 60
+#: still about 0.08 ms
 FINE_ROUNDS = 10
+#: rounds of the tracker's share of fork, the row its target reads, per round
+#: of the run: three times :data:`FINE_ROUNDS` (an interval about 0.05 ms
+#: either side if it narrows as the square root); about a second a process
+SHARE_ROUNDS = 30
 COUNTS, QUICK_COUNTS = (1, 8, 64), (1, 8)
 SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"), (100 << 20, "100 MB"))
 QUICK_SIZES = ((1 << 10, "1 KB"), (10 << 20, "10 MB"))
@@ -75,16 +84,16 @@ def _warm(
     forms: tuple[str, ...] = FORMS,
     many: bool = False,
     methods: tuple[str, ...] | None = None,
-    fine: bool = False,
+    fine: int = 1,
 ) -> Figure:
     """Rows ``method[, param], form``: warm processes of ``name`` per column.
 
     ``many``: :data:`START_SAMPLES` per process instead of :data:`SAMPLES`,
     after up to :data:`REWARM` starts dropped; ``methods``: only these of the
-    plan's methods; ``fine``: :data:`FINE_ROUNDS` times the run's rounds (not
-    in a quick run).
+    plan's methods; ``fine``: that many times the run's rounds (not in a
+    quick run).
     """
-    rounds = plan.rounds * FINE_ROUNDS if fine and not plan.quick else None
+    rounds = plan.rounds * fine if fine > 1 and not plan.quick else None
     if many:
         samples = QUICK_START_SAMPLES if plan.quick else START_SAMPLES
     else:
@@ -167,7 +176,13 @@ def untimed(plan: Plan) -> Figure:
         f"run's rounds: the target is a ratio of 1.0. {FAULTS_NOTE}",
     )
     return _warm(
-        plan, figure, "untimed", plan.lineup.columns, many=True, methods=("fork",), fine=True
+        plan,
+        figure,
+        "untimed",
+        plan.lineup.columns,
+        many=True,
+        methods=("fork",),
+        fine=FINE_ROUNDS,
     )
 
 
@@ -181,7 +196,8 @@ def tracker(plan: Plan) -> Figure:
         how=f"warm start+join of procstart with every plugin and with {lineup.tracker} "
         "left out (PROCSTART_DISABLE_PLUGINS in the second process: the same autoload "
         "path minus the tracker); the ratio is with / without. "
-        f"{FINE_ROUNDS} times the run's rounds: the target is +0.05 ms. {FAULTS_NOTE}",
+        f"{SHARE_ROUNDS} times the run's rounds for fork (the target is +0.05 ms), "
+        f"{FINE_ROUNDS} for the other methods. {FAULTS_NOTE}",
         baseline="no tracker",
     )
 
@@ -190,7 +206,10 @@ def tracker(plan: Plan) -> Figure:
         with_all = lineup.procstart(method)
         return [with_all] if without is None else [with_all, without]
 
-    return _warm(plan, figure, "tracker", columns, many=True, fine=True)
+    for method in plan.methods:  # rows in the plan's order, each with its rounds
+        fine = SHARE_ROUNDS if method == "fork" else FINE_ROUNDS
+        _warm(plan, figure, "tracker", columns, many=True, methods=(method,), fine=fine)
+    return figure
 
 
 def cold(plan: Plan) -> Figure:
@@ -281,7 +300,8 @@ def program(plan: Plan) -> Figure:
 
         columns = plan.lineup.columns("fork", peers=False)
         # one sample per process: many rounds (a 40 ms program moves by a few ms)
-        plan.alternate(figure, row, columns, take, rounds=plan.rounds * PROGRAM_ROUNDS)
+        per_round = QUICK_PROGRAM_ROUNDS if plan.quick else PROGRAM_ROUNDS
+        plan.alternate(figure, row, columns, take, rounds=plan.rounds * per_round)
     return figure
 
 
