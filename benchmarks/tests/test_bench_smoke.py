@@ -114,6 +114,22 @@ def test_samples_and_ratios(quick_fork):
     assert {"procstart", "no tracker"} <= set(tracker["rows"][0]["results"])
 
 
+def test_figures_record_what_one_process_adds(quick_fork):
+    # the bootstrap's rounds: each process's samples, in the order taken
+    _, data, _ = quick_fork
+    figures = _figures(data)
+    assert data["options"]["rounds"] == 1
+    for figure_id, processes in (("start_warm", 1), ("tracker", 1), ("program", 2)):
+        per_process = figures[figure_id]["per_process"]
+        for row in figures[figure_id]["rows"]:
+            for column, metrics in row["results"].items():
+                n = next(iter(metrics.values()))["n"]
+                assert n == processes * per_process, (figure_id, row["param"], column)
+    # a quick run has too few rounds for an interval: none is shown
+    for target in data["targets"]:
+        assert all(check["interval"] is None for check in target["checks"])
+
+
 def test_warm_single_child_samples_count_page_faults(quick_fork):
     _, data, _ = quick_fork
     figures = _figures(data)

@@ -9,6 +9,7 @@ number only if the generated part of the page shows it.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ NAMES = {"3.10", "3.11", "3.12", "3.13", "3.13.8", "3.14", "3.14.1", "3.13.7", "
 pytestmark = pytest.mark.skipif(not SOURCES, reason="no stored run in benchmarks/results/")
 
 
+@functools.cache  # the targets' intervals take a second or two per run
 def _generate() -> str:
     runs = [report.load(path) for path in SOURCES]
     chart = "benchmarks.png" if (PAGE.parent / "benchmarks.png").exists() else None
@@ -54,6 +56,26 @@ def test_every_stored_run_is_on_the_page():
     for path in SOURCES:
         python = report.load(path).environment["python"]
         assert f"### Python {python} (`{path.relative_to(ROOT)}`)" in page
+
+
+def test_the_share_and_the_program_show_their_intervals():
+    # the rows their targets read take enough rounds for one; the page shows it
+    page = PAGE.read_text(encoding="utf-8")
+    for path in SOURCES:
+        run = report.load(path)
+        shown = [
+            check
+            for target in run.targets
+            if target.name.startswith(("the tracker's share", "one-child program"))
+            for check in target.checks
+            if check.unit != "MiB"
+        ]
+        assert len(shown) == 4
+        for check in shown:
+            assert check.interval is not None, (path.name, check.label)
+            low, high = check.interval
+            assert low <= check.value <= high, (path.name, check.label)
+            assert report.show_check(check) in page
 
 
 def test_the_number_check_catches_an_invented_number():

@@ -75,6 +75,19 @@ BEGIN = "@@procstart-bench-child-begin@@"
 END = "@@procstart-bench-child-end@@"
 
 
+def samples_per_process(figure_id: str, quick: bool) -> int:
+    """What each process of ``figure_id`` took, for a run stored without it (0: unknown).
+
+    Runs stored since figures record ``per_process`` in the JSON do not need it.
+
+    >>> samples_per_process("tracker", quick=False), samples_per_process("program", quick=True)
+    (20, 1)
+    """
+    if figure_id in ("start_warm", "start_untimed", "tracker"):
+        return QUICK_START_SAMPLES if quick else START_SAMPLES
+    return 1 if figure_id in ("start_cold", "program") else 0
+
+
 def _warm(
     plan: Plan,
     figure: Figure,
@@ -98,6 +111,7 @@ def _warm(
         samples = QUICK_START_SAMPLES if plan.quick else START_SAMPLES
     else:
         samples = QUICK_SAMPLES if plan.quick else SAMPLES
+    figure.per_process = samples
     for method in plan.methods:
         if methods is not None and method not in methods:
             continue
@@ -223,6 +237,7 @@ def cold(plan: Plan) -> Figure:
         "getting its context (procstart: loading its plugins). The process has imported "
         "none of dataclasses, inspect, typing, json, re, enum, importlib.metadata "
         "before (checked). Interpreter start-up is in neither.",
+        per_process=1,
     )
     for method in plan.methods:
         for form in FORMS:
@@ -289,6 +304,7 @@ def program(plan: Plan) -> Figure:
         how="a fresh interpreter runs `import <library> as mp`, starts and joins one "
         "fork child of Process(target=int), prints its own peak RSS (VmHWM) and exits: "
         "wall time from Popen to exit, and that peak.",
+        per_process=1,
     )
     if "fork" not in plan.methods:
         return figure

@@ -162,6 +162,9 @@ class Figure:
     rows: list[Row] = field(default_factory=list)
     #: the column ratios divide by ("" for none: a figure of one column)
     baseline: str = BASELINE
+    #: samples each measured process adds to its column of a row, in the
+    #: order taken (0: not a whole number): what a round is, for the intervals
+    per_process: int = 0
 
     def row(self, method: str, param: str = "") -> Row:
         """The row of ``method`` / ``param``, created on first use."""
@@ -187,6 +190,7 @@ class Figure:
             "how": self.how,
             "metrics": {m.name: m.unit for m in self.metrics},
             "baseline": self.baseline,
+            "per_process": self.per_process,
             "rows": [row.as_dict(self.metrics, self.baseline) for row in self.rows],
         }
 
@@ -200,6 +204,9 @@ class Check:
     limit: float
     #: how ``value`` and ``limit`` read: "x" (a ratio), "ms" or "MiB" (a difference)
     unit: str = "x"
+    #: ``value``'s 95% bootstrap interval over the row's rounds (``_bootstrap``),
+    #: None where the row has too few rounds; the verdict reads ``value`` only
+    interval: tuple[float, float] | None = None
 
     @property
     def met(self) -> bool | None:
@@ -213,6 +220,7 @@ class Check:
             "value": self.value,
             "limit": self.limit,
             "unit": self.unit,
+            "interval": list(self.interval) if self.interval else None,
             "met": self.met,
         }
 
@@ -274,6 +282,13 @@ class Results:
         }
 
 
+def _per_process(figure_id: str, options: dict[str, Any]) -> int:
+    """A run stored before figures recorded ``per_process``: what its figure took."""
+    from ._figures import samples_per_process
+
+    return samples_per_process(figure_id, bool(options.get("quick")))
+
+
 def results_from_dict(data: dict[str, Any]) -> Results:
     """Rebuild :class:`Results` from ``--json`` output (schema 2)."""
     if data.get("schema") != 2:
@@ -290,6 +305,7 @@ def results_from_dict(data: dict[str, Any]) -> Results:
             [metric(name, unit) for name, unit in raw["metrics"].items()],
             how=raw.get("how", ""),
             baseline=raw.get("baseline", BASELINE),
+            per_process=int(raw.get("per_process") or _per_process(raw["id"], data["options"])),
         )
         for raw_row in raw["rows"]:
             row = figure.row(raw_row["method"], raw_row.get("param", ""))

@@ -1,12 +1,18 @@
 """The targets of issues 11 and 12, each checked in both forms from one run's figures.
 
 A target is met only when every one of its checks is: both forms (script
-and ``-c``), every N, and every condition it names. Medians throughout.
+and ``-c``), every N, and every condition it names. Medians throughout. A
+check of two columns of one row also gets its bootstrap interval over the
+row's rounds where the row has enough of them (:mod:`._bootstrap`): the
+verdict still reads the median, the interval says how firmly.
 """
 
 from __future__ import annotations
 
-from ._model import Check, Results, Row, Target
+from collections.abc import Callable
+
+from . import _bootstrap
+from ._model import BASELINE, SUBJECT, Check, Results, Row, Target
 
 FORMS = ("script", "-c")
 MIB = float(1 << 20)
@@ -38,6 +44,47 @@ def _ratio(
     return row.ratio(metric, over=over) if row else None
 
 
+def _interval(
+    results: Results,
+    figure_id: str,
+    method: str,
+    param: str,
+    metric: str,
+    over: str,
+    statistic: Callable[[float, float], float],
+    scale: float = 1.0,
+) -> tuple[float, float] | None:
+    """The bootstrap interval of procstart's ``statistic`` against ``over`` in one row."""
+    figure = results.figure(figure_id)
+    row = figure.find(method, param) if figure else None
+    if figure is None or row is None:
+        return None
+    mine = row.results.get(SUBJECT, {}).get(metric)
+    theirs = row.results.get(over, {}).get(metric)
+    if mine is None or theirs is None:
+        return None
+    found = _bootstrap.interval(mine.samples, theirs.samples, figure.per_process, statistic)
+    return None if found is None else (found[0] * scale, found[1] * scale)
+
+
+def _ratio_check(
+    results: Results,
+    label: str,
+    figure_id: str,
+    method: str,
+    param: str,
+    limit: float,
+    metric: str = "time",
+) -> Check:
+    """procstart / stdlib of one row's ``metric``, with its interval."""
+    return Check(
+        label,
+        _ratio(results, figure_id, method, param, metric),
+        limit,
+        interval=_interval(results, figure_id, method, param, metric, BASELINE, _bootstrap.ratio),
+    )
+
+
 def _quotient(top: float | None, bottom: float | None) -> float | None:
     return None if top is None or bottom is None or bottom <= 0 else top / bottom
 
@@ -54,10 +101,10 @@ def _fork(results: Results) -> Target:
     raw = _median(results, "limits", "limit", "os.fork() + waitpid", "machine", "time")
     for form in FORMS:
         target.checks.append(
-            Check(f"{form} / stdlib", _ratio(results, "start_warm", "fork", form), 1.0)
+            _ratio_check(results, f"{form} / stdlib", "start_warm", "fork", form, 1.0)
         )
         target.checks.append(
-            Check(f"{form} join() / stdlib", _ratio(results, "start_untimed", "fork", form), 1.0)
+            _ratio_check(results, f"{form} join() / stdlib", "start_untimed", "fork", form, 1.0)
         )
         mine = _median(results, "start_warm", "fork", form, "procstart", "time")
         target.checks.append(Check(f"{form} / raw fork", _quotient(mine, raw), 1.5))
@@ -69,8 +116,17 @@ def _tracker_share(results: Results) -> Target:
     for form in FORMS:
         with_it = _median(results, "tracker", "fork", form, "procstart", "time")
         without = _median(results, "tracker", "fork", form, "no tracker", "time")
+        spread = _interval(
+            results, "tracker", "fork", form, "time", "no tracker", _bootstrap.difference, 1e3
+        )
         target.checks.append(
-            Check(f"{form} with - without", _difference(with_it, without, 1e3), 0.05, "ms")
+            Check(
+                f"{form} with - without",
+                _difference(with_it, without, 1e3),
+                0.05,
+                "ms",
+                interval=spread,
+            )
         )
     return target
 
@@ -79,7 +135,7 @@ def _forkserver(results: Results, form: str, limit: float) -> Target:
     where = "from `-c`" if form == "-c" else "as a script"
     target = Target(f"forkserver warm start+join, {where}", f"<= {limit:.1f}x stdlib")
     target.checks.append(
-        Check(f"{form} / stdlib", _ratio(results, "start_warm", "forkserver", form), limit)
+        _ratio_check(results, f"{form} / stdlib", "start_warm", "forkserver", form, limit)
     )
     return target
 
@@ -90,7 +146,7 @@ def _ratio_in_both_forms(
     """``target`` checks procstart / stdlib of ``figure_id``'s ``method`` row, script and ``-c``."""
     for form in FORMS:
         target.checks.append(
-            Check(f"{form} / stdlib", _ratio(results, figure_id, method, form), limit)
+            _ratio_check(results, f"{form} / stdlib", figure_id, method, form, limit)
         )
     return target
 
@@ -101,7 +157,7 @@ def _program(results: Results) -> Target:
     )
     for form in FORMS:
         target.checks.append(
-            Check(f"{form} wall / stdlib", _ratio(results, "program", "fork", form, "wall"), 1.3)
+            _ratio_check(results, f"{form} wall / stdlib", "program", "fork", form, 1.3, "wall")
         )
         mine = _median(results, "program", "fork", form, "procstart", "peak_rss")
         theirs = _median(results, "program", "fork", form, "stdlib", "peak_rss")

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import _bootstrap
 from ._model import (
     BASELINE,
     COLUMNS,
@@ -81,13 +82,18 @@ def _signed(metric: Metric, value: float) -> str:
 
 
 def show_check(check: Check) -> str:
-    """``-c / stdlib 1.12x (<= 1.00x)``, or a difference in ms / MiB."""
+    """``-c / stdlib 1.12x [1.05, 1.20] (<= 1.00x)``, or a difference in ms / MiB.
+
+    The brackets hold the check's bootstrap interval, where it has one.
+    """
     if check.unit == "x":
         value, limit = _ratio(check.value), f"{check.limit:.2f}x"
+        spread = "" if check.interval is None else "[{:.2f}, {:.2f}]".format(*check.interval)
     else:
         value = "-" if check.value is None else f"{check.value:+.2f} {check.unit}"
         limit = f"{check.limit:+.2f} {check.unit}"
-    return f"{check.label} {value} (<= {limit})"
+        spread = "" if check.interval is None else "[{:+.2f}, {:+.2f}]".format(*check.interval)
+    return f"{check.label} {value}{' ' + spread if spread else ''} (<= {limit})"
 
 
 def verdict(target: Target) -> str:
@@ -241,7 +247,11 @@ def markdown(
         "for a process started from a script file (`script`: children and fork servers "
         "re-import it) and from `python -c` (`-c`: no main file). Each cell is the median "
         "(min-max) of all samples; ratios are median / median (below 1: procstart is "
-        "faster or smaller). A target is met only when all its checks are, in both forms.",
+        "faster or smaller). A target is met only when all its checks are, in both forms. "
+        f"Brackets after a target's value: its {_bootstrap.LEVEL:.0%} bootstrap interval "
+        f"({_bootstrap.RESAMPLES} resamples of the row's rounds, both columns of a round "
+        f"together), for rows of at least {_bootstrap.MIN_ROUNDS} rounds; the verdict reads "
+        "the median.",
         "",
     ]
     for run, source in zip(runs, sources, strict=True):
