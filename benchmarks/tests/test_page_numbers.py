@@ -27,8 +27,13 @@ pytestmark = pytest.mark.skipif(not SOURCES, reason="no stored run in benchmarks
 
 
 @functools.cache  # the targets' intervals take a second or two per run
+def _runs() -> tuple[report.Results, ...]:
+    return tuple(report.load(path) for path in SOURCES)
+
+
+@functools.cache
 def _generate() -> str:
-    runs = [report.load(path) for path in SOURCES]
+    runs = _runs()
     chart = "benchmarks.png" if (PAGE.parent / "benchmarks.png").exists() else None
     return report.markdown(
         runs,
@@ -61,8 +66,7 @@ def test_every_stored_run_is_on_the_page():
 def test_the_share_and_the_program_show_their_intervals():
     # the rows their targets read take enough rounds for one; the page shows it
     page = PAGE.read_text(encoding="utf-8")
-    for path in SOURCES:
-        run = report.load(path)
+    for path, run in zip(SOURCES, _runs(), strict=True):
         shown = [
             check
             for target in run.targets
