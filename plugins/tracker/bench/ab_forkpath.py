@@ -7,13 +7,21 @@ times ``--children`` launches of ``Process(target=int).start(); join()`` (no
 timeout: both libraries wait with ``waitpid``) and reports per child: wall
 time, CPU (``getrusage`` of itself and of its children) and minor page
 faults (copy-on-write, mostly) on each side of the fork. Each figure is the
-median over that column's processes.
+median over that column's processes. Every column after the first is
+also shown as its difference from the first (wall, parent CPU, child CPU,
+ms per child), with the 95% bootstrap interval over the rounds that
+``procstart bench`` prints beside its targets (``procstart_bench._bootstrap``:
+whole rounds resampled, the columns of a round kept together; none below
+its 20 rounds, or without procstart-bench installed). A variant moves the
+tracker's share only when that interval leaves out 0: one run's medians
+alone moved by as much as the share's target between runs of one commit.
 
 A column is ``NAME=KIND[@CHECKOUT][+ENV=VALUE...]``: KIND ``stdlib`` or
 ``procstart``; ``@CHECKOUT`` runs procstart from another checkout's sources
 (a ``git worktree`` of an older commit: its ``core/src`` and
 ``plugins/*/src`` go first on ``PYTHONPATH``); ``+PROCSTART_DISABLE_PLUGINS=
 procstart-tracker`` leaves a distribution out (added to ``--without``).
+Every checkout (this one too) is byte-compiled for ``--python`` first.
 
     python plugins/tracker/bench/ab_forkpath.py stdlib=stdlib \\
         before=procstart@/tmp/before after=procstart \\
@@ -80,10 +88,32 @@ def column_env(spec: str, without: str) -> tuple[str, dict[str, str]]:
             value = ",".join(filter(None, (without, value)))
         env[key] = value
     if checkout:
-        paths = [os.path.join(checkout, "core", "src")]
-        paths += sorted(glob.glob(os.path.join(checkout, "plugins", "*", "src")))
+        paths = source_dirs(checkout)
         env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return kind, env
+
+
+#: this checkout (the one an editable install of procstart imports from)
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def source_dirs(checkout: str) -> list[str]:
+    """The import roots of procstart's core and plugins in ``checkout``."""
+    paths = [os.path.join(checkout, "core", "src")]
+    return paths + sorted(glob.glob(os.path.join(checkout, "plugins", "*", "src")))
+
+
+def compile_sources(python: str, checkouts: list[str]) -> None:
+    """Byte-compile every checkout measured (this one included) for ``python``.
+
+    Where bytecode is not written (``PYTHONDONTWRITEBYTECODE``, as in some
+    shells), a ``.pyc`` older than its source, or none (a new worktree), is
+    compiled again by every process that imports it, and what compiling
+    leaves in that process's heap makes its every ``fork()`` and child exit
+    slower: a column would measure the compiler, not the code.
+    """
+    folders = [path for checkout in {REPO, *checkouts} for path in source_dirs(checkout)]
+    subprocess.run([python, "-m", "compileall", "-q", *folders], check=True)
 
 
 def main() -> None:
@@ -103,9 +133,12 @@ def main() -> None:
     if os.sep in args.python:  # the columns run in a temporary folder
         args.python = os.path.abspath(args.python)
     columns = {}
+    checkouts = []
     for column in args.columns:
         name, _, spec = column.partition("=")
         columns[name] = column_env(spec, args.without)
+        checkouts += [spec.split("+")[0].partition("@")[2]] if "@" in spec else []
+    compile_sources(args.python, checkouts)
     results: dict[str, list[list[float]]] = {name: [] for name in columns}
     names = list(columns)
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,6 +168,30 @@ def main() -> None:
             f"cpu parent {parent:.3f} child {child:.3f} ms  "
             f"faults parent {med[3]:.1f} child {med[4]:.1f}"
         )
+    first = names[0]
+    for name in names[1:]:
+        parts = [
+            f"{label} {differ(results[name], results[first], index)}"
+            for index, label in enumerate(("wall", "cpu parent", "cpu child"))
+        ]
+        print(f"{name} - {first}: " + "  ".join(parts))
+
+
+def differ(subject: list[list[float]], baseline: list[list[float]], index: int) -> str:
+    """``median(subject) - median(baseline)`` of figure ``index``, in ms, with its interval.
+
+    One value per process (the mean over its children), so a round is one
+    value per column.
+    """
+    mine = [row[index] * 1e3 for row in subject]
+    theirs = [row[index] * 1e3 for row in baseline]
+    text = f"{statistics.median(mine) - statistics.median(theirs):+.3f}"
+    try:
+        from procstart_bench import _bootstrap
+    except ImportError:  # procstart-bench not installed: the medians only
+        return text
+    found = _bootstrap.interval(mine, theirs, 1, _bootstrap.difference)
+    return text if found is None else f"{text} [{found[0]:+.3f}, {found[1]:+.3f}]"
 
 
 if __name__ == "__main__":
