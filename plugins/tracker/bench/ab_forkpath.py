@@ -76,8 +76,8 @@ print((t1 - t0) / n, cpu(s0, s1) / n, cpu(c0, c1) / n,
 """
 
 
-def column_env(spec: str, without: str) -> tuple[str, dict[str, str]]:
-    """The library to import and the environment of one column."""
+def column_env(spec: str, without: str) -> tuple[str, dict[str, str], str]:
+    """The library to import, the environment and the checkout ("" for none) of one column."""
     kind, *settings = spec.split("+")
     kind, _, checkout = kind.partition("@")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCSTART_")}
@@ -90,7 +90,7 @@ def column_env(spec: str, without: str) -> tuple[str, dict[str, str]]:
     if checkout:
         paths = source_dirs(checkout)
         env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return kind, env
+    return kind, env, checkout
 
 
 #: this checkout (the one an editable install of procstart imports from)
@@ -136,8 +136,9 @@ def main() -> None:
     checkouts = []
     for column in args.columns:
         name, _, spec = column.partition("=")
-        columns[name] = column_env(spec, args.without)
-        checkouts += [spec.split("+")[0].partition("@")[2]] if "@" in spec else []
+        kind, env, checkout = column_env(spec, args.without)
+        columns[name] = (kind, env)
+        checkouts += [checkout] if checkout else []
     compile_sources(args.python, checkouts)
     results: dict[str, list[list[float]]] = {name: [] for name in columns}
     names = list(columns)
