@@ -23,6 +23,18 @@ A column is ``NAME=KIND[@CHECKOUT][+ENV=VALUE...]``: KIND ``stdlib`` or
 procstart-tracker`` leaves a distribution out (added to ``--without``).
 Every checkout (this one too) is byte-compiled for ``--python`` first.
 
+Before the first round each procstart column is checked and warmed once,
+untimed: ``procstart methods --json`` in its environment must report no
+broken plugin (a plugin that fails to load leaves the column without it,
+and pluggy loaded in every process: the column would measure something
+else), and the run that loads every plugin writes the entry-point cache a
+later process reads (a new checkout has none: its first processes would
+import pluggy and ``importlib.metadata``). Each column's line ends with the
+modules its processes imported; a column whose processes did not all import
+the same number is named, as its rounds did not all run the same code. (The
+cache is not written while a ``sys.path`` folder changed in the last two
+seconds: a checkout made just before the run is waited for.)
+
     python plugins/tracker/bench/ab_forkpath.py stdlib=stdlib \\
         before=procstart@/tmp/before after=procstart \\
         no-tracker=procstart+PROCSTART_DISABLE_PLUGINS=procstart-tracker
@@ -34,11 +46,13 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 WORKER = r"""
 import os, resource, sys, time
@@ -72,7 +86,7 @@ def cpu(a, b):
 
 
 print((t1 - t0) / n, cpu(s0, s1) / n, cpu(c0, c1) / n,
-      (s1.ru_minflt - s0.ru_minflt) / n, (c1.ru_minflt - c0.ru_minflt) / n)
+      (s1.ru_minflt - s0.ru_minflt) / n, (c1.ru_minflt - c0.ru_minflt) / n, len(sys.modules))
 """
 
 
@@ -116,6 +130,36 @@ def compile_sources(python: str, checkouts: list[str]) -> None:
     subprocess.run([python, "-m", "compileall", "-q", *folders], check=True)
 
 
+#: the entry-point cache is not written for folders changed more recently
+#: than ``procstart._epcache.RACY_SECONDS`` (2 s): that and a margin
+SETTLE_SECONDS = 3.0
+
+
+def wait_settled(checkouts: list[str]) -> None:
+    """Sleep until no import root of ``checkouts`` changed in the last :data:`SETTLE_SECONDS`."""
+    roots = [path for checkout in checkouts for path in source_dirs(checkout)]
+    newest = max((os.stat(path).st_mtime for path in roots), default=0.0)
+    time.sleep(max(0.0, newest + SETTLE_SECONDS - time.time()))
+
+
+def check_column(python: str, name: str, kind: str, env: dict[str, str], folder: str) -> None:
+    """Stop if a procstart column has a broken plugin; its full load writes the cache."""
+    if kind != "procstart":
+        return
+    out = subprocess.run(
+        [python, "-m", "procstart", "methods", "--json"],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    broken = json.loads(out)["broken"]
+    if broken:
+        errors = "; ".join(f"{b['distribution']}: {b['error']}" for b in broken)
+        raise SystemExit(f"ab_forkpath: column {name!r} has a broken plugin: {errors}")
+
+
 def main() -> None:
     """Run the columns interleaved and print one line per column."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,29 +190,43 @@ def main() -> None:
         worker = os.path.join(tmp, "ab_worker.py")
         with open(worker, "w") as fh:
             fh.write(WORKER)
+        form = [worker] if args.form == "script" else ["-c", WORKER]
+
+        def measure(name: str, children: int) -> list[float]:
+            kind, env = columns[name]
+            out = subprocess.run(
+                [args.python, *form, kind, str(children)],
+                env=env,
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            return [float(x) for x in out.split()]
+
+        wait_settled(checkouts)
+        for name in names:  # untimed: see the module's docstring
+            check_column(args.python, name, *columns[name], tmp)
+            measure(name, 1)
         for round_ in range(args.rounds):
             for name in names if round_ % 2 == 0 else reversed(names):
-                kind, env = columns[name]
-                form = [worker] if args.form == "script" else ["-c", WORKER]
-                out = subprocess.run(
-                    [args.python, *form, kind, str(args.children)],
-                    env=env,
-                    cwd=tmp,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-                results[name].append([float(x) for x in out.split()])
+                results[name].append(measure(name, args.children))
     base = None
     for name, rows in results.items():
         med = [statistics.median(col) for col in zip(*rows, strict=True)]
         wall, parent, child = med[0] * 1e3, med[1] * 1e3, med[2] * 1e3
         base = base or wall
+        modules = sorted({int(row[5]) for row in rows})
         print(
             f"{name:12s} {args.form:6s} wall {wall:.3f} ms ({wall / base:.3f}x)  "
             f"cpu parent {parent:.3f} child {child:.3f} ms  "
-            f"faults parent {med[3]:.1f} child {med[4]:.1f}"
+            f"faults parent {med[3]:.1f} child {med[4]:.1f}  modules {modules[-1]}"
         )
+        if len(modules) > 1:
+            print(
+                f"  {name}: its processes imported from {modules[0]} to {modules[-1]} "
+                "modules: its rounds did not all run the same code"
+            )
     first = names[0]
     for name in names[1:]:
         parts = [
