@@ -114,7 +114,13 @@ if __name__ == "__main__":
     p = ctx.Process(target=int); p.start(); p.join()
     old = procstart_tracker.status()["pid"]
     os.kill(old, signal.SIGKILL)
-    os.waitpid(old, 0)  # the tracker is this process's child
+    if sys.argv[3] == "reaped":
+        os.waitpid(old, 0)  # the tracker is this process's child: the launch cannot reap it
+    else:  # dead, not reaped: the launch's own waitpid finds it
+        deadline = time.monotonic() + 10
+        while psutil.Process(old).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the killed tracker never died"
+            time.sleep(0.01)
     p = ctx.Process(target=int); p.start(); p.join()  # no status() before looking
     kids = [child.pid for child in psutil.Process().children()]
     report({"old": old, "kids": kids, "new": procstart_tracker.status()["pid"],
@@ -123,10 +129,12 @@ if __name__ == "__main__":
 """
 
 
-def test_a_fork_launch_restarts_a_dead_tracker(tmp_path: Path) -> None:
-    # a fork launch checks the tracker's life after the fork, not before it:
-    # the restart still comes with the launch, not with a later call
-    info, stderr = run_root(tmp_path, FORK_ONLY_RESTART, "fork")
+@pytest.mark.parametrize("reaped", ["reaped", "zombie"])
+def test_a_fork_launch_restarts_a_dead_tracker(tmp_path: Path, reaped: str) -> None:
+    # a fork launch checks the tracker's life before the fork, whether the
+    # program reaped the dead tracker itself or left it to the launch: the
+    # restart comes with the launch, not with a later call
+    info, stderr = run_root(tmp_path, FORK_ONLY_RESTART, "fork", reaped)
     assert info["exitcode"] == 0
     assert info["kids"] == [info["new"]], stderr
     assert info["new"] != info["old"]

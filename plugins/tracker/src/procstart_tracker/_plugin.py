@@ -107,12 +107,11 @@ def procstart_inherited_handles(
     """
     global _last, _forks_from
     method = request.method
-    if method.inherits_all_fds and _forks_from == os.getpid() and client.holds_pipe():
+    if method.inherits_all_fds and _forks_from == os.getpid() and client.ready_for_fork():
         # a fork copy holds the pipe already: nothing to start, nothing to
         # pass, no mark (the child decides its routing from what it inherits).
         # The tracker's life is checked here, before the fork (see
         # Client.announce_launch)
-        client.check_alive()
         return ()
     if not supported() or method.remote:
         return ()
