@@ -54,8 +54,10 @@ import sys
 import tempfile
 import time
 
-WORKER = r"""
-import os, resource, sys, time
+#: how every measured process begins (``fault_pages.py``'s too): the column's
+#: library, one launch to warm up (the tracker starts there) and a settle
+WARM_START = r"""
+import os, sys, time
 kind, n = sys.argv[1], int(sys.argv[2])
 if kind == "stdlib":
     import multiprocessing as library
@@ -72,6 +74,12 @@ def one():
 
 one()
 time.sleep(0.3)
+"""
+
+WORKER = (
+    WARM_START
+    + r"""
+import resource
 usage = resource.getrusage
 s0, c0 = usage(resource.RUSAGE_SELF), usage(resource.RUSAGE_CHILDREN)
 t0 = time.perf_counter()
@@ -88,6 +96,7 @@ def cpu(a, b):
 print((t1 - t0) / n, cpu(s0, s1) / n, cpu(c0, c1) / n,
       (s1.ru_minflt - s0.ru_minflt) / n, (c1.ru_minflt - c0.ru_minflt) / n, len(sys.modules))
 """
+)
 
 
 def column_env(spec: str, without: str) -> tuple[str, dict[str, str], str]:

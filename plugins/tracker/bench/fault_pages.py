@@ -41,24 +41,11 @@ import tempfile
 
 import ab_forkpath  # this folder: the columns are given and checked the same way
 
-WORKER = r"""
-import gc, json, os, sys, time
-kind, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-if kind == "stdlib":
-    import multiprocessing as library
-else:
-    import procstart as library
-ctx = library.get_context("fork")
-
-
-def one():
-    p = ctx.Process(target=int)
-    p.start()
-    p.join()
-
-
-one()
-time.sleep(0.3)
+WORKER = (
+    ab_forkpath.WARM_START
+    + r"""
+import gc, json
+out = sys.argv[3]
 for _ in range(20 + n):
     one()
 pages = {}
@@ -86,6 +73,7 @@ with open("/proc/self/maps") as fh:
 with open(out, "w") as fh:
     json.dump({"launches": n, "pages": pages, "maps": maps}, fh)
 """
+)
 
 #: a page written in at least this share of the measured launches is the launch's
 EVERY_LAUNCH = 0.75
