@@ -24,7 +24,12 @@ bytes) are not listed: such a page shows its writer only.
 The second and later columns also list the objects found on their
 launch's pages and on none of the first column's: what the difference is
 made of. Counts move by one or two pages between processes (addresses are
-randomised); compare several runs. Needs Linux ``perf`` with access to
+randomised), but which objects share a page is the same in every process
+of one version and moves with any change: ``--layouts N`` runs N processes
+per column, each with objects of random sizes allocated first (:data:`PAD`),
+and prints means and ranges instead (compare versions that way; a single
+process's difference of a few pages can be where objects fell, not what
+the launch does). Needs Linux ``perf`` with access to
 software events (``perf_event_paranoid`` 2 or lower). Not a test: figures
 go to notes, never into assertions.
 """
@@ -35,14 +40,37 @@ import argparse
 import collections
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 
 import ab_forkpath  # this folder: the columns are given and checked the same way
 
+#: before anything else, with ``--layouts``: objects of random sizes that stay
+#: alive, so that everything allocated after them (the library's code objects,
+#: functions, module globals) lands at other offsets within its page. Which
+#: objects share a page is otherwise the same in every process of a column
+#: (allocation order decides it), and a change anywhere moves it: two versions
+#: of one check read two or three pages apart by where their objects fell.
+#: No import (``random`` would add modules): a linear congruential generator
+PAD = r"""
+_x = int(__import__("os").environ.get("FAULT_PAGES_LAYOUT", "0"))
+_pad = []
+if _x:
+    def _next():
+        global _x
+        _x = (_x * 1103515245 + 12345) % 2147483648
+        return _x >> 8
+    for _size_class in range(3, 33):  # obmalloc's 16-byte classes up to 512
+        _many = _next() % (4096 // (16 * _size_class))
+        _pad += [bytes(16 * _size_class - 33) for _ in range(_many)]
+    _pad.append(bytes(513 + _next() % 4096))  # the C heap (larger objects)
+"""
+
 WORKER = (
-    ab_forkpath.WARM_START
+    PAD
+    + ab_forkpath.WARM_START
     + r"""
 import gc, json
 out = sys.argv[3]
@@ -112,8 +140,14 @@ def faults(data: str) -> tuple[collections.Counter[int], dict[int, str]]:
     return counts, {page: c.most_common(1)[0][0] for page, c in writers.items()}
 
 
-def measure(python: str, env: dict[str, str], kind: str, launches: int, tmp: str) -> dict:
-    """One process of a column under ``perf``: its launch's pages, each described."""
+def measure(
+    python: str, env: dict[str, str], kind: str, launches: int, tmp: str, *, layout: int = 0
+) -> dict:
+    """One process of a column under ``perf``: its launch's pages, each described.
+
+    ``layout``: 0 as the library allocates; else the seed of :data:`PAD`.
+    """
+    env = {**env, "FAULT_PAGES_LAYOUT": str(layout)}
     worker, data, dump = (os.path.join(tmp, name) for name in ("w.py", "perf.data", "d.json"))
     with open(worker, "w") as fh:
         fh.write(WORKER)
@@ -145,6 +179,37 @@ def described(objects: collections.Counter[str]) -> str:
     return ", ".join(f"{k} x{v}" if v > 1 else k for k, v in objects.most_common(8))
 
 
+def over_layouts(
+    python: str, columns: dict[str, tuple[str, dict[str, str]]], launches: int, layouts: int
+) -> None:
+    """Each column's pages per launch over ``layouts`` processes, one per :data:`PAD` seed.
+
+    The columns take turns within a layout, and each later column's
+    difference from the first is taken within a layout (the same seed).
+    """
+    pages: dict[str, list[int]] = {name: [] for name in columns}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (kind, env) in columns.items():
+            ab_forkpath.check_column(python, name, kind, env, tmp)
+        for layout in range(1, layouts + 1):
+            order = list(columns.items())
+            for name, (kind, env) in order if layout % 2 else reversed(order):
+                found = measure(python, env, kind, launches, tmp, layout=layout)
+                pages[name].append(len(found["rows"]))
+    first = next(iter(columns))
+    for name, counts in pages.items():
+        line = (
+            f"{name}: {statistics.mean(counts):.1f} pages written per launch over "
+            f"{layouts} layouts ({min(counts)} to {max(counts)})"
+        )
+        if name != first:
+            diffs = [a - b for a, b in zip(counts, pages[first], strict=True)]
+            line += (
+                f"; - {first}: {statistics.mean(diffs):+.1f} ({min(diffs):+d} to {max(diffs):+d})"
+            )
+        print(line)
+
+
 def main() -> None:
     """Measure each column once and print its launch's pages."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -155,6 +220,14 @@ def main() -> None:
         "--without",
         default="procstart-launchlog,procstart-limits",
         help="distributions left out of every procstart column (the examples, as make bench)",
+    )
+    parser.add_argument(
+        "--layouts",
+        type=int,
+        default=1,
+        help="processes per column, each with objects of other sizes allocated first "
+        "(PAD): prints each column's mean and range of pages over them, and each "
+        "column's difference from the first, paired by layout",
     )
     args = parser.parse_args()
     if os.sep in args.python:
@@ -168,6 +241,9 @@ def main() -> None:
         checkouts += [checkout] if checkout else []
     ab_forkpath.compile_sources(args.python, checkouts)
     ab_forkpath.wait_settled(checkouts)
+    if args.layouts > 1:
+        over_layouts(args.python, columns, args.launches, args.layouts)
+        return
     first_labels: set[str] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         for name, (kind, env) in columns.items():
