@@ -35,6 +35,12 @@ the same number is named, as its rounds did not all run the same code. (The
 cache is not written while a ``sys.path`` folder changed in the last two
 seconds: a checkout made just before the run is waited for.)
 
+With ``--layouts`` every process first allocates objects of random sizes
+(:data:`PAD`, seeded by the round: the same seed in every column of a
+round), so that each column's figures are medians over many arrangements
+of the library's objects on pages rather than the one its allocation
+order gives every process of it (see ``fault_pages.py --layouts``).
+
     python plugins/tracker/bench/ab_forkpath.py stdlib=stdlib \\
         before=procstart@/tmp/before after=procstart \\
         no-tracker=procstart+PROCSTART_DISABLE_PLUGINS=procstart-tracker
@@ -53,6 +59,30 @@ import subprocess
 import sys
 import tempfile
 import time
+
+#: the environment variable that gives :data:`PAD` its seed (0 or unset: no padding)
+LAYOUT_ENV = "AB_FORKPATH_LAYOUT"
+
+#: first of all, with ``--layouts``: objects of random sizes that stay
+#: alive, so that everything allocated after them (the library's code objects,
+#: functions, module globals) lands at other offsets within its page. Which
+#: objects share a page is otherwise the same in every process of a column
+#: (allocation order decides it), and a change anywhere moves it: two versions
+#: of one check read two or three pages apart by where their objects fell.
+#: No import (``random`` would add modules): a linear congruential generator
+PAD = r"""
+_x = int(__import__("os").environ.get("AB_FORKPATH_LAYOUT", "0"))
+_pad = []
+if _x:
+    def _next():
+        global _x
+        _x = (_x * 1103515245 + 12345) % 2147483648
+        return _x >> 8
+    for _size_class in range(3, 33):  # obmalloc's 16-byte classes up to 512
+        _many = _next() % (4096 // (16 * _size_class))
+        _pad += [bytes(16 * _size_class - 33) for _ in range(_many)]
+    _pad.append(bytes(513 + _next() % 4096))  # the C heap (larger objects)
+"""
 
 #: how every measured process begins (``fault_pages.py``'s too): the column's
 #: library, one launch to warm up (the tracker starts there) and a settle
@@ -77,7 +107,8 @@ time.sleep(0.3)
 """
 
 WORKER = (
-    WARM_START
+    PAD
+    + WARM_START
     + r"""
 import resource
 usage = resource.getrusage
@@ -178,6 +209,13 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=300)
     parser.add_argument("--form", choices=("script", "c"), default="script")
     parser.add_argument(
+        "--layouts",
+        action="store_true",
+        help="each round's processes allocate objects of random sizes first (PAD, the "
+        "round's seed, the same in every column): the differences average over where "
+        "the library's objects fall instead of reading one arrangement per column",
+    )
+    parser.add_argument(
         "--without",
         default="procstart-launchlog,procstart-limits",
         help="distributions left out of every procstart column (the examples, as make bench)",
@@ -201,11 +239,11 @@ def main() -> None:
             fh.write(WORKER)
         form = [worker] if args.form == "script" else ["-c", WORKER]
 
-        def measure(name: str, children: int) -> list[float]:
+        def measure(name: str, children: int, layout: int = 0) -> list[float]:
             kind, env = columns[name]
             out = subprocess.run(
                 [args.python, *form, kind, str(children)],
-                env=env,
+                env={**env, LAYOUT_ENV: str(layout)},
                 cwd=tmp,
                 capture_output=True,
                 text=True,
@@ -219,7 +257,8 @@ def main() -> None:
             measure(name, 1)
         for round_ in range(args.rounds):
             for name in names if round_ % 2 == 0 else reversed(names):
-                results[name].append(measure(name, args.children))
+                layout = round_ + 1 if args.layouts else 0
+                results[name].append(measure(name, args.children, layout))
     base = None
     for name, rows in results.items():
         med = [statistics.median(col) for col in zip(*rows, strict=True)]

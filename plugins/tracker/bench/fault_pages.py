@@ -26,7 +26,7 @@ launch's pages and on none of the first column's: what the difference is
 made of. Counts move by one or two pages between processes (addresses are
 randomised), but which objects share a page is the same in every process
 of one version and moves with any change: ``--layouts N`` runs N processes
-per column, each with objects of random sizes allocated first (:data:`PAD`),
+per column, each with objects of random sizes allocated first (``ab_forkpath.PAD``),
 and prints means and ranges instead (compare versions that way; a single
 process's difference of a few pages can be where objects fell, not what
 the launch does). Needs Linux ``perf`` with access to
@@ -47,29 +47,8 @@ import tempfile
 
 import ab_forkpath  # this folder: the columns are given and checked the same way
 
-#: before anything else, with ``--layouts``: objects of random sizes that stay
-#: alive, so that everything allocated after them (the library's code objects,
-#: functions, module globals) lands at other offsets within its page. Which
-#: objects share a page is otherwise the same in every process of a column
-#: (allocation order decides it), and a change anywhere moves it: two versions
-#: of one check read two or three pages apart by where their objects fell.
-#: No import (``random`` would add modules): a linear congruential generator
-PAD = r"""
-_x = int(__import__("os").environ.get("FAULT_PAGES_LAYOUT", "0"))
-_pad = []
-if _x:
-    def _next():
-        global _x
-        _x = (_x * 1103515245 + 12345) % 2147483648
-        return _x >> 8
-    for _size_class in range(3, 33):  # obmalloc's 16-byte classes up to 512
-        _many = _next() % (4096 // (16 * _size_class))
-        _pad += [bytes(16 * _size_class - 33) for _ in range(_many)]
-    _pad.append(bytes(513 + _next() % 4096))  # the C heap (larger objects)
-"""
-
 WORKER = (
-    PAD
+    ab_forkpath.PAD
     + ab_forkpath.WARM_START
     + r"""
 import gc, json
@@ -145,9 +124,9 @@ def measure(
 ) -> dict:
     """One process of a column under ``perf``: its launch's pages, each described.
 
-    ``layout``: 0 as the library allocates; else the seed of :data:`PAD`.
+    ``layout``: 0 as the library allocates; else the seed of ``ab_forkpath.PAD``.
     """
-    env = {**env, "FAULT_PAGES_LAYOUT": str(layout)}
+    env = {**env, ab_forkpath.LAYOUT_ENV: str(layout)}
     worker, data, dump = (os.path.join(tmp, name) for name in ("w.py", "perf.data", "d.json"))
     with open(worker, "w") as fh:
         fh.write(WORKER)
@@ -182,7 +161,7 @@ def described(objects: collections.Counter[str]) -> str:
 def over_layouts(
     python: str, columns: dict[str, tuple[str, dict[str, str]]], launches: int, layouts: int
 ) -> None:
-    """Each column's pages per launch over ``layouts`` processes, one per :data:`PAD` seed.
+    """Each column's pages per launch over ``layouts`` processes, one per ``ab_forkpath.PAD`` seed.
 
     The columns take turns within a layout, and each later column's
     difference from the first is taken within a layout (the same seed).
