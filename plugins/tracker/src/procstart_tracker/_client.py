@@ -421,37 +421,6 @@ class Client:
             return False
         return (st.st_dev, st.st_ino) == self.pipe_ident
 
-    def ready_for_fork(self) -> bool:
-        """A fork launch's one check, before the fork: :meth:`holds_pipe`, then the tracker's life.
-
-        After a fork every page the parent writes is a copy-on-write fault,
-        and a call writes the pages of the function, its code and its
-        instance: the two checks are one method here, the usual answer calls
-        nothing else, and the stat's fields are read by position (on 3.11 a
-        name read writes the name's reference count). Measured with
-        ``plugins/tracker/bench/fault_pages.py``: fewer pages per fork
-        launch than the two calls, on 3.11 and 3.13.
-        """
-        fd = self.fd
-        if fd is None:
-            return False
-        try:
-            st = os.fstat(fd)
-        except OSError:
-            return False
-        if (st[2], st[1]) != self.pipe_ident:  # (st_dev, st_ino)
-            return False
-        spawned = self.spawned
-        if spawned is not None:
-            try:
-                died = os.waitpid(spawned, os.WNOHANG)[0] != 0  # and reaped
-            except ChildProcessError:  # somebody else reaped it: check_alive asks the kernel
-                self.check_alive()
-            else:
-                if died:
-                    self._replace(spawned)
-        return True
-
     def check_alive(self) -> None:
         """Root only: restart the tracker if it died (one ``waitpid``; no message).
 
@@ -471,10 +440,13 @@ class Client:
             else:
                 died = False
         if died:
-            self._replace(spawned)
+            self.replace_dead(spawned)
 
-    def _replace(self, spawned: int) -> None:
-        """The tracker ``spawned`` died: start a new one, unless another thread did."""
+    def replace_dead(self, spawned: int) -> None:
+        """The tracker ``spawned`` died (and was reaped): start a new one unless another thread did.
+
+        Called by the fork launch's check (``_plugin``) and :meth:`check_alive`.
+        """
         with self.lock:
             if self.spawned == spawned:  # no other thread restarted it meanwhile
                 self._restart()
