@@ -7,8 +7,9 @@
 - A burst of 10,000 registrations into a full pipe (the tracker stopped):
   the registering child does not block, says so once, and every one of them
   is cleaned when the root dies.
-- Fork launches while the pipe is full: the parent's announcement of each
-  child is queued, not lost, and the launch does not wait.
+- Fork launches while the pipe is full: a parent other than the root
+  queues its announcement of each child (not lost), the root writes
+  nothing, no launch waits, and every child is ended when the root dies.
 - A malformed line from a child: a clear warning, and the child's next
   registration still counts.
 """
@@ -232,6 +233,27 @@ def sleeper():
     time.sleep(60)  # ended by the tracker when the root dies
 
 
+def start_three():
+    kids = [ctx.Process(target=sleeper) for _ in range(3)]
+    start = time.monotonic()
+    for kid in kids:
+        kid.start()
+    return kids, time.monotonic() - start
+
+
+def middle(conn):
+    # not the root: it announces its children, and a full pipe queues that
+    kids, took = start_three()
+    queued = [b"HELLO %d\\n" % kid.pid in client._pending for kid in kids]
+    conn.send({"took": took, "queued": queued, "kids": [kid.pid for kid in kids]})
+    conn.recv()  # the tracker reads again
+    deadline = time.monotonic() + 30
+    while client._pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    conn.send(len(client._pending))
+    time.sleep(60)
+
+
 if __name__ == "__main__":
     from procstart_tracker._client import client
     ctx = procstart.get_context("fork")
@@ -246,33 +268,40 @@ if __name__ == "__main__":
             os.write(client.fd, line)
     except BlockingIOError:
         pass
-    kids = [ctx.Process(target=sleeper) for _ in range(3)]
-    start = time.monotonic()
-    for kid in kids:
-        kid.start()
-    took = time.monotonic() - start
-    queued = [b"HELLO %d\\n" % kid.pid in client._pending for kid in kids]
+    # the root announces nothing: nothing to write, nothing queued
+    root_kids, root_took = start_three()
+    ours, theirs = ctx.Pipe()
+    mid = ctx.Process(target=middle, args=(theirs,))
+    mid.start()
+    info = ours.recv()
+    root_pending = len(client._pending)
     os.kill(tracker, signal.SIGCONT)
-    deadline = time.monotonic() + 30
-    while client._pending and time.monotonic() < deadline:
-        time.sleep(0.01)
-    report({"took": took, "queued": queued, "kids": [kid.pid for kid in kids],
-            "left": len(client._pending)})
+    ours.send("go")
+    info["left"] = ours.recv()
+    info.update(root_took=root_took, root_pending=root_pending,
+                others=[kid.pid for kid in root_kids] + [mid.pid])
+    report(info)
     die()
 """
 
 
-def test_fork_launches_into_a_full_pipe_queue_their_announcements(tmp_path: Path) -> None:
-    # the parent announces a fork child with one write after the launch: a
-    # full pipe queues it (nothing blocks, nothing is lost), and the children
-    # are ended when the root dies
+def test_fork_launches_into_a_full_pipe_never_wait_and_queue_their_announcements(
+    tmp_path: Path,
+) -> None:
+    # a parent other than the root announces a fork child with one write
+    # after the launch: a full pipe queues it (nothing blocks, nothing is
+    # lost); the root writes nothing. Every child is ended when the root
+    # dies, the root's own found by the pipe they hold
     info, stderr = run_root(tmp_path, FORKS_INTO_A_FULL_PIPE, "fork")
-    kids = [int(pid) for pid in info["kids"]]  # type: ignore[union-attr]
+    kids = [int(pid) for pid in [*info["kids"], *info["others"]]]  # type: ignore[union-attr]
     try:
         assert info["queued"] == [True, True, True], stderr
         assert info["left"] == 0, stderr
+        assert info["root_pending"] == 0, stderr
         assert float(info["took"]) < 10, info  # type: ignore[arg-type]
+        assert float(info["root_took"]) < 10, info  # type: ignore[arg-type]
         assert wait_until(lambda: not any(psutil.pid_exists(pid) for pid in kids), 10), stderr
+        assert "terminated 7 orphaned process(es)" in stderr, stderr
     finally:
         for pid in kids:
             with contextlib.suppress(psutil.Error):

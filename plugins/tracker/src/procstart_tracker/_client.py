@@ -241,7 +241,8 @@ class Client:
         self._token: tuple[tuple[int, float | None, int | None], str] | None = None
         #: root only: when the tracker was started (monotonic), the bytes of
         #: HELLO lines written since (``announced``, which every HELLO writer
-        #: adds to), and whether anything else was written
+        #: adds to; none where the root announces nothing, see
+        #: ``_plugin.ROOT_CHILDREN_FOUND``), and whether anything else was written
         self._spawned_at: float | None = None
         self.announced = 0
         self._wrote_other = False
@@ -612,7 +613,8 @@ class Client:
         """After a launch, in the parent: ``HELLO <child pid>`` (one non-blocking write).
 
         Registered as is with ``procstart.plugin.after_launch`` (no function
-        of the plugin runs in between). The tracker learns the child's pid
+        of the plugin runs in between), in every launching process but the
+        root on Linux (``_plugin.ROOT_CHILDREN_FOUND``). The tracker learns the child's pid
         even if the child outlives this process; the child writes nothing. A
         parent killed between ``fork()`` and this write leaves a child the
         tracker was not told about: the tracker finds it by the pipe it holds
@@ -653,8 +655,13 @@ class Client:
                     return  # the flusher sends BYE's predecessors first; BYE is a nicety
                 if self._quiet_exit():
                     return
+            # a child still running now was not announced as it started (the
+            # root announces none on Linux, _plugin.ROOT_CHILDREN_FOUND):
+            # multiprocessing joins it after this, but one left running at the
+            # root's end is procstart's, and the tracker's to end
+            hello = b"".join(b"HELLO %d\n" % pid for pid in _children_running())
             try:  # noqa: SIM105 - contextlib is one import more for every child
-                os.write(self.fd, encode_message("BYE", os.getpid()))
+                os.write(self.fd, hello + encode_message("BYE", os.getpid()))
             except OSError:
                 pass
 
@@ -664,7 +671,7 @@ class Client:
         The tracker first reads the pipe :data:`DRAIN_EVERY` seconds after it
         started (or when the root dies): until then everything any process
         sent is still in the pipe. If that is exactly the HELLO lines this
-        process wrote (no child wrote anything, this process registered
+        process wrote, if any (no child wrote anything, this process registered
         nothing), no child this process started still runs and children die
         with their root, the tracker would clean nothing and end nobody
         (``Tracker._nothing_to_do``) once its interpreter has started. It is
@@ -751,6 +758,29 @@ class Client:
 
 
 client = Client()
+
+
+def _children_running() -> list[int]:
+    """Pids of this process's children procstart started that still run (not a cluster's).
+
+    ``multiprocessing.active_children`` (it reaps the finished ones): those
+    of the stdlib's own contexts are not procstart's, and a remote method's
+    pid is not this host's (reading it would wait for the cluster).
+    """
+    try:
+        from multiprocessing import active_children
+
+        import procstart
+        from procstart import plugin
+
+        pids = []
+        for proc in active_children():
+            method = plugin.started_with(proc)
+            if method is not None and not procstart.get_context(method).method.remote:
+                pids.append(proc.pid)
+        return [pid for pid in pids if pid]
+    except Exception:  # noqa: BLE001 - never fail the program's exit for the tracker
+        return []
 
 
 def _at_exit() -> None:

@@ -15,6 +15,7 @@ applied here.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 
 from procstart import plugin
@@ -100,10 +101,11 @@ def procstart_inherited_handles(
     tracker starts (``Client.publish_token``), so a launch sets nothing. The process
     object gets :data:`ROUTE_ATTR` (True: its stdlib objects report here),
     except on a fork launch's fast path (the child decides from what it
-    inherits, ``_stdlib_routing._decide``); the parent announces the child once the launch returns
-    (``Client.announce_launch``, an ``after_launch`` callback). No launch wrapper, and
-    a fork child does no tracker work at all. A remote method's children (a
-    cluster) run on other hosts: nothing to track.
+    inherits, ``_stdlib_routing._decide``). A parent other than the root
+    announces the child once the launch returns (``Client.announce_launch``,
+    an ``after_launch`` callback; see :data:`ROOT_CHILDREN_FOUND`). No launch
+    wrapper, and a fork child does no tracker work at all. A remote method's
+    children (a cluster) run on other hosts: nothing to track.
     """
     global _last, _forks_from
     method = request.method
@@ -143,6 +145,8 @@ def procstart_inherited_handles(
     fd = client.ensure_running()
     if _last is None:  # first launch from this process (or its fork copy)
         _arm()
+    if not client.is_root() or not ROOT_CHILDREN_FOUND:  # see _arm
+        plugin.after_launch(client.announce_launch)  # once, however often asked
     stdlib = plugin.stdlib_tracker_fd()
     request.process.__dict__[ROUTE_ATTR] = stdlib is None
     if method.inherits_all_fds:
@@ -160,15 +164,28 @@ def procstart_inherited_handles(
 #: parent every object a launch touches is a copy-on-write fault
 _last: tuple[int, int | None, tuple[plugin.InheritedHandle, ...]] | None = None
 #: the process whose tracker is known to run, for launches of methods whose
-#: children inherit every fd (fork): such a launch only checks the pipe's
-#: identity before the fork, and the tracker's life after it
+#: children inherit every fd (fork): such a launch only checks, before the
+#: fork, that the fd is still the pipe and that the tracker lives
 _forks_from = 0
 
 
+#: whether the tracker finds the root's children without being told (Linux:
+#: ``/proc/<pid>/fd``). A process other than the root announces each child
+#: it starts (``Client.announce_launch``, an ``after_launch`` callback): the
+#: child may outlive it. Where this holds, the root does not. At its normal
+#: exit ``multiprocessing`` joins (or terminates, then joins) every child it
+#: started before the process ends, so none is left for the tracker; at its
+#: death the tracker looks for every process holding the pipe (each child
+#: does from ``fork()`` on) and for the root token in exec'd children's
+#: environments (``_server``'s pipe holders and strays). The write after
+#: each fork was about a third of the tracker's cost per fork child
+#: (parent CPU, ``bench/ab_forkpath.py --layouts``)
+ROOT_CHILDREN_FOUND = sys.platform == "linux"
+
+
 def _arm() -> None:
-    """Once per launching process: announce children, route where procstart started."""
+    """Once per launching process: route the stdlib's registrations where procstart started."""
     client.publish_token()  # a child (not the root) got it from its parent already
-    plugin.after_launch(client.announce_launch)
     arm_stdlib_routing()
 
 
