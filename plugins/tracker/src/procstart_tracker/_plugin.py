@@ -174,11 +174,12 @@ _forks_from = 0
 #: it starts (``Client.announce_launch``, an ``after_launch`` callback): the
 #: child may outlive it. Where this holds, the root does not. At its normal
 #: exit ``multiprocessing`` joins (or terminates, then joins) every child it
-#: started before the process ends, so none is left for the tracker; at its
+#: started before the process ends, so none is left for the tracker (any
+#: still running when it says ``BYE`` is named in it: ``Client.at_exit``); at its
 #: death the tracker looks for every process holding the pipe (each child
 #: does from ``fork()`` on) and for the root token in exec'd children's
 #: environments (``_server``'s pipe holders and strays). The write after
-#: each fork was about a third of the tracker's cost per fork child
+#: each fork was about a third of the tracker's cost per fork child on 3.11
 #: (parent CPU, ``bench/ab_forkpath.py --layouts``)
 ROOT_CHILDREN_FOUND = sys.platform == "linux"
 

@@ -82,8 +82,9 @@ class TrackerState:
         self.resources: dict[Key, dict[int, int]] = {}
         self.types: dict[str, str] = {}
         self.root_exiting = False
-        #: pids procstart started (CHILD, or HELLO: written by the parent after the
-        #: launch); the tracker forgets those that ended holding nothing
+        #: pids procstart started (CHILD, or HELLO: written by a parent other than
+        #: the root after the launch, or by the root with its BYE for children
+        #: still running); the tracker forgets those that ended holding nothing
         #: (``Tracker._forget_dead``), so this follows the live tree
         self.started: set[int] = set()
         self.rejected = 0
@@ -565,8 +566,9 @@ class Tracker:
     def _strays(self) -> list[Any]:
         """Exec'd children of this tree the tracker never heard of.
 
-        A spawn child the root had not announced when it died (killed
-        between the launch and its ``HELLO``) carries ``ROOT_ENV`` naming this
+        A spawn child nobody announced (the root's own, which it does not
+        announce on Linux; another parent's, killed between the launch and
+        its ``HELLO``) carries ``ROOT_ENV`` naming this
         root in the environment it was exec'd with: one look at every
         process, only after a death (the root's ``subprocess`` children carry
         it too, and die with the tree then, as its other descendants do).
@@ -592,11 +594,14 @@ class Tracker:
         """Processes of the root's session that hold this tracker's pipe, not yet known.
 
         Every process procstart started holds the pipe's write end (a fork
-        copy from ``fork()`` on, before it runs any code). The parent
-        announces a child (``HELLO``) right after the launch returns; a
-        parent killed between the two leaves a child nobody announced,
-        possibly reparented already: this finds it, once, when the root is
-        gone (``/proc/<pid>/fd``: Linux; elsewhere the tree snapshots only).
+        copy from ``fork()`` on, before it runs any code). This is how the
+        root's own children are found (on Linux the root does not announce
+        them: ``_plugin.ROOT_CHILDREN_FOUND``); another parent announces a
+        child (``HELLO``) right after the launch returns, and one killed
+        between the two leaves a child nobody announced, possibly
+        reparented already: this finds it, once, when the root is gone
+        (``/proc/<pid>/fd``: Linux; elsewhere the root announces its
+        children too, and the tree snapshots find the rest).
         """
         try:
             target = f"pipe:[{os.fstat(self.fd).st_ino}]"
@@ -641,7 +646,7 @@ class Tracker:
         running on purpose).
         """
         victims = self._victims(started_only=started_only)
-        if not started_only:  # after a normal exit every launch was announced
+        if not started_only:  # after a normal exit: announced, or named with BYE
             known = {proc.pid for proc in victims}
             victims += [proc for proc in self._strays() if proc.pid not in known]
         if victims and grace:
