@@ -114,12 +114,13 @@ def procstart_inherited_handles(
         # pass, no mark (the child decides its routing from what it inherits).
         # Checked here, before the fork (see Client.announce_launch): the fd
         # still names the pipe, and the tracker lives. Inline, not a Client
-        # method: a call writes the pages of the bound method, the function
-        # and its code, and each page a launch writes is a copy-on-write
-        # fault (plugins/tracker/bench/fault_pages.py: about four pages fewer
-        # per warm fork launch on 3.11 than calling Client.holds_pipe and
-        # check_alive, or one method doing both). Fields by position: on 3.11
-        # a name read writes the name's reference count
+        # method: a call writes the pages of the function and its code, and
+        # each page a launch writes is a copy-on-write fault. Pages per warm
+        # fork launch (plugins/tracker/bench/fault_pages.py --layouts 30):
+        # calling Client.holds_pipe and check_alive wrote 3.5 more on 3.11
+        # and 1.9 more on 3.13 than one method doing both, which wrote 0.9
+        # and 2.1 more than this. Fields by position: on 3.11 a name read
+        # writes the name's reference count
         c = client
         fd = c.fd
         if fd is not None:
