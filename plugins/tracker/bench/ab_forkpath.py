@@ -70,8 +70,8 @@ LAYOUT_ENV = "AB_FORKPATH_LAYOUT"
 #: (allocation order decides it), and a change anywhere moves it: two versions
 #: of one check read two or three pages apart by where their objects fell.
 #: No import (``random`` would add modules): a linear congruential generator
-PAD = r"""
-_x = int(__import__("os").environ.get("AB_FORKPATH_LAYOUT", "0"))
+PAD = f"""
+_x = int(__import__("os").environ.get({LAYOUT_ENV!r}, "0"))
 _pad = []
 if _x:
     def _next():

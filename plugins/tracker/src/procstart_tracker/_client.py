@@ -659,7 +659,7 @@ class Client:
             # root announces none on Linux, _plugin.ROOT_CHILDREN_FOUND):
             # multiprocessing joins it after this, but one left running at the
             # root's end is procstart's, and the tracker's to end
-            hello = b"".join(b"HELLO %d\n" % pid for pid in _children_running())
+            hello = b"".join(encode_message("HELLO", pid) for pid in _children_running())
             try:  # noqa: SIM105 - contextlib is one import more for every child
                 os.write(self.fd, hello + encode_message("BYE", os.getpid()))
             except OSError:
@@ -776,9 +776,12 @@ def _children_running() -> list[int]:
         pids = []
         for proc in active_children():
             method = plugin.started_with(proc)
+            # the method first: a remote child's pid is never read
             if method is not None and not procstart.get_context(method).method.remote:
-                pids.append(proc.pid)
-        return [pid for pid in pids if pid]
+                pid = proc.pid
+                if pid:
+                    pids.append(pid)
+        return pids
     except Exception:  # noqa: BLE001 - never fail the program's exit for the tracker
         return []
 
