@@ -143,6 +143,21 @@ def test_warm_single_child_samples_count_page_faults(quick_fork):
     assert "parent_faults" not in figures["program"]["rows"][0]["results"]["procstart"]
 
 
+def test_warm_single_child_rounds_run_every_column_in_the_rounds_layout(quick_fork):
+    # the one round's seed (1) in every column of the warm start+join figures,
+    # none in the figures that measure a whole program's start
+    _, data, _ = quick_fork
+    figures = _figures(data)
+    for figure_id in ("start_warm", "start_untimed", "tracker"):
+        for row in figures[figure_id]["rows"]:
+            layouts = {column: check["layout"] for column, check in row["checks"].items()}
+            assert set(layouts.values()) == {1}, (figure_id, row["param"], layouts)
+            assert len(layouts) >= 2, (figure_id, row["param"], layouts)
+        assert "procstart_bench._layout" in figures[figure_id]["how"]
+    for row in figures["start_cold"]["rows"]:
+        assert {check.get("layout", 0) for check in row["checks"].values()} == {0}
+
+
 def test_limits_rows(quick_fork):
     _, data, _ = quick_fork
     rows = _figures(data)["limits"]["rows"]

@@ -102,9 +102,10 @@ def _warm(
     """Rows ``method[, param], form``: warm processes of ``name`` per column.
 
     ``many``: :data:`START_SAMPLES` per process instead of :data:`SAMPLES`,
-    after up to :data:`REWARM` starts dropped; ``methods``: only these of the
-    plan's methods; ``fine``: that many times the run's rounds (not in a
-    quick run).
+    after up to :data:`REWARM` starts dropped, and each round's processes in
+    that round's memory layout (:data:`LAYOUTS_NOTE`); ``methods``: only
+    these of the plan's methods; ``fine``: that many times the run's rounds
+    (not in a quick run).
     """
     rounds = plan.rounds * fine if fine > 1 and not plan.quick else None
     if many:
@@ -124,6 +125,8 @@ def _warm(
                 def take(
                     contender: Contender, form: str = form, extra: dict[str, str] = extra
                 ) -> tuple[list[Sample], dict[str, Any]]:
+                    if many:  # every column of a round in the round's layout
+                        extra = {**extra, "layout": str(plan.round)}
                     report, _ = plan.worker(name, contender, form, samples, 1, extra)
                     return report.pop("samples"), report
 
@@ -161,6 +164,15 @@ FAULTS_NOTE = (
     "its reaped children (parent_faults, child_faults in the JSON; fork's child is "
     "the started one): counts do not drift with the machine's speed."
 )
+#: how the warm start+join figures (``many``) place each round's processes
+LAYOUTS_NOTE = (
+    "Each round's processes first allocate a padding seeded by the round number, "
+    "the same in every column (procstart_bench._layout): which objects share a "
+    "page, and so the copy-on-write faults a fork parent takes per launch, is "
+    "otherwise one arrangement per library version, fixed by its allocation order "
+    "(over 30 seeds one version's faults per fork launch spanned about ten pages); "
+    "the medians are over as many arrangements as rounds."
+)
 
 
 def start(plan: Plan) -> Figure:
@@ -173,7 +185,7 @@ def start(plan: Plan) -> Figure:
         "and round that imports only its library, after one warm-up start (so a fork "
         "server or tracker is already up), a settle and up to "
         f"{REWARM} more starts dropped (the first starts after the settle are slower "
-        f"in every column); {START_SAMPLES} samples per process. {FAULTS_NOTE}",
+        f"in every column); {START_SAMPLES} samples per process. {FAULTS_NOTE} {LAYOUTS_NOTE}",
     )
     return _warm(plan, figure, "start", plan.lineup.columns, many=True)
 
@@ -187,7 +199,7 @@ def untimed(plan: Plan) -> Figure:
         how="as start+join, warm, but join() without a timeout: the stdlib then waits "
         "with waitpid, as procstart always does; with a timeout the stdlib first waits "
         f"on a selector where procstart polls the one fd. {FINE_ROUNDS} times the "
-        f"run's rounds: the target is a ratio of 1.0. {FAULTS_NOTE}",
+        f"run's rounds: the target is a ratio of 1.0. {FAULTS_NOTE} {LAYOUTS_NOTE}",
     )
     return _warm(
         plan,
@@ -211,7 +223,7 @@ def tracker(plan: Plan) -> Figure:
         "left out (PROCSTART_DISABLE_PLUGINS in the second process: the same autoload "
         "path minus the tracker); the ratio is with / without. "
         f"{SHARE_ROUNDS} times the run's rounds for fork (the target is +0.05 ms), "
-        f"{FINE_ROUNDS} for the other methods. {FAULTS_NOTE}",
+        f"{FINE_ROUNDS} for the other methods. {FAULTS_NOTE} {LAYOUTS_NOTE}",
         baseline="no tracker",
     )
 

@@ -101,6 +101,9 @@ class Plan:
     workdir: Path
     progress: Callable[[str], None] = field(default=lambda text: None)
     figure_index: str = ""
+    #: the round :meth:`alternate` is taking (from 1): a figure whose columns
+    #: share a per-round parameter (the memory layout's seed) reads it here
+    round: int = 0
 
     # -- starting measured processes -------------------------------------
     def script(self) -> Path:
@@ -183,6 +186,7 @@ class Plan:
         live = list(contenders)
         rounds = self.rounds if rounds is None else rounds
         for index in range(rounds):
+            self.round = index + 1
             order = list(live) if index % 2 == 0 else list(reversed(live))
             for contender in order:
                 if contender not in live:

@@ -8,10 +8,12 @@ this module, started in one of two *forms*::
 
 so that the process's ``__main__`` is a small script file (children and fork
 servers re-import it, as they do a user's program) or nothing at all. This
-module imports only ``os``, ``sys`` and ``time`` until the contender's library
-is imported, and never another contender's library: the stdlib's side never
-has procstart loaded, procstart's never has loky or multiprocess. It checks
-that before it reports, and records which non-stdlib modules were loaded.
+module imports only ``os``, ``sys`` and ``time`` (and
+:mod:`procstart_bench._layout`, which imports nothing) until the contender's
+library is imported, and never another contender's library: the stdlib's
+side never has procstart loaded, procstart's never has loky or
+multiprocess. It checks that before it reports, and records which
+non-stdlib modules were loaded.
 
 It prints one JSON line: ``{"samples": [{metric: value}, ...], "modules":
 [...], "preloaded": [...], "main": ...}`` or ``{"error": ...}``.
@@ -391,6 +393,10 @@ def run(argv: list[str]) -> dict[str, Any]:
     if figure == "cold":
         out.append(sample_cold(column, method, params))
     else:
+        if "layout" in params:  # before the library: its objects land elsewhere
+            from ._layout import pad
+
+            state["padding"] = pad(int(params["layout"]))
         ctx = context(column, method, params)
         sampler = SAMPLERS[figure]
         for _ in range(warmup):
@@ -419,6 +425,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     return {
         **state.get("report", {}),
         "samples": out,
+        "layout": int(params.get("layout", "0")),
         "modules": _third_party(),
         "preloaded": preloaded,
         "main": _main_form(),

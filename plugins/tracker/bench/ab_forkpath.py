@@ -36,10 +36,11 @@ cache is not written while a ``sys.path`` folder changed in the last two
 seconds: a checkout made just before the run is waited for.)
 
 With ``--layouts`` every process first allocates objects of random sizes
-(:data:`PAD`, seeded by the round: the same seed in every column of a
-round), so that each column's figures are medians over many arrangements
-of the library's objects on pages rather than the one its allocation
-order gives every process of it (see ``fault_pages.py --layouts``).
+(:data:`PAD`: ``procstart bench``'s padding, seeded by the round, the same
+seed in every column of a round; it needs procstart-bench installed), so
+that each column's figures are medians over many arrangements of the
+library's objects on pages rather than the one its allocation order gives
+every process of it (see ``fault_pages.py --layouts``).
 
     python plugins/tracker/bench/ab_forkpath.py stdlib=stdlib \\
         before=procstart@/tmp/before after=procstart \\
@@ -63,25 +64,16 @@ import time
 #: the environment variable that gives :data:`PAD` its seed (0 or unset: no padding)
 LAYOUT_ENV = "AB_FORKPATH_LAYOUT"
 
-#: first of all, with ``--layouts``: objects of random sizes that stay
-#: alive, so that everything allocated after them (the library's code objects,
-#: functions, module globals) lands at other offsets within its page. Which
-#: objects share a page is otherwise the same in every process of a column
+#: first of all, with ``--layouts``: ``procstart_bench``'s padding
+#: (``procstart_bench._layout``, which imports nothing), so that the
+#: library's objects land at other offsets within their pages. Which objects
+#: share a page is otherwise the same in every process of a column
 #: (allocation order decides it), and a change anywhere moves it: two versions
-#: of one check read two or three pages apart by where their objects fell.
-#: No import (``random`` would add modules): a linear congruential generator
+#: of one check read two or three pages apart by where their objects fell
 PAD = f"""
-_x = int(__import__("os").environ.get({LAYOUT_ENV!r}, "0"))
-_pad = []
-if _x:
-    def _next():
-        global _x
-        _x = (_x * 1103515245 + 12345) % 2147483648
-        return _x >> 8
-    for _size_class in range(3, 33):  # obmalloc's 16-byte classes up to 512
-        _many = _next() % (4096 // (16 * _size_class))
-        _pad += [bytes(16 * _size_class - 33) for _ in range(_many)]
-    _pad.append(bytes(513 + _next() % 4096))  # the C heap (larger objects)
+if __import__("os").environ.get({LAYOUT_ENV!r}, "0") != "0":
+    from procstart_bench._layout import pad
+    _pad = pad(int(__import__("os").environ[{LAYOUT_ENV!r}]))
 """
 
 #: how every measured process begins (``fault_pages.py``'s too): the column's
