@@ -173,3 +173,59 @@ def test_editing_one_launchs_child_setup_leaves_the_next_launchs_alone() -> None
     # the first child ran the added hook (by value: not fork_inherited); the
     # fork_inherited one ran in no child; the later children ran nothing
     assert report["ran"] == ["extra", str(report["pids"][0])]
+
+
+AFTER_A_CHANGE = """
+import json, os, sys
+import procstart
+import procstart_fork
+from procstart import plugin
+
+procstart.register_plugin(procstart_fork, name="fork")
+
+
+class Inherited:
+    @procstart.hookimpl
+    @plugin.fork_inherited()
+    def procstart_child_setup(self, info):
+        pass
+
+
+class Later:
+    # no child setup: the recipe is made again with an equal setup tuple
+    @procstart.hookimpl
+    def procstart_status(self):
+        return {}
+
+
+procstart.register_plugin(Inherited(), name="inherited")
+ctx = procstart.get_context("fork")
+
+
+def launch():
+    kid = ctx.Process(target=int)
+    kid.start()
+    kid.join()
+    return kid.exitcode
+
+
+launch()
+procstart.register_plugin(Later(), name="later")
+launch()
+calls = []
+sys.setprofile(lambda frame, event, arg: event == "call" and calls.append(frame.f_code.co_name))
+code = launch()
+sys.setprofile(None)
+print(json.dumps({"exitcode": code, "calls": calls}))
+"""
+
+
+def test_a_fork_launch_after_the_plugins_changed_still_needs_no_plan() -> None:
+    # the recipe made again holds an equal setup tuple, not the same one: the
+    # launches after it must still see that a fork copy calls nothing
+    result = run_python(AFTER_A_CHANGE, env={"PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["exitcode"] == 0
+    assert "for_request" in report["calls"]  # the profile saw the launch's plan step
+    assert "_skipped_in_copy" not in report["calls"], report["calls"]

@@ -169,6 +169,15 @@ def _skipped_in_copy(
     global _last_skip, _empty_in_copy
     last = _last_skip
     if last is not None and (last[0] is refs or last[0] == refs):  # no copy per launch
+        if last[0] is not refs and refs.__class__ is tuple:
+            # the same references in a new tuple: the launch recipe was made
+            # again (the plugins' generation moves while the first launches
+            # load the rest of them). Kept by identity from now on, so that
+            # the launches after it find it in _empty_in_copy and never call
+            # this: every object a fork launch touches is a copy-on-write fault
+            _last_skip = (refs, last[1], last[2])
+            if not last[1]:
+                _empty_in_copy = refs
         return last[1], last[2]
     calls = _resolve(refs)
     if calls is None:  # the child looks them up itself: skip nothing
