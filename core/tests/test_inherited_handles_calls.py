@@ -113,3 +113,27 @@ def test_a_wrong_type_is_still_refused() -> None:
     )
     assert result.returncode == 1
     assert "procstart_inherited_handles must yield InheritedHandle, got int" in result.stderr
+
+
+def test_a_launch_with_one_handle_plugin_refuses_a_wrong_type() -> None:
+    # one procstart_inherited_handles function is called directly by the
+    # launch, not through the loop over several: its answer is checked the same
+    result = run_python(
+        """
+        import procstart
+
+        class Bad:
+            @procstart.hookimpl
+            def procstart_inherited_handles(self, request):
+                return [procstart.InheritedHandle(key="fine", fd=0), "three"]
+
+        import procstart_fork
+        procstart.register_plugin(procstart_fork, name="fork")
+        procstart.register_plugin(Bad())
+        ctx = procstart.get_context("fork")
+        ctx.Process(target=int).start()
+        """,
+        env={"PROCSTART_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    assert result.returncode == 1
+    assert "procstart_inherited_handles must yield InheritedHandle, got str" in result.stderr

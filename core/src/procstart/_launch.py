@@ -43,6 +43,7 @@ class _Recipe:
         "child_setup",
         "context",
         "generation",
+        "handle_call",
         "handle_calls",
         "launcher",
         "method",
@@ -57,7 +58,10 @@ class _Recipe:
         self.method = method = ctx.current_method(registry)
         plan = registry.launch_plan()
         #: None: pluggy's hook call (a wrapper); else the functions, in pluggy's order
-        self.handle_calls = plan.handle_calls if plan.wants_handles else ()
+        self.handle_calls = calls = plan.handle_calls if plan.wants_handles else ()
+        #: the one function when there is one (a tracker's): called without a
+        #: loop, as every object a fork launch touches is a copy-on-write fault
+        self.handle_call = calls[0][0] if calls and len(calls) == 1 and calls[0][1] else None
         # no procstart tracker: children report to the stdlib's, as with multiprocessing
         self.stdlib_handle = not method.inherits_all_fds and not plan.has_tracker
         self.child_setup = (*plan.child_setup, *method.child_setup)
@@ -90,11 +94,17 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
         raise RuntimeError(_BOOTSTRAPPING)
     setattr(process_obj, _context.STARTED_WITH, method.name)
     request = LaunchRequest(process_obj, method, recipe.context)
-    calls = recipe.handle_calls
-    if calls is None:
-        request.handles = registry.inherited_handles(request)
-    elif calls:
-        _manager.call_handle_hooks(calls, request, request.handles)
+    call = recipe.handle_call
+    if call is not None:
+        batch = call(request)
+        if batch:
+            _manager.add_handles(request.handles, batch)
+    else:
+        calls = recipe.handle_calls
+        if calls is None:
+            request.handles = registry.inherited_handles(request)
+        elif calls:
+            _manager.call_handle_hooks(calls, request, request.handles)
     if recipe.stdlib_handle:
         request.handles.append(
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())

@@ -823,7 +823,7 @@ class Plugins:
             call_handle_hooks(calls, request, handles)
             return handles
         for batch in self._pm.hook.procstart_inherited_handles(request=request):
-            _add_handles(handles, batch)
+            add_handles(handles, batch)
         return handles
 
     def child_setup_refs(self) -> list[Any]:
@@ -910,10 +910,11 @@ def call_handle_hooks(
         # the spec's one argument, or none (no per-launch list to build)
         batch = function(request) if argnames else function()
         if batch:
-            _add_handles(handles, batch)
+            add_handles(handles, batch)
 
 
-def _add_handles(handles: list[InheritedHandle], batch: Iterable[Any] | None) -> None:
+def add_handles(handles: list[InheritedHandle], batch: Iterable[Any] | None) -> None:
+    """Append what one ``procstart_inherited_handles`` yielded, checking each item."""
     for handle in batch or ():
         if not isinstance(handle, InheritedHandle):
             raise TypeError(
