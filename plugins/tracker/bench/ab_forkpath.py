@@ -71,9 +71,10 @@ LAYOUT_ENV = "AB_FORKPATH_LAYOUT"
 #: (allocation order decides it), and a change anywhere moves it: two versions
 #: of one check read two or three pages apart by where their objects fell
 PAD = f"""
-if __import__("os").environ.get({LAYOUT_ENV!r}, "0") != "0":
+_seed = int(__import__("os").environ.get({LAYOUT_ENV!r}, "0"))
+if _seed:
     from procstart_bench._layout import pad
-    _pad = pad(int(__import__("os").environ[{LAYOUT_ENV!r}]))
+    _pad = pad(_seed)
 """
 
 #: how every measured process begins (``fault_pages.py``'s too): the column's
