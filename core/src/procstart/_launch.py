@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from multiprocessing import process
 from multiprocessing.process import BaseProcess
+from os import getpid as _getpid
 
 from . import _context, _manager, _stdlib_tracker
 from ._request import LaunchRequest
@@ -40,6 +41,8 @@ class _Recipe:
     """
 
     __slots__ = (
+        "answered_in",
+        "asks_handles",
         "child_setup",
         "context",
         "generation",
@@ -47,6 +50,7 @@ class _Recipe:
         "handle_calls",
         "launcher",
         "method",
+        "once",
         "registry",
         "stdlib_handle",
     )
@@ -62,6 +66,17 @@ class _Recipe:
         #: the one function when there is one (a tracker's): called without a
         #: loop, as every object a fork launch touches is a copy-on-write fault
         self.handle_call = calls[0][0] if calls and len(calls) == 1 and calls[0][1] else None
+        self.asks_handles = calls is None or bool(calls)
+        #: a fork method whose every handle function is marked once_per_fork_parent:
+        #: they answer the first launch from a process and no later one
+        self.once = (
+            method.inherits_all_fds
+            and bool(calls)
+            and all(getattr(function, ONCE_PER_FORK_PARENT, False) for function, _ in calls or ())
+        )
+        #: the process where those functions have answered (0: none yet); a
+        #: fork copy of this recipe names its parent, so the child asks again
+        self.answered_in = 0
         # no procstart tracker: children report to the stdlib's, as with multiprocessing
         self.stdlib_handle = not method.inherits_all_fds and not plan.has_tracker
         self.child_setup = (*plan.child_setup, *method.child_setup)
@@ -86,7 +101,9 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
         or recipe.registry is not registry
         or recipe.generation != registry.generation
     ):
-        recipe = _Recipe(method_name, registry)
+        old, recipe = recipe, _Recipe(method_name, registry)
+        if old is not None and recipe.once and old.handle_calls == recipe.handle_calls:
+            recipe.answered_in = old.answered_in  # the same hooks have answered here
         if method_name is not None:
             _recipes[method_name] = recipe
     method = recipe.method
@@ -94,17 +111,20 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
         raise RuntimeError(_BOOTSTRAPPING)
     setattr(process_obj, _context.STARTED_WITH, method.name)
     request = LaunchRequest(process_obj, method, recipe.context)
-    call = recipe.handle_call
-    if call is not None:
-        batch = call(request)
-        if batch:
-            _manager.add_handles(request.handles, batch)
-    else:
-        calls = recipe.handle_calls
-        if calls is None:
-            request.handles = registry.inherited_handles(request)
-        elif calls:
-            _manager.call_handle_hooks(calls, request, request.handles)
+    if recipe.asks_handles and recipe.answered_in != _getpid():
+        call = recipe.handle_call
+        if call is not None:
+            batch = call(request)
+            if batch:
+                _manager.add_handles(request.handles, batch)
+        else:
+            calls = recipe.handle_calls
+            if calls is None:
+                request.handles = registry.inherited_handles(request)
+            else:
+                _manager.call_handle_hooks(calls, request, request.handles)
+        if recipe.once:
+            recipe.answered_in = _getpid()
     if recipe.stdlib_handle:
         request.handles.append(
             InheritedHandle(_stdlib_tracker.HANDLE_KEY, _stdlib_tracker.parent_fd())
@@ -116,6 +136,35 @@ def launch(process_obj: BaseProcess, method_name: str | None = None) -> PopenLik
     for callback in _after_launch:
         callback(request, popen)
     return popen
+
+
+#: the attribute :func:`once_per_fork_parent` sets on a handles hook
+ONCE_PER_FORK_PARENT = "procstart_once_per_fork_parent"
+
+
+def once_per_fork_parent(function: Any) -> Any:
+    """Mark a ``procstart_inherited_handles`` hook that a fork parent needs once.
+
+    A promise: the hook's handles reach a child only through what the child
+    inherits, and a fork child inherits every fd its parent holds. So for a
+    start method whose children inherit every fd (``fork``), procstart calls
+    the hook at the first launch from a process and at none after it in that
+    process: each later launch pays no call (every object a fork parent
+    touches per launch is a copy-on-write fault). A fork child calls it again
+    at its own first fork launch; launches of other methods call it every
+    time. The hook may still do work on that first call (start a server,
+    register an ``after_launch`` callback). When every handles hook installed
+    is marked, the promise holds for the launch; otherwise every hook is
+    called every time. Apply it with the ``hookimpl`` marker, in either order.
+
+    >>> @once_per_fork_parent
+    ... def procstart_inherited_handles(request):
+    ...     return ()
+    >>> procstart_inherited_handles.procstart_once_per_fork_parent
+    True
+    """
+    setattr(function, ONCE_PER_FORK_PARENT, True)
+    return function
 
 
 #: the attribute :func:`launch_wrapper_for` sets on a launch wrapper

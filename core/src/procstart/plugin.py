@@ -80,6 +80,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "fork_inherited": ("procstart.forked", "fork_inherited"),
     "started_with": ("procstart._context", "started_with"),
     "launch_wrapper_for": ("procstart._launch", "launch_wrapper_for"),
+    "once_per_fork_parent": ("procstart._launch", "once_per_fork_parent"),
 }
 
 
@@ -236,7 +237,7 @@ if TYPE_CHECKING:
     from ._context import started_with
     from ._fds import IndexedFd, PassedFd
     from ._hookspecs import hookimpl, hookspec
-    from ._launch import after_launch, launch_wrapper_for
+    from ._launch import after_launch, launch_wrapper_for, once_per_fork_parent
     from ._request import LaunchRequest
     from ._stdlib_tracker import HANDLE_KEY as STDLIB_TRACKER_KEY
     from ._stdlib_tracker import running_fd as stdlib_tracker_fd
@@ -308,4 +309,5 @@ __all__ = [
     "after_launch",
     "fork_inherited",
     "launch_wrapper_for",
+    "once_per_fork_parent",
 ]
