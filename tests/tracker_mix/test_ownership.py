@@ -135,7 +135,7 @@ if __name__ == "__main__":
     ctx = procstart.get_context("fork")
     kid = ctx.Process(target=int)
     kid.start()
-    kid.join()  # the tracker runs: the next fork launches take the fast path
+    kid.join()  # the tracker runs: the next fork launches do not call its hook
     report = {}
     cases = (("plain", False), ("own stdlib tracker first", True), ("root runs one", False))
     for name, start_stdlib_child in cases:
@@ -153,8 +153,9 @@ if __name__ == "__main__":
 def test_an_unmarked_fork_child_routes_as_its_parent_would_have_marked_it(
     tmp_path: Path,
 ) -> None:
-    # the fork fast path leaves the routing mark out: the child decides from
-    # what it inherited, before it can start a stdlib tracker of its own
+    # a fork launch that does not call the tracker's hook (once_per_fork_parent)
+    # leaves the routing mark out: the child decides from what it inherited,
+    # before it can start a stdlib tracker of its own
     (tmp_path / "main.py").write_text(UNMARKED_FORK_CHILDREN)
     result = run_python(["main.py"], env=clean_env(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -106,40 +106,136 @@ def test_tracker_killed_between_two_children_sharing_a_segment(tmp_path: Path, m
         (SHM / name).unlink(missing_ok=True)
 
 
-FORK_ONLY_RESTART = """
+STANDBY = """
 import psutil
+
+
+def leak(name):
+    shm = shared_memory.SharedMemory(name, create=True, size=16)
+    shm.close()  # nobody unlinks it: the tracker must, when the root dies
+
+
+def standby_of(tracker):
+    deadline = time.monotonic() + 30  # forked after the tracker's first read of the pipe
+    while not psutil.Process(tracker).children():
+        assert time.monotonic() < deadline, "the tracker never forked a standby"
+        time.sleep(0.01)
+    return psutil.Process(tracker).children()[0].pid
 
 
 if __name__ == "__main__":
     ctx = procstart.get_context("fork")
     p = ctx.Process(target=int); p.start(); p.join()
     old = procstart_tracker.status()["pid"]
+    standby = standby_of(old)
     os.kill(old, signal.SIGKILL)
     if sys.argv[3] == "reaped":
-        os.waitpid(old, 0)  # the tracker is this process's child: the launch cannot reap it
-    else:  # dead, not reaped: the launch's own waitpid finds it
+        os.waitpid(old, 0)  # the tracker is this process's child
+    else:  # dead, not reaped: nothing in a fork launch looks
         deadline = time.monotonic() + 10
         while psutil.Process(old).status() != psutil.STATUS_ZOMBIE:
             assert time.monotonic() < deadline, "the killed tracker never died"
             time.sleep(0.01)
-    p = ctx.Process(target=int); p.start(); p.join()  # no status() before looking
-    kids = [child.pid for child in psutil.Process().children()]
-    report({"old": old, "kids": kids, "new": procstart_tracker.status()["pid"],
-            "exitcode": p.exitcode})
+    p = ctx.Process(target=leak, args=(sys.argv[4],)); p.start(); p.join()
+    # the standby took over: it forks a standby of its own after its first read
+    # (waited for here, so that the root's look below cannot come first)
+    next_standby = standby_of(standby)
+    new = procstart_tracker.status()["pid"]
+    report({"old": old, "standby": standby, "new": new, "exitcode": p.exitcode,
+            "next standby": next_standby})
     die()
 """
 
 
 @pytest.mark.parametrize("reaped", ["reaped", "zombie"])
-def test_a_fork_launch_restarts_a_dead_tracker(tmp_path: Path, reaped: str) -> None:
-    # a fork launch checks the tracker's life before the fork, whether the
-    # program reaped the dead tracker itself or left it to the launch: the
-    # restart comes with the launch, not with a later call
-    info, stderr = run_root(tmp_path, FORK_ONLY_RESTART, "fork", reaped)
-    assert info["exitcode"] == 0
-    assert info["kids"] == [info["new"]], stderr
-    assert info["new"] != info["old"]
-    assert "took over its books" in stderr
+def test_a_killed_tracker_is_replaced_by_its_standby(tmp_path: Path, reaped: str) -> None:
+    # no fork launch checks the tracker: its standby, waiting on the journal's
+    # lock, takes over the same pipe and books the moment the kernel frees it;
+    # a fork child's registration made after the kill is cleaned at the root's death
+    name = unique_prefix("sb") + "seg"
+    try:
+        info, stderr = run_root(tmp_path, STANDBY, "fork", reaped, name)
+        assert info["exitcode"] == 0, stderr
+        assert info["new"] == info["standby"] != info["old"], stderr
+        assert (
+            f"the tracker process {info['old']} died; its standby (pid {info['standby']}) "
+            "took over its books"
+        ) in stderr
+        assert "started a new one" not in stderr  # the root started none
+        assert info["next standby"] not in (info["old"], info["standby"])
+        assert wait_until(lambda: not (SHM / name).exists(), 10), stderr
+        assert wait_until(lambda: not psutil.pid_exists(int(str(info["new"]))), 10)
+    finally:
+        (SHM / name).unlink(missing_ok=True)
+
+
+STANDBY_KILLED = """
+import psutil
+
+
+if __name__ == "__main__":
+    ctx = procstart.get_context("fork")
+    p = ctx.Process(target=int); p.start(); p.join()
+    tracker = procstart_tracker.status()["pid"]
+    found = []
+    deadline = time.monotonic() + 30
+    while len(found) < 2 and time.monotonic() < deadline:
+        kids = [kid.pid for kid in psutil.Process(tracker).children()
+                if kid.status() != psutil.STATUS_ZOMBIE]
+        if kids and kids[0] not in found:
+            found.append(kids[0])
+            if len(found) == 1:
+                os.kill(kids[0], signal.SIGKILL)  # the next snapshot forks another
+        time.sleep(0.01)
+    report({"standbys": found, "tracker": tracker})
+"""
+
+
+def test_a_killed_standby_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / "root.py").write_text(PRELUDE + STANDBY_KILLED)
+    out = tmp_path / "out.json"
+    result = run_python(["root.py", "fork", str(out)], env=clean_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(out.read_text())
+    assert len(info["standbys"]) == 2, info
+    assert "warning" not in result.stderr, result.stderr
+
+
+ENDS_NORMALLY = """
+import psutil
+
+
+if __name__ == "__main__":
+    ctx = procstart.get_context("fork")
+    p = ctx.Process(target=int); p.start(); p.join()
+    tracker = procstart_tracker.status()["pid"]
+    deadline = time.monotonic() + 30
+    while not psutil.Process(tracker).children():
+        assert time.monotonic() < deadline, "the tracker never forked a standby"
+        time.sleep(0.01)
+    report({"tracker": tracker, "standby": psutil.Process(tracker).children()[0].pid})
+"""
+
+
+def test_the_standby_ends_with_the_tracker_at_a_normal_exit(tmp_path: Path) -> None:
+    # the tracker marks its journal done: the standby gets the lock, finds
+    # the mark, and exits instead of taking over (nothing left running)
+    (tmp_path / "root.py").write_text(PRELUDE + ENDS_NORMALLY)
+    out = tmp_path / "out.json"
+    result = run_python(["root.py", "fork", str(out)], env=clean_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(out.read_text())
+    # run_python read stderr to its end: every holder of it (the standby too) has closed it
+    for pid in (info["tracker"], info["standby"]):
+        assert wait_until(lambda pid=pid: not _running(pid), 10), pid
+    assert "warning" not in result.stderr, result.stderr
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 FD_REUSED = """

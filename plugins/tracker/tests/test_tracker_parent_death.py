@@ -137,7 +137,24 @@ def test_segment_survives_the_attaching_process(tmp_path: Path, method: str) -> 
     assert parent.warnings() == [], parent.stderr()
 
 
-RESTART = """
+#: the tracker and the standby it may have forked already (after its first
+#: read): with neither left, the root itself starts a new tracker
+KILL_WITH_STANDBY = """
+import psutil
+
+
+def kill_with_standby(tracker):
+    os.kill(tracker, signal.SIGSTOP)  # it forks no standby from now on
+    for kid in psutil.Process(tracker).children():
+        kid.kill()
+        kid.wait(10)
+    os.kill(tracker, signal.SIGKILL)
+    os.waitpid(tracker, 0)  # the tracker is this process's child
+"""
+
+RESTART = (
+    KILL_WITH_STANDBY
+    + """
 if __name__ == "__main__":
     import procstart_tracker
 
@@ -145,8 +162,7 @@ if __name__ == "__main__":
     before = tempfile.mkdtemp(prefix="pst-before-")
     procstart.register_resource("folder", before)
     first = procstart_tracker.status()["pid"]
-    os.kill(first, signal.SIGKILL)
-    os.waitpid(first, 0)  # the tracker is this process's child
+    kill_with_standby(first)
     after = tempfile.mkdtemp(prefix="pst-after-")
     procstart.register_resource("folder", after)  # restarts it, with a warning
     shm = SharedMemory(create=True, size=16)
@@ -157,6 +173,7 @@ if __name__ == "__main__":
             "shm": shm._name, "child": proc.pid})
     die()
 """
+)
 
 
 def test_killed_tracker_is_restarted_and_later_registrations_are_cleaned(tmp_path: Path) -> None:
@@ -177,7 +194,9 @@ def test_killed_tracker_is_restarted_and_later_registrations_are_cleaned(tmp_pat
     assert len(parent.warnings()) == 1, err
 
 
-RESTART_ON_LAUNCH = """
+RESTART_ON_LAUNCH = (
+    KILL_WITH_STANDBY
+    + """
 def child(queue):
     folder = tempfile.mkdtemp(prefix="pst-after-launch-")
     procstart.register_resource("folder", folder)
@@ -191,15 +210,17 @@ if __name__ == "__main__":
     ctx = procstart.get_context(METHOD)
     procstart.register_resource("folder", tempfile.mkdtemp(prefix="pst-first-"))
     first = procstart_tracker.status()["pid"]
-    os.kill(first, signal.SIGKILL)
-    os.waitpid(first, 0)  # the tracker is this process's child
+    kill_with_standby(first)
     queue = ctx.Queue()
-    proc = ctx.Process(target=child, args=(queue,))  # the launch notices and restarts it
+    # a launch notices and restarts it (a fork launch does not look: the root's
+    # next registration, status() below, or exit does)
+    proc = ctx.Process(target=child, args=(queue,))
     proc.start()
     info = queue.get(timeout=30)
     report(info | {"first": first, "tracker_pid": procstart_tracker.status()["pid"]})
     die()
 """
+)
 
 
 @pytest.mark.parametrize("method", METHODS)

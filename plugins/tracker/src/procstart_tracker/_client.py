@@ -77,6 +77,12 @@ _BOOT = (
 )
 
 
+#: how long the root, finding the tracker it started dead, waits for a standby
+#: to take the journal's lock before it starts a new tracker (a standby wakes
+#: within a millisecond or two of the death on an idle machine)
+TAKEOVER_WAIT = 0.05
+
+
 class TrackerWarning(UserWarning):
     """The tracker had to be restarted, or could not be used."""
 
@@ -296,9 +302,16 @@ class Client:
         return self.read_fd is not None
 
     def after_fork_in_child(self) -> None:
-        """A fork child shares the write end but not the root's role or bookkeeping."""
+        """A fork child shares the write end but not the root's role or bookkeeping.
+
+        If the program closed the write end it inherited (and the number now
+        names another file), the child opens the pipe again from the root's
+        read end before closing that (:meth:`_reattach`).
+        """
         self._pid = os.getpid()
         self.lock = threading.RLock()
+        if self.fd is not None and not self.holds_pipe():
+            self._reattach()
         for fd in (self.read_fd, self.journal_fd):
             if fd is not None:
                 try:  # noqa: SIM105 - contextlib is one import more for every child
@@ -404,8 +417,30 @@ class Client:
             f"started a new one (pid {self.tracker_pid}) that took over its books: "
             "every live process's resources are still tracked",
             TrackerWarning,
-            stacklevel=5,
+            stacklevel=4,  # the registration, or the launch's hook
         )
+
+    def _reattach(self) -> bool:
+        """The fd no longer names the pipe: open the pipe again from its read end (Linux).
+
+        The root holds the read end, and a fork copy of it until its first
+        use (:meth:`after_fork_in_child`): ``/proc/self/fd/<read end>``
+        opened for writing is a new write end of the same pipe, so the same
+        tracker keeps hearing from this process. True if it worked.
+        """
+        read_fd = self.read_fd
+        if read_fd is None or self.pipe_ident is None or sys.platform != "linux":
+            return False
+        try:
+            st = os.fstat(read_fd)
+            if (st.st_dev, st.st_ino) != self.pipe_ident:
+                return False
+            self.fd = os.open(
+                f"/proc/self/fd/{read_fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC
+            )
+        except OSError:
+            return False
+        return True
 
     def holds_pipe(self) -> bool:
         """True if this process's fd for the tracker is still the tracker's pipe.
@@ -423,34 +458,50 @@ class Client:
         return (st.st_dev, st.st_ino) == self.pipe_ident
 
     def check_alive(self) -> None:
-        """Root only: restart the tracker if it died (one ``waitpid``; no message).
+        """Root only: start a new tracker if no tracker process runs (no message sent).
 
-        A child launched meanwhile loses nothing: its messages wait in the pipe,
-        which the root keeps open, for the new tracker.
+        Usually one ``waitpid`` on the tracker this process started. Once that
+        one has died, the journal's lock tells whether its standby took over
+        (:mod:`._journal_lock`): then this process only learns the new
+        tracker's pid; if nobody holds the lock (the tracker died before it
+        forked a standby, or both died), it starts a new tracker. A child
+        launched meanwhile loses nothing: its messages wait in the pipe,
+        which the root keeps open, for whichever tracker takes over. Only
+        after a death does it wait, :data:`TAKEOVER_WAIT` at most, for a
+        standby to take the lock.
         """
         spawned = self.spawned
-        if spawned is None:
-            return
-        try:
-            died = os.waitpid(spawned, os.WNOHANG)[0] != 0  # and reaped
-        except ChildProcessError:  # somebody else reaped it: ask the kernel
+        if spawned is not None:
             try:
-                os.kill(spawned, 0)
-            except ProcessLookupError:
-                died = True
-            else:
-                died = False
-        if died:
-            self.replace_dead(spawned)
-
-    def replace_dead(self, spawned: int) -> None:
-        """The tracker ``spawned`` died (and was reaped): start a new one unless another thread did.
-
-        Called by the fork launch's check (``_plugin``) and :meth:`check_alive`.
-        """
+                if os.waitpid(spawned, os.WNOHANG)[0] == 0:
+                    return  # the usual case: it runs
+            except ChildProcessError:  # somebody else reaped it: ask the kernel
+                try:
+                    os.kill(spawned, 0)
+                except ProcessLookupError:
+                    pass
+                else:
+                    return
+        elif self.journal_fd is None or self.tracker_pid is None:
+            return  # not the root, or no tracker started
         with self.lock:
-            if self.spawned == spawned:  # no other thread restarted it meanwhile
+            journal = self.journal_fd
+            if self.spawned != spawned or journal is None:
+                return  # another thread dealt with it
+            self.spawned = None  # reaped or gone: from now on the lock tells
+            from . import _journal_lock  # only now: fcntl is one import more at start-up
+
+            # the kernel wakes a standby when the tracker dies: give it the time to take over
+            deadline = time.monotonic() + TAKEOVER_WAIT
+            holder = _journal_lock.holder(journal)
+            while holder is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+                holder = _journal_lock.holder(journal)
+            if holder is None:
                 self._restart()
+            elif holder and holder != self.tracker_pid:
+                self.tracker_pid = holder  # its standby, or a later one
+                self.publish_token()
 
     def ensure_running(self) -> int:
         """The tracker's fd, starting the tracker (this process becomes the root) if needed.
@@ -463,7 +514,7 @@ class Client:
             self.check_alive()
             return fd
         with self.lock:
-            if not self.holds_pipe():
+            if not self.holds_pipe() and not self._reattach():
                 self.fd = None
                 self._start()
             else:
@@ -476,9 +527,9 @@ class Client:
         self._here()
         self._wrote_other = True
         with self.lock:
-            fd = self.fd
-            if fd is None or not self.holds_pipe():
+            if self.fd is None or (not self.holds_pipe() and not self._reattach()):
                 return False
+            fd = self.fd
             if self._pending and not self._flush():
                 self._queue(line)
                 return True
@@ -636,6 +687,12 @@ class Client:
         fd = self.fd
         if not pid or fd is None:
             return
+        try:  # the program may have closed the fd (its number may name another file)
+            st = os.fstat(fd)
+        except OSError:
+            return
+        if (st[2], st[1]) != self.pipe_ident:  # (st_dev, st_ino)
+            return  # the child reattaches on its first use; the tracker finds it by the pipe
         line = b"HELLO %d\n" % pid  # always valid: no need for the encoder
         try:
             self.announced += os.write(fd, line)
@@ -736,7 +793,7 @@ class Client:
         self._here()
         state = "not started"
         if self.tracker_pid:
-            if self.spawned is not None:
+            if self.is_root():
                 with self.lock:
                     self.check_alive()
             try:

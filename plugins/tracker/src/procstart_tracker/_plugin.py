@@ -14,7 +14,6 @@ applied here.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -90,6 +89,7 @@ def procstart_config_keys() -> Iterator[plugin.ConfigKey]:
 
 
 @plugin.hookimpl
+@plugin.once_per_fork_parent
 def procstart_inherited_handles(
     request: plugin.LaunchRequest,
 ) -> tuple[plugin.InheritedHandle, ...]:
@@ -99,59 +99,32 @@ def procstart_inherited_handles(
     stdlib objects): it must outlive the children that may use them. Where
     the root is (``ROOT_ENV``) travels in ``os.environ``, set when the
     tracker starts (``Client.publish_token``), so a launch sets nothing. The process
-    object gets :data:`ROUTE_ATTR` (True: its stdlib objects report here),
-    except on a fork launch's fast path (the child decides from what it
-    inherits, ``_stdlib_routing._decide``). A parent other than the root
-    announces the child once the launch returns (``Client.announce_launch``,
-    an ``after_launch`` callback; see :data:`ROOT_CHILDREN_FOUND`). No launch
-    wrapper, and a fork child does no tracker work at all. A remote method's
-    children (a cluster) run on other hosts: nothing to track.
+    object gets :data:`ROUTE_ATTR` (True: its stdlib objects report here). A
+    parent other than the root announces the child once the launch returns
+    (``Client.announce_launch``, an ``after_launch`` callback; see
+    :data:`ROOT_CHILDREN_FOUND`). No launch wrapper, and a fork child does no
+    tracker work at all. A remote method's children (a cluster) run on other
+    hosts: nothing to track.
+
+    Marked ``once_per_fork_parent``: a fork child inherits the pipe, so after
+    the first fork launch from a process procstart does not call this for
+    later ones. Nothing then checks, per fork launch, that the tracker lives:
+    its standby takes over when it dies (``_server``), and the root checks
+    at its registrations, its other launches and its exit
+    (``Client.check_alive``). A fork child whose inherited fd no longer names
+    the pipe (the program closed it) opens the pipe again from the root's
+    read end (``Client.after_fork_in_child``).
     """
-    global _last, _forks_from
-    method = request.method
-    if method.inherits_all_fds and _forks_from == os.getpid():
-        # A fork copy holds the pipe already: nothing to start, nothing to
-        # pass, no mark (the child decides its routing from what it inherits).
-        # Checked here, before the fork (see Client.announce_launch): the fd
-        # still names the pipe, and the tracker lives. Inline, not a Client
-        # method: a call writes the pages of the function and its code, and
-        # each page a launch writes is a copy-on-write fault. Pages per warm
-        # fork launch (plugins/tracker/bench/fault_pages.py --layouts 30):
-        # calling Client.holds_pipe and check_alive wrote 3.5 more on 3.11
-        # and 1.9 more on 3.13 than one method doing both, which wrote 0.9
-        # and 2.1 more than this. Fields by position: on 3.11 a name read
-        # writes the name's reference count
-        c = client
-        fd = c.fd
-        if fd is not None:
-            try:
-                st: os.stat_result | None = os.fstat(fd)
-            except OSError:
-                st = None
-            if st is not None and (st[2], st[1]) == c.pipe_ident:  # (st_dev, st_ino)
-                spawned = c.spawned
-                if spawned is not None:
-                    try:
-                        died = os.waitpid(spawned, os.WNOHANG)[0] != 0  # and reaped
-                    except ChildProcessError:  # reaped by somebody else: ask the kernel
-                        c.check_alive()
-                    else:
-                        if died:
-                            c.replace_dead(spawned)
-                return ()
-        # the fd lost (closed by the program, or naming another file): the
-        # slow path below starts a new pipe and tracker before this fork
-    if not supported() or method.remote:
+    global _last
+    if not supported() or request.method.remote:
         return ()
     fd = client.ensure_running()
-    if _last is None:  # first launch from this process (or its fork copy)
+    if _last is None:  # the first launch here (a fork copy inherits _last and the armed routing)
         _arm()
     if not client.is_root() or not ROOT_CHILDREN_FOUND:  # see _arm
         plugin.after_launch(client.announce_launch)  # once, however often asked
     stdlib = plugin.stdlib_tracker_fd()
     request.process.__dict__[ROUTE_ATTR] = stdlib is None
-    if method.inherits_all_fds:
-        _forks_from = os.getpid()
     last = _last
     if last is None or last[0] != fd or last[1] != stdlib:
         handles = [plugin.InheritedHandle(key=HANDLE_KEY, fd=fd)]
@@ -164,12 +137,6 @@ def procstart_inherited_handles(
 #: the last launch's handles, reused while the fds are the same: in a fork
 #: parent every object a launch touches is a copy-on-write fault
 _last: tuple[int, int | None, tuple[plugin.InheritedHandle, ...]] | None = None
-#: the process whose tracker is known to run, for launches of methods whose
-#: children inherit every fd (fork): such a launch only checks, before the
-#: fork, that the fd is still the pipe and that the tracker lives
-_forks_from = 0
-
-
 #: whether the tracker finds the root's children without being told (Linux:
 #: ``/proc/<pid>/fd``). A process other than the root announces each child
 #: it starts (``Client.announce_launch``, an ``after_launch`` callback): the

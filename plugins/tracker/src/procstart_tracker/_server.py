@@ -32,6 +32,7 @@ import select
 import sys
 import time
 
+from . import _journal_lock
 from ._protocol import IPC_KINDS, MAX_LINE, Message, ProtocolError, parse_hello, parse_message
 from ._wire import DRAIN_EVERY, ROOT_ENV, encode_line
 
@@ -43,7 +44,7 @@ from ._wire import DRAIN_EVERY, ROOT_ENV, encode_line
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from typing import Any, TextIO
+    from typing import Any, NoReturn, TextIO
 
 __all__ = ["EXIT_GRACE", "TERM_GRACE", "Tracker", "TrackerState", "main"]
 
@@ -275,6 +276,13 @@ class Tracker:
     ) -> None:
         self._psutil: Any = None
         self.fd = fd
+        #: the root's start time as given (a standby passes on what it found)
+        self.root_ctime = root_ctime
+        #: the forked process that takes over if this one dies (0: none could
+        #: be started; None: not yet, see :meth:`_keep_standby`)
+        self.standby: int | None = None
+        #: the root's pidfd while :meth:`run` watches it (a standby closes its copy)
+        self.pidfd: int | None = None
         self.state = TrackerState(root_pid)
         self.root_pid = root_pid
         self.die_with_parent = die_with_parent
@@ -756,7 +764,7 @@ class Tracker:
         :data:`DRAIN_EVERY` or the root's death, never sooner: the root's
         quiet exit (``Client._quiet_exit``) counts on it.
         """
-        pidfd = self._watch_root()
+        pidfd = self.pidfd = self._watch_root()
         self._log(f"watching root {self.root_pid} ({'pidfd' if pidfd is not None else 'polling'})")
         self.log_modules("watch")
         poller = select.poll()  # the root's pidfd
@@ -778,14 +786,60 @@ class Tracker:
                 root_dead = not self._root_alive()
             now = time.monotonic()
             if not root_dead and now >= next_snapshot:
+                self._keep_standby()
                 self._snapshot()
                 next_snapshot = now + SNAPSHOT_EVERY
         if not root_dead:
             root_dead = self._root_ends_after_eof(poller if pidfd is not None else None)
         if pidfd is not None:
             os.close(pidfd)
+            self.pidfd = None
         self.drain()
         return self._after_root(root_dead)
+
+    # -- the standby ----------------------------------------------------------
+    def _keep_standby(self) -> None:
+        """Make sure a standby waits to take over (:mod:`._journal_lock`).
+
+        Forked after the first read of the pipe, not at start-up: a short
+        program's tracker is ended before it reads (``Client._quiet_exit``),
+        and a tracker that never read needs nobody to take over. A standby
+        that died is replaced at the next snapshot. Without a journal there
+        are no books to take over.
+        """
+        if self.journal is None or self.standby == 0:
+            return
+        if self.standby is not None:
+            try:
+                if os.waitpid(self.standby, os.WNOHANG)[0] == 0:
+                    return  # still waiting
+            except ChildProcessError:
+                pass
+            self._log(f"standby {self.standby} died")
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            self.standby = 0
+            self._say(
+                f"{WARNING_PREFIX} no standby for the tracker ({exc}): if it dies, "
+                "the root starts a new one at its next registration or exit"
+            )
+            return
+        if pid == 0:  # pragma: no cover - the standby; measured by the takeover tests
+            _stand_by(self)
+        self.standby = pid
+        self.ignored.add(pid)
+        self._log(f"standby {pid} forked")
+
+    def successor_ctime(self) -> float | None:
+        """The root's start time for a tracker that takes over from this one.
+
+        What this one found (on Linux the root sent none, and only its own
+        child can read it safely); :data:`_NO_PROCESS` if the root was gone.
+        """
+        if not _PROC_STAT:
+            return self.root_ctime
+        return self.root_seen if self.root_seen is not None else _NO_PROCESS
 
     def _sleep_while_quiet(
         self, either: select.poll, root_only: select.poll, pidfd: int, next_snapshot: float
@@ -907,8 +961,91 @@ class Tracker:
             self._say(f"{WARNING_PREFIX} ignored {rejected} malformed message(s) in all")
 
 
+def _stand_by(tracker: Tracker) -> NoReturn:
+    """The forked standby: wait for ``tracker`` to end, then take over its books or exit.
+
+    It holds the pipe and the journal but reads neither until it holds the
+    journal's lock, which the kernel releases when ``tracker`` dies. A
+    tracker that ended normally left :data:`_journal_lock.DONE` at the
+    journal's end: nothing to take over. Never returns.
+    """
+    code = 1
+    try:
+        if tracker.pidfd is not None:
+            os.close(tracker.pidfd)
+        journal = tracker.journal
+        assert journal is not None
+        _journal_lock.hold(journal, wait=True)
+        if _journal_lock.finished(journal):
+            code = 0
+        else:
+            code = _serve(
+                tracker.fd,
+                tracker.root_pid,
+                tracker.successor_ctime(),
+                die_with_parent=tracker.die_with_parent,
+                journal=journal,
+                root_sid=tracker.root_sid,
+                predecessor=tracker.me,
+            )
+    except BaseException:  # noqa: BLE001 - a crash must be visible, then exit
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _serve(
+    fd: int,
+    root_pid: int,
+    root_ctime: float | None,
+    *,
+    die_with_parent: bool,
+    journal: int | None,
+    root_sid: int | None,
+    predecessor: int | None = None,
+) -> int:
+    """Be the tracker (this process holds the journal's lock): run, then mark the journal done.
+
+    ``predecessor``: the tracker whose books this one takes over (``-1``:
+    one this process waited for, pid unknown); it says so on stderr.
+    """
+    tracker = Tracker(
+        fd,
+        root_pid,
+        root_ctime,
+        die_with_parent=die_with_parent,
+        journal=journal,
+        root_sid=root_sid,
+    )
+    if predecessor is not None:
+        which = f" {predecessor}" if predecessor > 0 else ""
+        tracker._say(
+            f"{WARNING_PREFIX} the tracker process{which} died; its standby (pid {tracker.me}) "
+            "took over its books: every live process's resources are still tracked"
+        )
+    code = tracker.run()
+    tracker.summary()
+    tracker.log_modules("exit")
+    if journal is not None:
+        try:  # noqa: SIM105 - contextlib is one import more at the tracker's start
+            os.pwrite(journal, _journal_lock.DONE, os.fstat(journal).st_size)
+        except OSError:
+            pass
+    return code
+
+
 def main(argv: list[str]) -> None:
-    """``main([fd, root_pid, root_ctime, die_with_parent, journal, root_sid])``; never returns."""
+    """``main([fd, root_pid, root_ctime, die_with_parent, journal, root_sid])``; never returns.
+
+    The process holding the journal's lock is the tracker. The root's first
+    tracker takes it at once; one the root starts while a standby takes
+    over finds it held and waits as a standby itself (:mod:`._journal_lock`).
+    """
     from ._signals import quiet_signals
 
     quiet_signals()
@@ -927,17 +1064,24 @@ def main(argv: list[str]) -> None:
         os.set_inheritable(journal, False)
     code = 1
     try:
-        tracker = Tracker(
+        predecessor = None
+        if journal is not None:
+            if _journal_lock.hold(journal, wait=False):
+                _journal_lock.reopen(journal)  # a tracker ended normally before: not the end
+            else:  # a standby is taking over: wait as one
+                _journal_lock.hold(journal, wait=True)
+                if _journal_lock.finished(journal):
+                    os._exit(0)
+                predecessor = -1
+        code = _serve(
             fd,
             root_pid,
             root_ctime,
             die_with_parent=die_with_parent,
             journal=journal,
             root_sid=root_sid,
+            predecessor=predecessor,
         )
-        code = tracker.run()
-        tracker.summary()
-        tracker.log_modules("exit")
     except BaseException:  # noqa: BLE001 - a crash must be visible, then exit
         import traceback
 
