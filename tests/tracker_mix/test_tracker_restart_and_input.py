@@ -260,8 +260,12 @@ if __name__ == "__main__":
 """
 
 
-def test_a_fork_launch_after_the_pipe_fd_was_reused_gets_a_new_pipe(tmp_path: Path) -> None:
-    # the fork launch's quick check is the pipe's identity, not only its number
+def test_a_fork_child_whose_pipe_fd_was_reused_reaches_the_tracker_again(
+    tmp_path: Path,
+) -> None:
+    # no fork launch checks the fd: the child, before its first message, sees
+    # by the pipe's identity (not its number) that the fd is another file, and
+    # opens the pipe again from the root's read end; nothing goes to the file
     name = unique_prefix("ru") + "seg"
     other = tmp_path / "other-file"
     try:

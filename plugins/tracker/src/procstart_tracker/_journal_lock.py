@@ -75,7 +75,7 @@ def finished(fd: int) -> bool:
     return size >= len(DONE) and os.pread(fd, len(DONE), size - len(DONE)) == DONE
 
 
-def reopen(fd: int) -> None:
+def clear_done(fd: int) -> None:
     """Drop a :data:`DONE` the journal ``fd`` ends with: a new tracker serves the same root."""
     size = os.fstat(fd).st_size
     if finished(fd):

@@ -1067,7 +1067,7 @@ def main(argv: list[str]) -> None:
         predecessor = None
         if journal is not None:
             if _journal_lock.hold(journal, wait=False):
-                _journal_lock.reopen(journal)  # a tracker ended normally before: not the end
+                _journal_lock.clear_done(journal)  # a tracker ended normally before: not the end
             else:  # a standby is taking over: wait as one
                 _journal_lock.hold(journal, wait=True)
                 if _journal_lock.finished(journal):
