@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -106,13 +108,9 @@ def test_tracker_killed_between_two_children_sharing_a_segment(tmp_path: Path, m
         (SHM / name).unlink(missing_ok=True)
 
 
-STANDBY = """
+#: a program body's helper: the standby ``tracker`` forked (after its first read)
+STANDBY_OF = """
 import psutil
-
-
-def leak(name):
-    shm = shared_memory.SharedMemory(name, create=True, size=16)
-    shm.close()  # nobody unlinks it: the tracker must, when the root dies
 
 
 def standby_of(tracker):
@@ -121,6 +119,14 @@ def standby_of(tracker):
         assert time.monotonic() < deadline, "the tracker never forked a standby"
         time.sleep(0.01)
     return psutil.Process(tracker).children()[0].pid
+"""
+
+STANDBY = (
+    STANDBY_OF
+    + """
+def leak(name):
+    shm = shared_memory.SharedMemory(name, create=True, size=16)
+    shm.close()  # nobody unlinks it: the tracker must, when the root dies
 
 
 if __name__ == "__main__":
@@ -145,6 +151,7 @@ if __name__ == "__main__":
             "next standby": next_standby})
     die()
 """
+)
 
 
 @pytest.mark.parametrize("reaped", ["reaped", "zombie"])
@@ -191,40 +198,39 @@ if __name__ == "__main__":
 """
 
 
-def test_a_killed_standby_is_replaced(tmp_path: Path) -> None:
-    (tmp_path / "root.py").write_text(PRELUDE + STANDBY_KILLED)
+def run_root_to_end(
+    tmp_path: Path, body: str
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """Run ``body`` as a fork program that exits normally; its report and the finished run."""
+    (tmp_path / "root.py").write_text(PRELUDE + body)
     out = tmp_path / "out.json"
     result = run_python(["root.py", "fork", str(out)], env=clean_env(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    info = json.loads(out.read_text())
+    return json.loads(out.read_text()), result
+
+
+def test_a_killed_standby_is_replaced(tmp_path: Path) -> None:
+    info, result = run_root_to_end(tmp_path, STANDBY_KILLED)
     assert len(info["standbys"]) == 2, info
     assert "warning" not in result.stderr, result.stderr
 
 
-ENDS_NORMALLY = """
-import psutil
-
-
+ENDS_NORMALLY = (
+    STANDBY_OF
+    + """
 if __name__ == "__main__":
     ctx = procstart.get_context("fork")
     p = ctx.Process(target=int); p.start(); p.join()
     tracker = procstart_tracker.status()["pid"]
-    deadline = time.monotonic() + 30
-    while not psutil.Process(tracker).children():
-        assert time.monotonic() < deadline, "the tracker never forked a standby"
-        time.sleep(0.01)
-    report({"tracker": tracker, "standby": psutil.Process(tracker).children()[0].pid})
+    report({"tracker": tracker, "standby": standby_of(tracker)})
 """
+)
 
 
 def test_the_standby_ends_with_the_tracker_at_a_normal_exit(tmp_path: Path) -> None:
     # the tracker marks its journal done: the standby gets the lock, finds
     # the mark, and exits instead of taking over (nothing left running)
-    (tmp_path / "root.py").write_text(PRELUDE + ENDS_NORMALLY)
-    out = tmp_path / "out.json"
-    result = run_python(["root.py", "fork", str(out)], env=clean_env(), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    info = json.loads(out.read_text())
+    info, result = run_root_to_end(tmp_path, ENDS_NORMALLY)
     # run_python read stderr to its end: every holder of it (the standby too) has closed it
     for pid in (info["tracker"], info["standby"]):
         assert wait_until(lambda pid=pid: not _running(pid), 10), pid

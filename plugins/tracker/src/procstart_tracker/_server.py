@@ -961,33 +961,11 @@ class Tracker:
             self._say(f"{WARNING_PREFIX} ignored {rejected} malformed message(s) in all")
 
 
-def _stand_by(tracker: Tracker) -> NoReturn:
-    """The forked standby: wait for ``tracker`` to end, then take over its books or exit.
-
-    It holds the pipe and the journal but reads neither until it holds the
-    journal's lock, which the kernel releases when ``tracker`` dies. A
-    tracker that ended normally left :data:`_journal_lock.DONE` at the
-    journal's end: nothing to take over. Never returns.
-    """
+def _exit_after(work: Callable[[], int]) -> NoReturn:
+    """Run ``work``, this process's whole job, and exit with its code (1 after a printed crash)."""
     code = 1
     try:
-        if tracker.pidfd is not None:
-            os.close(tracker.pidfd)
-        journal = tracker.journal
-        assert journal is not None
-        _journal_lock.hold(journal, wait=True)
-        if _journal_lock.finished(journal):
-            code = 0
-        else:
-            code = _serve(
-                tracker.fd,
-                tracker.root_pid,
-                tracker.successor_ctime(),
-                die_with_parent=tracker.die_with_parent,
-                journal=journal,
-                root_sid=tracker.root_sid,
-                predecessor=tracker.me,
-            )
+        code = work()
     except BaseException:  # noqa: BLE001 - a crash must be visible, then exit
         import traceback
 
@@ -997,6 +975,44 @@ def _stand_by(tracker: Tracker) -> NoReturn:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _books_to_take_over(journal: int) -> bool:
+    """As a standby: wait for the journal's lock; False if its tracker ended normally.
+
+    The kernel releases the lock when the tracker dies. A tracker that ended
+    normally left :data:`_journal_lock.DONE` at the journal's end: nothing
+    to take over.
+    """
+    _journal_lock.hold(journal, wait=True)
+    return not _journal_lock.finished(journal)
+
+
+def _stand_by(tracker: Tracker) -> NoReturn:
+    """The forked standby: wait for ``tracker`` to end, then take over its books or exit.
+
+    It holds the pipe and the journal but reads neither until it holds the
+    journal's lock (:func:`_books_to_take_over`). Never returns.
+    """
+    journal = tracker.journal
+    assert journal is not None
+
+    def work() -> int:
+        if tracker.pidfd is not None:
+            os.close(tracker.pidfd)
+        if not _books_to_take_over(journal):
+            return 0
+        return _serve(
+            tracker.fd,
+            tracker.root_pid,
+            tracker.successor_ctime(),
+            die_with_parent=tracker.die_with_parent,
+            journal=journal,
+            root_sid=tracker.root_sid,
+            predecessor=tracker.me,
+        )
+
+    _exit_after(work)
 
 
 def _serve(
@@ -1062,18 +1078,17 @@ def main(argv: list[str]) -> None:
     os.set_inheritable(fd, False)
     if journal is not None:
         os.set_inheritable(journal, False)
-    code = 1
-    try:
+
+    def work() -> int:
         predecessor = None
         if journal is not None:
             if _journal_lock.hold(journal, wait=False):
                 _journal_lock.clear_done(journal)  # a tracker ended normally before: not the end
-            else:  # a standby is taking over: wait as one
-                _journal_lock.hold(journal, wait=True)
-                if _journal_lock.finished(journal):
-                    os._exit(0)
+            elif _books_to_take_over(journal):  # a standby is taking over: wait as one
                 predecessor = -1
-        code = _serve(
+            else:
+                return 0
+        return _serve(
             fd,
             root_pid,
             root_ctime,
@@ -1082,12 +1097,5 @@ def main(argv: list[str]) -> None:
             root_sid=root_sid,
             predecessor=predecessor,
         )
-    except BaseException:  # noqa: BLE001 - a crash must be visible, then exit
-        import traceback
 
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+    _exit_after(work)
