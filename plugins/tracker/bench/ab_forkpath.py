@@ -77,10 +77,19 @@ if _seed:
     _pad = pad(_seed)
 """
 
+#: the environment variable naming modules a column imports after its
+#: padding and before its library (comma-separated): a column that leaves the
+#: tracker out but imports its modules, ``none+imported=procstart+PROCSTART_
+#: DISABLE_PLUGINS=procstart-tracker+AB_FORKPATH_IMPORT=procstart_tracker._plugin``,
+#: takes the modules' presence in memory apart from their work
+IMPORT_ENV = "AB_FORKPATH_IMPORT"
+
 #: how every measured process begins (``fault_pages.py``'s too): the column's
 #: library, one launch to warm up (the tracker starts there) and a settle
-WARM_START = r"""
+WARM_START = rf"""
 import os, sys, time
+for _name in filter(None, os.environ.get({IMPORT_ENV!r}, "").split(",")):
+    __import__(_name)
 kind, n = sys.argv[1], int(sys.argv[2])
 if kind == "stdlib":
     import multiprocessing as library
