@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import os
 import subprocess
@@ -156,6 +157,29 @@ def test_warm_single_child_rounds_run_every_column_in_the_rounds_layout(quick_fo
         assert "procstart_bench._layout" in figures[figure_id]["how"]
     for row in figures["start_cold"]["rows"]:
         assert {check.get("layout", 0) for check in row["checks"].values()} == {0}
+
+
+def test_the_tracker_columns_take_their_samples_in_turns(quick_fork):
+    # both processes of a round ran at once, one start+join each in turn: sorted
+    # by when its turn came, every sample is the other column's after the one
+    # before it, and began only once that one had ended
+    _, data, _ = quick_fork
+    figure = _figures(data)["tracker"]
+    assert "in turns" in figure["how"]
+    for row in figure["rows"]:
+        taken = sorted(
+            (began, time, column)
+            for column, metrics in row["results"].items()
+            for began, time in zip(metrics["turn_began"]["samples"], metrics["time"]["samples"])
+        )
+        assert {column for _, _, column in taken} == {"procstart", "no tracker"}, row["param"]
+        assert len(taken) == 2 * figure["per_process"], row["param"]
+        for (began, time, column), (next_began, _, next_column) in itertools.pairwise(taken):
+            assert next_column != column, (row["param"], taken)
+            assert began + time <= next_began, (row["param"], taken)
+    for figure_id in ("start_warm", "start_untimed"):  # one process after another
+        for row in _figures(data)[figure_id]["rows"]:
+            assert all("turn_began" not in metrics for metrics in row["results"].values())
 
 
 def test_limits_rows(quick_fork):

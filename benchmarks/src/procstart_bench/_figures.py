@@ -25,7 +25,7 @@ from ._model import (
     Figure,
     Metric,
 )
-from ._runner import FORMS, TIMEOUT, Plan, Sample
+from ._runner import FORMS, TIMEOUT, Plan, Sample, TurnResult
 
 FIRST_USE = Metric("first_use", "s", 1e3, "ms")
 WALL = Metric("wall", "s", 1e3, "ms")
@@ -98,6 +98,7 @@ def _warm(
     many: bool = False,
     methods: tuple[str, ...] | None = None,
     fine: int = 1,
+    turns: bool = False,
 ) -> Figure:
     """Rows ``method[, param], form``: warm processes of ``name`` per column.
 
@@ -105,7 +106,8 @@ def _warm(
     after up to :data:`REWARM` starts dropped, and each round's processes in
     that round's memory layout (:data:`LAYOUTS_NOTE`); ``methods``: only
     these of the plan's methods; ``fine``: that many times the run's rounds
-    (not in a quick run).
+    (not in a quick run); ``turns``: each round's processes run at once and
+    take their samples in turns (:data:`TURNS_NOTE`).
     """
     rounds = plan.rounds * fine if fine > 1 and not plan.quick else None
     if many:
@@ -130,7 +132,22 @@ def _warm(
                     report, _ = plan.worker(name, contender, form, samples, 1, extra)
                     return report.pop("samples"), report
 
-                plan.alternate(figure, row, columns(method), take, rounds=rounds)
+                def take_turns(
+                    order: list[Contender], form: str = form, extra: dict[str, str] = extra
+                ) -> dict[Contender, TurnResult]:
+                    extra = {**extra, "layout": str(plan.round)}
+                    got = plan.workers_in_turns(name, order, form, samples, 1, extra)
+                    return {
+                        contender: (report.pop("samples"), report)
+                        if isinstance(report, dict)
+                        else report
+                        for contender, report in got.items()
+                    }
+
+                if turns:
+                    plan.alternate_in_turns(figure, row, columns(method), take_turns, rounds)
+                else:
+                    plan.alternate(figure, row, columns(method), take, rounds=rounds)
     return figure
 
 
@@ -172,6 +189,17 @@ LAYOUTS_NOTE = (
     "otherwise one arrangement per library version, fixed by its allocation order "
     "(over 30 seeds one version's faults per fork launch spanned about ten pages); "
     "the medians are over as many arrangements as rounds."
+)
+#: how the tracker's share is taken: its columns' processes at once, in turns
+TURNS_NOTE = (
+    "The columns of a round run at once and take their samples in turns: one "
+    "start+join of the first column's process, then one of the second's, and so on "
+    "(the other waits on a pipe; each process hands the turn on; who goes first "
+    "alternates by round). The machine's speed moves within a fraction of a second: "
+    "taken one after another, a round's processes met it a second apart, and the "
+    "difference's interval was wider than its target; in turns both columns' "
+    "samples meet the same moments. Each sample follows the other column's, so the "
+    "times are above those of the start+join figure, whose samples follow their own."
 )
 
 
@@ -223,7 +251,7 @@ def tracker(plan: Plan) -> Figure:
         "left out (PROCSTART_DISABLE_PLUGINS in the second process: the same autoload "
         "path minus the tracker); the ratio is with / without. "
         f"{SHARE_ROUNDS} times the run's rounds for fork (the target is +0.05 ms), "
-        f"{FINE_ROUNDS} for the other methods. {FAULTS_NOTE} {LAYOUTS_NOTE}",
+        f"{FINE_ROUNDS} for the other methods. {TURNS_NOTE} {FAULTS_NOTE} {LAYOUTS_NOTE}",
         baseline="no tracker",
     )
 
@@ -234,7 +262,7 @@ def tracker(plan: Plan) -> Figure:
 
     for method in plan.methods:  # rows in the plan's order, each with its rounds
         fine = SHARE_ROUNDS if method == "fork" else FINE_ROUNDS
-        _warm(plan, figure, "tracker", columns, many=True, methods=(method,), fine=fine)
+        _warm(plan, figure, "tracker", columns, many=True, methods=(method,), fine=fine, turns=True)
     return figure
 
 

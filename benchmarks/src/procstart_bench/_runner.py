@@ -10,8 +10,10 @@ non-stdlib modules it had) is kept in the row's ``checks``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -20,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from . import _environment
 from ._contenders import Contender, Lineup, procstart_methods
@@ -51,6 +53,9 @@ TIMEOUT = 600.0
 C_CODE = "from procstart_bench._worker import main; main()"
 
 Sample = dict[str, float]
+#: what one contender's process of a round in turns gave: its samples and report,
+#: the error that ended it, or None (another contender failed: the round is dropped)
+TurnResult = tuple[list[Sample], dict[str, Any]] | Exception | None
 
 
 @dataclass
@@ -160,14 +165,58 @@ class Plan:
             cwd=self.workdir,
             check=False,
         )
-        for line in reversed(done.stdout.splitlines()):
-            if line.startswith("{"):
-                report: dict[str, Any] = json.loads(line)
-                if "error" in report:
-                    raise RuntimeError(report["error"])
-                return report, done.stderr
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"measured process exited with {done.returncode}: {tail}")
+        return _report(done.stdout, done.stderr, done.returncode), done.stderr
+
+    def workers_in_turns(
+        self,
+        figure: str,
+        contenders: Sequence[Contender],
+        form: str,
+        samples: int,
+        warmup: int,
+        params: dict[str, str],
+    ) -> dict[Contender, dict[str, Any] | Exception | None]:
+        """Run one process per contender at once; they take their samples in turns.
+
+        Each process warms up on its own (all at once) and says it is ready.
+        Then the first contender's process takes one sample and hands the
+        turn to the second's, which hands it on, and so round, until each
+        has taken ``samples`` (``_worker.Turns``: the others wait on a pipe).
+        The machine's speed moves within a fraction of a second, and columns
+        run one after another meet it a second apart: in turns, every
+        column's samples meet the same moments. Each contender gets its
+        report, or the error that ended its process; when one fails, the
+        others' samples of this round are dropped (None).
+        """
+        go_pipes = [os.pipe() for _ in contenders]
+        takers: list[_TurnTaker] = []
+        with contextlib.ExitStack() as cleanup:
+            for go_read, go_write in go_pipes:
+                cleanup.callback(_close_quietly, go_read)
+                cleanup.callback(_close_quietly, go_write)
+            for index, contender in enumerate(contenders):
+                files = [cleanup.enter_context(tempfile.TemporaryFile()) for _ in "12"]
+                ring = (go_pipes[index][0], go_pipes[(index + 1) % len(go_pipes)][1])
+                taker = _TurnTaker.start(
+                    self, figure, contender, form, samples, warmup, params, ring, *files
+                )
+                cleanup.callback(taker.close)
+                takers.append(taker)
+            for go_read, _ in go_pipes:  # each process has its own
+                _close_quietly(go_read)
+            deadline = time.monotonic() + TIMEOUT
+            for taker in takers:
+                taker.expect(b"r", deadline)
+            if all(taker.failed is None for taker in takers):
+                os.write(go_pipes[0][1], b"g")
+                _until_finished(takers, deadline)
+            for _, go_write in go_pipes:
+                _end_round(go_write)
+            cut_short = any(taker.failed is not None for taker in takers)
+            return {
+                contender: None if cut_short and taker.failed is None else taker.report(deadline)
+                for contender, taker in zip(contenders, takers, strict=True)
+            }
 
     # -- rounds ----------------------------------------------------------
     def alternate(
@@ -204,6 +253,175 @@ class Plan:
                 for sample in samples:
                     row.add(contender.column, sample)
                 row.checks[contender.column] = check
+
+    def alternate_in_turns(
+        self,
+        figure: Figure,
+        row: Row,
+        contenders: Sequence[Contender],
+        take: Callable[[list[Contender]], dict[Contender, TurnResult]],
+        rounds: int | None = None,
+    ) -> None:
+        """As :meth:`alternate`, but each round's processes run at once, in turns.
+
+        ``take`` gets the round's contenders in order (A B, then B A, ...:
+        who takes the first turn alternates) and returns each one's samples
+        and report, or its error, which drops it from the row, or None: its
+        samples of the round are dropped (another contender failed).
+        """
+        live = list(contenders)
+        rounds = self.rounds if rounds is None else rounds
+        for index in range(rounds):
+            self.round = index + 1
+            order = list(live) if index % 2 == 0 else list(reversed(live))
+            if not order:
+                return
+            self.progress(
+                f"{self.figure_index} {figure.title}: {row.label} [in turns] {index + 1}/{rounds}"
+            )
+            for contender, got in take(order).items():
+                if got is None:  # another contender failed: this round's samples are dropped
+                    continue
+                if isinstance(got, Exception):
+                    row.errors[contender.column] = describe_error(got)
+                    live.remove(contender)
+                    continue
+                samples, check = got
+                for sample in samples:
+                    row.add(contender.column, sample)
+                row.checks[contender.column] = check
+
+
+def _report(stdout: str, stderr: str, returncode: int | None) -> dict[str, Any]:
+    """A measured process's JSON report (its error raised)."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("{"):
+            report: dict[str, Any] = json.loads(line)
+            if "error" in report:
+                raise RuntimeError(report["error"])
+            return report
+    tail = (stderr.strip().splitlines() or ["no output"])[-1]
+    raise RuntimeError(f"measured process exited with {returncode}: {tail}")
+
+
+def _close_quietly(fd: int) -> None:
+    """Close ``fd`` if it is still open."""
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _end_round(go_write: int) -> None:
+    """Tell a process of a round in turns that the round is over (``q`` on its ``go``)."""
+    with contextlib.suppress(OSError):  # it may have exited
+        os.write(go_write, b"q")
+    _close_quietly(go_write)
+
+
+def _until_finished(takers: list[_TurnTaker], deadline: float) -> None:
+    """Wait until every process says it has finished, or one fails (ends, or the deadline)."""
+    waiting = list(takers)
+    while waiting:
+        left = deadline - time.monotonic()
+        ready = select.select([t.done for t in waiting], [], [], max(0.0, left))[0]
+        if not ready:
+            for taker in waiting:
+                taker.failed = TimeoutError(
+                    f"measured process still taking turns after {TIMEOUT:.0f} s"
+                )
+            return
+        for taker in [t for t in waiting if t.done in ready]:
+            taker.expect(b"e", deadline)
+            if taker.failed is not None:
+                return
+            waiting.remove(taker)
+
+
+@dataclass
+class _TurnTaker:
+    """One measured process of a round taken in turns, seen from the coordinator."""
+
+    process: subprocess.Popen[bytes]
+    #: the coordinator's end of the pipe on which the process says it is ready and finished
+    done: int
+    stdout: IO[bytes]
+    stderr: IO[bytes]
+    failed: Exception | None = None
+
+    @classmethod
+    def start(
+        cls,
+        plan: Plan,
+        figure: str,
+        contender: Contender,
+        form: str,
+        samples: int,
+        warmup: int,
+        params: dict[str, str],
+        ring: tuple[int, int],
+        stdout: IO[bytes],
+        stderr: IO[bytes],
+    ) -> _TurnTaker:
+        """Start the process with its place in the ring (``go``, the next one's ``go``).
+
+        Its output goes to files: no pipe fills while it waits for its turn.
+        """
+        done_read, done_write = os.pipe()
+        items = [f"{k}={v}" for k, v in (*params.items(), *contender.params)]
+        items.append(f"turns={ring[0]},{ring[1]},{done_write}")
+        try:
+            process = subprocess.Popen(
+                [
+                    *plan.argv(form),
+                    figure,
+                    contender.library,
+                    contender.method,
+                    str(samples),
+                    str(warmup),
+                    *items,
+                ],
+                stdout=stdout,
+                stderr=stderr,
+                env=plan.env(contender),
+                cwd=plan.workdir,
+                pass_fds=(*ring, done_write),
+            )
+        except BaseException:
+            os.close(done_read)
+            raise
+        finally:
+            os.close(done_write)
+        return cls(process, done_read, stdout, stderr)
+
+    def expect(self, expected: bytes, deadline: float) -> None:
+        """Read the process's next byte on ``done``; any other, its end or the deadline fail it."""
+        if self.failed is not None:
+            return
+        ready, _, _ = select.select([self.done], [], [], max(0.0, deadline - time.monotonic()))
+        got = os.read(self.done, 1) if ready else None
+        if got != expected:
+            what = "timed out" if got is None else "ended" if not got else f"sent {got!r}"
+            self.failed = RuntimeError(f"measured process {what} while taking turns")
+
+    def report(self, deadline: float) -> dict[str, Any] | Exception:
+        """The process's report, or why there is none (its own error first)."""
+        try:
+            returncode = self.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired as exc:
+            return exc
+        self.stdout.seek(0)
+        self.stderr.seek(0)
+        out, err = (f.read().decode(errors="replace") for f in (self.stdout, self.stderr))
+        try:
+            return _report(out, err, returncode)
+        except RuntimeError as exc:
+            return self.failed if self.failed is not None and not out.strip() else exc
+
+    def close(self) -> None:
+        """Kill the process if it still runs; close the coordinator's end of ``done``."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        _close_quietly(self.done)
 
 
 #: the measured processes run in a project folder, as a user's program does:

@@ -350,28 +350,85 @@ SAMPLERS: dict[str, Callable[[Any, dict[str, str], dict[str, Any]], Sample]] = {
 COUNTS_FAULTS = frozenset({"start", "untimed", "tracker"})
 
 
+class Turns:
+    """This process's place in a round whose columns take their samples in turns.
+
+    Every column's process of such a round runs at once
+    (``_runner.Plan.workers_in_turns``), and the turn goes round them like a
+    token: a byte on ``go`` starts this process's sample, and when it is
+    taken this process writes a byte on ``next``, the following process's
+    ``go``. The coordinator hands out nothing mid-round (a go-between's own
+    wake-up between two samples cost the columns their common moments),
+    only the first turn and the end; on ``done`` this process says it is
+    warm and, after its last sample, that it has finished. It reports only
+    once the coordinator has seen every column finish, so that no column's
+    exit runs beside another's sample.
+    """
+
+    def __init__(self, spec: str, samples: int) -> None:
+        go, next_go, done = spec.split(",")
+        self.go, self.next, self.done = int(go), int(next_go), int(done)
+        self.left = samples
+        self.next_died = False
+
+    def ready(self) -> None:
+        """Warm: the coordinator may hand out the first turn."""
+        os.write(self.done, b"r")
+
+    def begin(self) -> None:
+        """Wait for this process's turn."""
+        got = os.read(self.go, 1)
+        if got != b"g":
+            raise RuntimeError(f"the turns ended before the last sample (got {got!r})")
+
+    def end(self) -> None:
+        """Hand the turn on; after the last sample, say this process has finished."""
+        self.left -= 1
+        try:
+            os.write(self.next, b"g")
+        except BrokenPipeError:  # it has died: the coordinator sees it and ends the round
+            self.next_died = True
+        if not self.left:
+            os.write(self.done, b"e")
+
+    def finish(self) -> None:
+        """Wait for the round's end (a turn handed on to this process now is dropped)."""
+        while os.read(self.go, 1) not in (b"q", b""):
+            pass
+
+
 def _with_faults(
     sampler: Callable[[Any, dict[str, str], dict[str, Any]], Sample],
     ctx: Any,
     params: dict[str, str],
     state: dict[str, Any],
     samples: int,
+    turns: Turns | None = None,
 ) -> list[Sample]:
     """``samples`` samples, each with the minor page faults it took.
 
     ``parent_faults``: this process's; ``child_faults``: its reaped children's
     (the started child for fork and spawn; a fork server's children are not
-    this process's). Counted around the sample, outside its timed part.
+    this process's). Counted around the sample, outside its timed part, and
+    inside its turn (``turns``: the round takes its samples in turns; then
+    ``turn_began`` is when the turn came, ``time.monotonic()``: the clock
+    every process of the machine shares).
     """
     import resource
 
     usage, me, children = resource.getrusage, resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN
     out: list[Sample] = []
     for _ in range(samples):
+        if turns is not None:
+            turns.begin()
+            began = time.monotonic()
         parent, child = usage(me).ru_minflt, usage(children).ru_minflt
         sample = sampler(ctx, params, state)
         sample["parent_faults"] = usage(me).ru_minflt - parent
         sample["child_faults"] = usage(children).ru_minflt - child
+        if turns is not None:
+            turns.end()
+            sample["turn_began"] = began
         out.append(sample)
     return out
 
@@ -390,6 +447,9 @@ def run(argv: list[str]) -> dict[str, Any]:
     preloaded = [name for name in PROCSTART_ONLY if name in sys.modules]
     out: list[Sample] = []
     state: dict[str, Any] = {"column": column, "method": method}
+    turns = Turns(params["turns"], samples) if "turns" in params else None
+    if turns is not None and figure not in COUNTS_FAULTS:
+        raise ValueError(f"the {figure} figure does not take its samples in turns")
     if figure == "cold":
         out.append(sample_cold(column, method, params))
     else:
@@ -412,11 +472,15 @@ def run(argv: list[str]) -> dict[str, Any]:
                 sampler(ctx, params, state)
                 if time.perf_counter() > deadline:
                     break
+        if turns is not None:
+            turns.ready()
         if figure in COUNTS_FAULTS:
-            out.extend(_with_faults(sampler, ctx, params, state, samples))
+            out.extend(_with_faults(sampler, ctx, params, state, samples, turns))
         else:
             for _ in range(samples):
                 out.append(sampler(ctx, params, state))
+        if turns is not None:
+            turns.finish()
     foreign = _foreign(column)
     if foreign:
         raise RuntimeError(f"{column} worker has other contenders' modules: {foreign[:5]}")
