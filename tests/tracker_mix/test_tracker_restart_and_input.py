@@ -237,6 +237,60 @@ def test_the_standby_ends_with_the_tracker_at_a_normal_exit(tmp_path: Path) -> N
     assert "warning" not in result.stderr, result.stderr
 
 
+DONE_THEN_RESTART = (
+    STANDBY_OF
+    + """
+import psutil
+from procstart_tracker._client import client
+
+
+def gone(pid):
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+if __name__ == "__main__":
+    first, second = sys.argv[3], sys.argv[4]
+    os.mkdir(first)
+    procstart.register_resource("folder", first)
+    tracker = procstart_tracker.status()["pid"]
+    standby = standby_of(tracker)
+    os.close(client.fd)  # the program closes the pipe's only write end: the tracker ends
+    os.waitpid(tracker, 0)  # (it is this process's child)
+    deadline = time.monotonic() + 10  # its standby finds the journal done and exits
+    while not gone(standby):
+        assert time.monotonic() < deadline, "the standby did not end with the tracker"
+        time.sleep(0.01)
+    first_left = os.path.exists(first)
+    os.mkdir(second)
+    procstart.register_resource("folder", second)  # a new tracker on the same journal
+    report({"tracker": tracker, "standby": standby, "first left": first_left,
+            "new": procstart_tracker.status()["pid"]})
+    die()
+"""
+)
+
+
+def test_a_tracker_started_after_one_ended_normally_serves_the_same_root(
+    tmp_path: Path,
+) -> None:
+    # the program closed the pipe: the tracker cleaned up, marked its journal
+    # done and ended, and so did its standby. The root's next registration
+    # starts a new tracker on the same journal, which finds the done mark: it
+    # must serve all the same (one that took the mark for "nothing left to
+    # do" and exited would leave the second folder behind the root's SIGKILL)
+    first, second = tmp_path / "first", tmp_path / "second"
+    info, stderr = run_root(tmp_path, DONE_THEN_RESTART, "fork", str(first), str(second))
+    assert info["first left"] is False, stderr  # "all processes closed the pipe": cleaned
+    assert info["new"] not in (info["tracker"], info["standby"]), info
+    assert f"started a new one (pid {info['new']})" in stderr
+    assert "took over its books" in stderr
+    assert wait_until(lambda: not second.exists(), 10), stderr
+    assert wait_until(lambda: not _running(int(str(info["new"]))), 10), stderr
+
+
 def _running(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
